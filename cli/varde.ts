@@ -1,0 +1,12 @@
+// The `varde` command line. Each subcommand lives in cli/commands/<name>.ts and exports
+// `register(program)`; add one line below for a new one.
+import { Command } from "commander";
+
+const program = new Command("varde").description("Varde: medication dispenser and alarm button firmware, simulator and gateway");
+
+const commands: Array<() => Promise<{ register: (p: Command) => void }>> = [
+  // one line per command module, e.g. () => import("./commands/gateway.ts"),
+];
+for (const load of commands) (await load()).register(program);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,129 @@
+// Byte-stream framing for the device link (UART and BLE alike). Shared by firmware and gateway,
+// so this file is written in the Espruino subset (see ../shared/espruino.md via firmware/build).
+//
+// Wire format of one frame:
+//   0xF5 0xA7 | len (1 byte, 1..MAX_BODY) | body (len bytes) | CRC-16/CCITT-FALSE over len+body (big-endian)
+//   body = protobuf Envelope || 8-byte truncated HMAC-SHA256 (see mac.ts)
+// * 0xF5 never occurs in UTF-8 text, so debug text on the same port cannot start a frame, and the
+//   marker is never Espruino's REPL packet prefix 0x10 0x01.
+// * A corrupt or truncated frame costs that frame only: on a bad length or CRC the parser rescans
+//   from the byte after the bad frame's marker, so a frame that began inside it is still found.
+// * Bytes outside frames are reported as noise (debug text) and otherwise ignored.
+
+export const MAGIC0 = 0xf5;
+export const MAGIC1 = 0xa7;
+export const HEADER_LEN = 3;
+export const CRC_LEN = 2;
+/** Largest body; a whole frame is at most 256 bytes (DESIGN: hard cap). */
+export const MAX_BODY = 256 - HEADER_LEN - CRC_LEN;
+export const MAX_FRAME = HEADER_LEN + MAX_BODY + CRC_LEN;
+
+/** CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF), over bytes[start, end). Check value of "123456789" is 0x29B1. */
+export function crc16(bytes: Uint8Array, start: number, end: number): number {
+  let crc = 0xffff;
+  for (let i = start; i < end; i++) {
+    crc ^= bytes[i] << 8;
+    for (let b = 0; b < 8; b++) {
+      crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+    }
+  }
+  return crc;
+}
+
+/** Wraps a body into a frame. Throws when the body is empty or longer than MAX_BODY. */
+export function encodeFrame(body: Uint8Array): Uint8Array {
+  const n = body.length;
+  if (n < 1 || n > MAX_BODY) throw new Error("frame body of " + n + " bytes (allowed 1.." + MAX_BODY + ")");
+  const f = new Uint8Array(HEADER_LEN + n + CRC_LEN);
+  f[0] = MAGIC0;
+  f[1] = MAGIC1;
+  f[2] = n;
+  f.set(body, HEADER_LEN);
+  const crc = crc16(f, 2, HEADER_LEN + n);
+  f[HEADER_LEN + n] = crc >> 8;
+  f[HEADER_LEN + n + 1] = crc & 0xff;
+  return f;
+}
+
+/**
+ * Incremental parser. push() any chunk of bytes (Uint8Array); complete frame bodies go to onFrame,
+ * bytes that belong to no frame go to onNoise (for debug logs), and counters record what was dropped.
+ * Memory is bounded: the parser never holds more than MAX_FRAME + one chunk.
+ */
+export class FrameParser {
+  onFrame: (body: Uint8Array) => void;
+  onNoise: (bytes: Uint8Array) => void;
+  buf: Uint8Array;
+  len: number;
+  /** frames dropped for a bad CRC or length */
+  bad: number;
+  /** noise bytes seen outside frames */
+  noise: number;
+
+  constructor(onFrame: (body: Uint8Array) => void, onNoise?: (bytes: Uint8Array) => void) {
+    this.onFrame = onFrame;
+    this.onNoise = onNoise || function () {};
+    this.buf = new Uint8Array(MAX_FRAME * 2);
+    this.len = 0;
+    this.bad = 0;
+    this.noise = 0;
+  }
+
+  push(chunk: Uint8Array): void {
+    let off = 0;
+    while (off < chunk.length) {
+      const room = this.buf.length - this.len;
+      const take = chunk.length - off < room ? chunk.length - off : room;
+      this.buf.set(chunk.subarray(off, off + take), this.len);
+      this.len += take;
+      off += take;
+      this.scan();
+    }
+  }
+
+  /** Drops everything buffered (e.g. when the link closes). */
+  reset(): void {
+    this.len = 0;
+  }
+
+  scan(): void {
+    const b = this.buf;
+    let i = 0;
+    for (;;) {
+      // hunt for the marker
+      let m = i;
+      while (m < this.len && !(b[m] === MAGIC0 && (m + 1 >= this.len || b[m + 1] === MAGIC1))) m++;
+      if (m > i) this.emitNoise(i, m);
+      i = m;
+      if (this.len - i < HEADER_LEN) break; // need more bytes to judge
+      const n = b[i + 2];
+      if (n < 1 || n > MAX_BODY) {
+        this.bad++;
+        this.emitNoise(i, i + 1);
+        i += 1;
+        continue;
+      }
+      const end = i + HEADER_LEN + n + CRC_LEN;
+      if (end > this.len) break; // incomplete: wait
+      const crc = crc16(b, i + 2, i + HEADER_LEN + n);
+      if (crc !== ((b[end - 2] << 8) | b[end - 1])) {
+        this.bad++;
+        this.emitNoise(i, i + 1);
+        i += 1; // rescan inside the bad frame
+        continue;
+      }
+      const body = b.slice(i + HEADER_LEN, i + HEADER_LEN + n);
+      i = end;
+      this.onFrame(body);
+    }
+    if (i > 0) {
+      b.set(b.subarray(i, this.len), 0);
+      this.len -= i;
+    }
+  }
+
+  emitNoise(from: number, to: number): void {
+    this.noise += to - from;
+    this.onNoise(this.buf.slice(from, to));
+  }
+}
