@@ -1,0 +1,48 @@
+// `varde provision`: a new device identity (id, 32-byte key, kind, board) appended to the registry the
+// gateway reads. The key is generated here and leaves this machine only in the registry file (mode 0600)
+// and, at `varde flash`, in the device's Storage file varde.id.
+import { appendDevice, loadRegistry, newDeviceKey, nextDeviceId, type DeviceEntry, type DeviceKindName } from "../../gateway/registry.ts";
+import { loadBoard } from "../../hardware/boards.ts";
+import { deviceLabel } from "./label.ts";
+
+export interface ProvisionOptions {
+  registry: string;
+  kind: string;
+  board: string;
+  label?: string;
+  /** explicit id; default: the next free id at or above 1001 */
+  id?: number;
+  /** clock for the `created` stamp (tests) */
+  now?: () => Date;
+}
+
+export interface Provisioned {
+  entry: DeviceEntry;
+  /** "<id>-<check code>" for the sticker */
+  label: string;
+}
+
+export function provisionDevice(o: ProvisionOptions): Provisioned {
+  if (o.kind !== "alarm" && o.kind !== "dispenser")
+    throw new Error(`--kind ${JSON.stringify(o.kind)} is not a device kind; use --kind alarm or --kind dispenser`);
+  const board = loadBoard(o.board);
+  if (board.kind !== o.kind)
+    throw new Error(`board "${board.id}" (${board.file}) is for ${board.kind} devices, not ${o.kind}; pick a ${o.kind} board or change --kind`);
+  const reg = loadRegistry(o.registry);
+  let id: number;
+  if (o.id !== undefined) {
+    if (!Number.isInteger(o.id) || o.id < 1 || o.id > 0xffffffff) throw new Error(`--id ${o.id} must be a whole number 1..4294967295`);
+    if (reg.byId.has(o.id)) throw new Error(`${o.registry}: id ${o.id} is already provisioned; omit --id to take the next free one`);
+    id = o.id;
+  } else id = nextDeviceId(reg);
+  const entry: DeviceEntry = {
+    id,
+    kind: o.kind as DeviceKindName,
+    board: board.id,
+    key: newDeviceKey(),
+    label: o.label ?? "",
+    created: (o.now ? o.now() : new Date()).toISOString(),
+  };
+  appendDevice(o.registry, entry);
+  return { entry, label: deviceLabel(entry.id, entry.key) };
+}
