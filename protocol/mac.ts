@@ -31,9 +31,9 @@ export function seal(sha256: Sha256, key: Uint8Array, payload: Uint8Array): Uint
   return out;
 }
 
-/** Returns the payload when the MAC is right, else null. Constant-time compare. */
+/** Returns the payload (possibly empty) when the MAC is right, else null. Constant-time compare. */
 export function open(sha256: Sha256, key: Uint8Array, body: Uint8Array): Uint8Array | null {
-  if (body.length <= MAC_LEN) return null;
+  if (body.length < MAC_LEN) return null;
   const n = body.length - MAC_LEN;
   const payload = body.subarray(0, n);
   const mac = hmacSha256(sha256, key, payload);

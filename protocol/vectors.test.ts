@@ -1,0 +1,78 @@
+// Golden vectors: both codecs (firmware gen/codec.ts, Node schema.ts) produce exactly the committed bytes
+// and decode them back to the committed objects. Regenerate with: node --import tsx protocol/vectors/build.ts
+import { describe, it, expect } from "vitest";
+import { readFileSync } from "node:fs";
+import { encodeEnvelope, decodeEnvelope, TABLE, DeviceKind, DoseEventKind, DoseMode, FaultCode, CommandKind } from "./gen/codec.ts";
+import { encodeCanonical, decodeMessage, sealFrame, openFrame, nodeSha256, ZERO_KEY } from "./schema.ts";
+import { encodeFrame, FrameParser } from "./framing.ts";
+import { seal, open } from "./mac.ts";
+import { buildVectors, VECTORS_PATH, TEST_KEY_HEX } from "./vectors/build.ts";
+
+const file = JSON.parse(readFileSync(VECTORS_PATH, "utf8"));
+const vectors: any[] = file.vectors;
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+const unhex = (s: string) => new Uint8Array(Buffer.from(s, "hex"));
+const keyOf = (v: any) => (v.key === "zero" ? ZERO_KEY : unhex(file.testKey));
+
+describe("golden vectors", () => {
+  it("vectors.json is current and uses the fixed test key", () => {
+    expect(file.testKey).toBe(TEST_KEY_HEX);
+    expect(readFileSync(VECTORS_PATH, "utf8")).toBe(buildVectors());
+  });
+
+  it.each(vectors.map((v) => [v.name, v]))("%s", (_name, v) => {
+    // encode: both codecs, byte for byte
+    expect(hex(encodeEnvelope(v.object))).toBe(v.payload);
+    expect(hex(encodeCanonical(v.type, v.object))).toBe(v.payload);
+    // decode: both codecs, same plain object
+    expect(decodeEnvelope(unhex(v.payload))).toEqual(v.decoded);
+    expect(decodeMessage(v.type, unhex(v.payload))).toEqual(v.decoded);
+    // sealed frame: firmware path (framing + mac + codec) and Node path (sealFrame)
+    const key = keyOf(v);
+    expect(hex(encodeFrame(seal(nodeSha256, key, encodeEnvelope(v.object))))).toBe(v.frame);
+    expect(hex(sealFrame(key, v.object))).toBe(v.frame);
+    const bodies: Uint8Array[] = [];
+    new FrameParser((b) => bodies.push(b)).push(unhex(v.frame));
+    expect(bodies.length).toBe(1);
+    expect(openFrame(key, bodies[0])).toEqual(v.decoded);
+    expect(decodeEnvelope(open(nodeSha256, key, bodies[0])!)).toEqual(v.decoded);
+    // the wrong key is rejected
+    const other = key === ZERO_KEY ? unhex(file.testKey) : ZERO_KEY;
+    expect(openFrame(other, bodies[0])).toBeNull();
+  });
+
+  it("cover every message type reachable from Envelope and every enum value", () => {
+    const seen = new Set<string>(["Envelope"]);
+    const walk = (type: string, obj: any) => {
+      seen.add(type);
+      const spec = TABLE[type];
+      for (const e of spec.split("|").slice(1).map((s) => s.split(","))) {
+        const val = obj[e[1]];
+        if (e[2] !== "m" || val == null) continue;
+        for (const x of Array.isArray(val) ? val : [val]) walk(e[3], x);
+      }
+    };
+    for (const v of vectors) walk("Envelope", v.object);
+    expect([...seen].sort()).toEqual(Object.keys(TABLE).sort());
+
+    const used = (path: (o: any) => any) => new Set(vectors.map((v) => path(v.decoded)).filter((x) => x !== undefined));
+    const expectAll = (en: object, got: Set<any>) => expect([...got].sort((a, b) => a - b)).toEqual(expect.arrayContaining(Object.values(en)));
+    expectAll(DoseEventKind, used((d) => d.dose?.kind));
+    expectAll(DoseMode, used((d) => d.dose?.mode));
+    expectAll(FaultCode, used((d) => d.fault?.code));
+    expectAll(CommandKind, used((d) => d.command?.kind));
+    expectAll(DeviceKind, used((d) => d.info?.kind));
+  });
+
+  it("hand-checked bytes (independent of both codecs)", () => {
+    const byName = (n: string) => vectors.find((v) => v.name === n);
+    // device=1042 (92 08), boot=0x9e3779b9, seq=7, time=1767225600, alarm {} = field 7 length 0
+    expect(byName("alarm press").payload).toBe("0892081" + "0b9f3ddf109" + "1807" + "2880f2d6ca06" + "3a00");
+    // all five header uint32 at 0xFFFFFFFF = ff ff ff ff 0f, late = 30 01
+    expect(byName("envelope header at maximum").payload).toBe(
+      ["08", "10", "18", "20", "28"].map((t) => t + "ffffffff0f").join("") + "3001",
+    );
+    // sint32 min zigzags to 0xFFFFFFFF: fault{code 4, cleared, detail} in field 10 (52)
+    expect(byName("fault cleared, sint32 extremes").payload).toBe("08920810b9f3ddf10918072880f2d6ca06" + "520a0804100118ffffffff0f");
+  });
+});
