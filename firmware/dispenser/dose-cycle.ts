@@ -1,0 +1,496 @@
+// The dispenser's dose cycle: one state machine over a small port interface (no Espruino globals,
+// so it runs unchanged in Node unit tests, in the simulator and on the device).
+//
+// Life of a dose (identity = its scheduled instant s, see schedule.ts):
+//   window opens at s - early; reminders from s: green light, then from s + remind a sound burst
+//   per interval, one beep more each time (max 3), and one DOSE_REMINDER event; the window closes
+//   at the late limit L(s) = min(s + late, next dose - early) (never before s + 1 min).
+//   press inside the window -> intent persisted -> motor -> slot sensor verified -> tray watched:
+//   taken out -> DOSE_TAKEN (delay from s); not taken within `collect` -> DOSE_NOT_COLLECTED and
+//   reminders go on until taken (then DOSE_TAKEN). No press by L(s) -> DOSE_MISSED, and the
+//   compartment is skipped for good: `last` moves past s, so no later press, reboot or clock
+//   change can reach that dose again.
+//
+// Invariants (what makes "never a double dose, never a lost event" hold):
+//  * `last` only grows; a dose with s <= last is never dispensed. Doses resolve strictly in order.
+//  * Compartment c holds the c-th dose after the last refill; resolving a dose (dispensed or
+//    missed) consumes one compartment (`slot`). The carousel is driven to ABSOLUTE positions read
+//    from the slot sensor (an absolute encoder), so a resumed move can never overshoot into the
+//    next compartment.
+//  * The dispense intent {s, to} is saved before the motor is switched on. On boot an intent is
+//    resolved from the slot sensor: at `to` -> it was dispensed (finish it, once); short of `to`
+//    -> resume the same move if the window is still open, else abandon it (the dose goes missed);
+//    anything else -> FAULT_SLOT_SENSOR and the motor stays locked.
+//  * Event emission is journalled: the state is saved with the pending event and the outbox's
+//    append count, then the event is appended. On boot, a journalled event whose append count
+//    was not reached is appended again; one that was reached is not. So a power cut between the
+//    state write and the outbox append neither loses nor duplicates an event.
+//  * The tray must be empty to dispense: a dose still lying in the tray blocks the next one.
+// Espruino subset.
+import { nextDose, nthDose, validateSchedule, type Schedule } from "./schedule.ts";
+
+// Enum values from protocol/varde.proto (kept here as numbers so the bundle needs no codec tables).
+export const DOSE_TAKEN = 0;
+export const DOSE_MISSED = 1;
+export const DOSE_NOT_COLLECTED = 2;
+export const DOSE_REMINDER = 3;
+export const DOSE_DISPENSED = 4;
+export const MODE_NORMAL = 0;
+export const MODE_ASSISTED = 1;
+export const MODE_TRAVEL = 2;
+export const FAULT_MOTOR_JAM = 1;
+export const FAULT_LID_OPENED = 2;
+export const FAULT_FORCED_OPENING = 3;
+export const FAULT_MAINS_LOST = 4;
+export const FAULT_BATTERY_LOW = 5;
+export const FAULT_CLOCK_NOT_SET = 6;
+export const FAULT_CLOCK_JUMPED = 7;
+export const FAULT_STORAGE_NEARLY_FULL = 8;
+export const FAULT_OUT_OF_MEMORY = 10;
+export const FAULT_SLOT_SENSOR = 11;
+
+/** Indicator states handed to the ports (main.ts maps them to LEDs). */
+export const SHOW_IDLE = 0;
+export const SHOW_READY = 1; // window open: press now (green)
+export const SHOW_REMIND = 2; // reminder escalation running (green blinking)
+export const SHOW_COLLECT = 3; // dose lies in the tray (green blinking)
+export const SHOW_FAULT = 4; // cannot dispense: jam, empty, sensor fault (red)
+
+export interface DoseConfig {
+  compartments: number;
+  earlyMin: number;
+  lateMin: number;
+  collectMin: number;
+  remindEveryMin: number;
+  refillWarnH: number;
+  jamMs: number;
+}
+
+export interface CyclePorts {
+  /** Saves the state atomically (one Storage file write). */
+  save(state: CycleState): void;
+  /** Appends a reliable event (an Envelope body such as {dose:{...}}) to the flash outbox. */
+  emit(body: any, time: number): void;
+  /** Count of events ever appended to the outbox (persisted with the outbox; used by the emit journal). */
+  appended(): number;
+  motor(on: boolean): void;
+  /** Carousel position from the slot sensor: 0 = home, k = compartment k at the exit, fractions while turning. */
+  position(): number;
+  /** True while something lies in the tray. */
+  tray(): boolean;
+  show(mode: number): void;
+  beep(count: number): void;
+}
+
+export interface CycleState {
+  v: number;
+  /** scheduled instant of the last resolved dose; 0 = not started */
+  last: number;
+  /** compartments consumed since the last refill */
+  slot: number;
+  /** doses loaded at the last refill */
+  loaded: number;
+  /** last verified carousel position */
+  pos: number;
+  /** dispense intent, saved before the motor moves: scheduled, target position, mode */
+  intent: { s: number; to: number; m: number } | null;
+  /** dose in the tray: scheduled, dispensed at, mode, seen in the tray, not-collected reported */
+  tray: { s: number; t: number; m: number; seen: number; nc: number } | null;
+  /** scheduled instant whose DOSE_REMINDER went out */
+  remind: number;
+  /** doses still to dispense ahead (travel mode) */
+  travel: number;
+  assisted: number;
+  /** motor jammed / slot sensor fault: no motion until a refill (service visit) is confirmed */
+  jam: number;
+  /** device time of the last RefillNeeded */
+  refillAt: number;
+  /** latched fault conditions, bit (1 << code) */
+  faults: number;
+  sch: Schedule | null;
+  /** emit journal: event body, its time, and the outbox append count before it */
+  pend: { b: any; t: number; q: number } | null;
+}
+
+export function freshState(compartments: number): CycleState {
+  return {
+    v: 1, last: 0, slot: 0, loaded: compartments, pos: 0, intent: null, tray: null, remind: 0, travel: 0,
+    assisted: 0, jam: 0, refillAt: 0, faults: 0, sch: null, pend: null,
+  };
+}
+
+/** Tolerance of the slot sensor reading around a compartment position. */
+const ALIGN = 0.15;
+const REFILL_REPEAT_S = 24 * 3600;
+/** Catch-up bound per step (clock jumps, long outages): more doses are handled on the next step. */
+const CATCHUP = 32;
+
+export class DoseCycle {
+  st: CycleState;
+  cfg: DoseConfig;
+  io: CyclePorts;
+  /** device time the current motor run started (RAM only), 0 = motor off */
+  moveStart: number;
+  /** reminder level already sounded for `lvlFor` (RAM: after a reboot the current level sounds again) */
+  lvl: number;
+  lvlFor: number;
+  /** times the carousel stopped at a compartment by this instance (diagnostics and tests) */
+  dispenses: number;
+  /** cache for hoursLeft() */
+  lastKey: string;
+  lastLoaded: number;
+
+  constructor(cfg: DoseConfig, io: CyclePorts, saved: CycleState | null) {
+    this.cfg = cfg;
+    this.io = io;
+    this.st = saved && saved.v === 1 ? saved : freshState(cfg.compartments);
+    this.moveStart = 0;
+    this.lvl = -1;
+    this.lvlFor = 0;
+    this.dispenses = 0;
+    this.lastKey = "";
+    this.lastLoaded = 0;
+  }
+
+  // ---------------------------------------------------------------- persistence + events
+
+  save(): void {
+    this.io.save(this.st);
+  }
+
+  /** Journalled emit: state (with the event) saved, then the event appended. */
+  emit(body: any, time: number): void {
+    this.st.pend = { b: body, t: Math.floor(time), q: this.io.appended() };
+    this.save();
+    this.io.emit(body, Math.floor(time));
+  }
+
+  dose(kind: number, s: number, time: number, mode: number, slot: number): void {
+    this.emit(
+      {
+        dose: {
+          kind: kind, scheduled: s, delayS: Math.floor(time) - s, slot: slot,
+          scheduleVersion: this.st.sch ? this.st.sch.version : 0, mode: mode, remaining: this.remaining(),
+        },
+      },
+      time,
+    );
+  }
+
+  /** Raises or clears a latched fault; emits only on a change (survives reboots via `faults`). */
+  fault(code: number, active: boolean, detail: number, now: number): void {
+    const bit = 1 << code;
+    const was = (this.st.faults & bit) !== 0;
+    if (was === active) return;
+    this.st.faults = active ? this.st.faults | bit : this.st.faults & ~bit;
+    this.emit({ fault: { code: code, cleared: !active, detail: detail } }, now);
+  }
+
+  /** A one-off fault report (not a condition with an end), e.g. a clock jump. */
+  report(code: number, detail: number, now: number): void {
+    this.emit({ fault: { code: code, cleared: false, detail: detail } }, now);
+  }
+
+  remaining(): number {
+    const r = this.st.loaded - this.st.slot;
+    return r > 0 ? r : 0;
+  }
+
+  // ---------------------------------------------------------------- boot
+
+  /** Call once after power-on, before anything else: finishes a journalled emit and a dispense intent. */
+  boot(now: number): void {
+    const st = this.st;
+    if (st.pend) {
+      if (this.io.appended() === st.pend.q) this.io.emit(st.pend.b, st.pend.t);
+      st.pend = null;
+      this.save();
+    }
+    this.io.motor(false);
+    const it = st.intent;
+    if (!it) return;
+    const x = this.io.position();
+    if (Math.abs(x - it.to) < ALIGN) {
+      this.finish(now);
+    } else if (x > st.pos - ALIGN && x < it.to) {
+      if (it.m === MODE_TRAVEL || now < this.lateLimit(it.s)) {
+        this.moveStart = now; // resume the same move: absolute target, so it stops at `to`
+        this.io.motor(true);
+      } else {
+        st.intent = null; // window gone: abandon; the dose resolves as missed
+        this.save();
+      }
+    } else {
+      st.intent = null;
+      st.jam = 1;
+      this.fault(FAULT_SLOT_SENSOR, true, Math.round(x * 10), now);
+    }
+  }
+
+  // ---------------------------------------------------------------- schedule + commands
+
+  /** Applies a schedule (downlink). Returns "" or an error for the ScheduleAck. */
+  setSchedule(s: Schedule, now: number): string {
+    const err = validateSchedule(s);
+    if (err) return err;
+    const old = this.st.sch;
+    if (old && old.version === s.version) return "";
+    this.st.sch = s;
+    if (!this.st.last) this.st.last = Math.floor(now); // doses before the first schedule are not owed
+    this.save();
+    return "";
+  }
+
+  setAssisted(on: boolean): void {
+    this.st.assisted = on ? 1 : 0;
+    this.save();
+  }
+
+  setTravel(n: number): void {
+    this.st.travel = n > this.remaining() ? this.remaining() : n;
+    this.save();
+  }
+
+  /** A refill (fresh carousel, at home position) was confirmed with n doses loaded. Clears a jam. */
+  refill(n: number, now: number): void {
+    const st = this.st;
+    st.loaded = n > 0 && n <= this.cfg.compartments ? n : this.cfg.compartments;
+    st.slot = 0;
+    st.pos = Math.round(this.io.position());
+    st.refillAt = 0;
+    st.intent = null;
+    if (st.jam) {
+      st.jam = 0;
+      if (st.faults & (1 << FAULT_MOTOR_JAM)) this.fault(FAULT_MOTOR_JAM, false, 0, now);
+      if (st.faults & (1 << FAULT_SLOT_SENSOR)) this.fault(FAULT_SLOT_SENSOR, false, 0, now);
+    }
+    this.emit({ supply: { remaining: st.loaded, hoursLeft: this.hoursLeft(now), refilled: true } }, now);
+  }
+
+  /**
+   * Lid and tamper switches. The lid may be opened while staff are present (assisted mode: refill,
+   * service); otherwise an open lid is FAULT_LID_OPENED. The tamper contact on the lock bolt means
+   * the lid was forced: FAULT_FORCED_OPENING. Both clear when the lid is closed again.
+   */
+  lid(open: boolean, forced: boolean, now: number): void {
+    if (forced) this.fault(FAULT_FORCED_OPENING, true, 0, now);
+    if (open && !this.st.assisted) this.fault(FAULT_LID_OPENED, true, 0, now);
+    if (!open) {
+      this.fault(FAULT_LID_OPENED, false, 0, now);
+      if (!forced) this.fault(FAULT_FORCED_OPENING, false, 0, now);
+    }
+  }
+
+  // ---------------------------------------------------------------- dose arithmetic
+
+  cfgMin(fromSchedule: number, board: number): number {
+    return fromSchedule > 0 ? fromSchedule : board;
+  }
+  early(): number {
+    return 60 * this.cfgMin(this.st.sch ? this.st.sch.earlyMin : 0, this.cfg.earlyMin);
+  }
+  collect(): number {
+    return 60 * this.cfgMin(this.st.sch ? this.st.sch.collectMin : 0, this.cfg.collectMin);
+  }
+  remindEvery(): number {
+    return 60 * this.cfgMin(this.st.sch ? this.st.sch.remindEveryMin : 0, this.cfg.remindEveryMin);
+  }
+  /** The late limit of dose s: s + late, but no later than the next dose's window opening. */
+  lateLimit(s: number): number {
+    const sch = this.st.sch;
+    let l = s + 60 * this.cfgMin(sch ? sch.lateMin : 0, this.cfg.lateMin);
+    if (sch) {
+      const n = nextDose(sch, s);
+      if (n > 0 && n - this.early() < l) l = n - this.early();
+    }
+    return l < s + 60 ? s + 60 : l;
+  }
+  /** The oldest unresolved dose, or -1. */
+  pending(): number {
+    return this.st.sch ? nextDose(this.st.sch, this.st.last) : -1;
+  }
+  /** Hours until the last loaded dose at the current schedule (0 when empty). */
+  hoursLeft(now: number): number {
+    const r = this.remaining();
+    if (!this.st.sch || r === 0) return 0;
+    // the walk over r doses is cached: it only changes when a dose resolves or the schedule changes
+    const key = this.st.last + ":" + r + ":" + this.st.sch.version;
+    if (key !== this.lastKey) {
+      this.lastKey = key;
+      this.lastLoaded = nthDose(this.st.sch, this.st.last, r);
+    }
+    const t = this.lastLoaded;
+    return t > now ? Math.floor((t - now) / 3600) : 0;
+  }
+
+  // ---------------------------------------------------------------- motion
+
+  busy(): boolean {
+    return this.st.intent !== null && this.moveStart > 0;
+  }
+
+  start(s: number, mode: number, now: number): void {
+    const st = this.st;
+    st.intent = { s: s, to: st.slot + 1, m: mode };
+    this.save(); // intent on flash BEFORE the motor moves
+    this.moveStart = now;
+    this.io.motor(true);
+  }
+
+  /** Motor running: stop at the target, or declare a jam. */
+  move(now: number): void {
+    const it = this.st.intent;
+    if (!it) return;
+    const x = this.io.position();
+    if (Math.abs(x - it.to) < ALIGN) {
+      this.io.motor(false);
+      this.finish(now);
+      return;
+    }
+    if (x > it.to + ALIGN) {
+      // cannot happen with a working encoder; stop before another compartment opens
+      this.io.motor(false);
+      this.moveStart = 0;
+      this.st.intent = null;
+      this.st.jam = 1;
+      this.fault(FAULT_SLOT_SENSOR, true, Math.round(x * 10), now);
+      return;
+    }
+    const steps = it.to - this.st.pos;
+    if ((now - this.moveStart) * 1000 > this.cfg.jamMs * (steps > 1 ? steps : 1)) {
+      this.io.motor(false);
+      this.moveStart = 0;
+      this.st.intent = null;
+      this.st.jam = 1;
+      this.fault(FAULT_MOTOR_JAM, true, it.to, now);
+    }
+  }
+
+  /** The carousel stands at the intent's compartment: the dose is out. Resolve it once. */
+  finish(now: number): void {
+    const st = this.st;
+    const it = st.intent;
+    if (!it) return;
+    this.moveStart = 0;
+    this.dispenses++;
+    st.pos = it.to;
+    st.slot = it.to;
+    st.last = it.s;
+    st.intent = null;
+    if (it.m === MODE_TRAVEL) {
+      if (st.travel > 0) st.travel--;
+      this.dose(DOSE_DISPENSED, it.s, now, MODE_TRAVEL, it.to);
+    } else {
+      st.tray = { s: it.s, t: Math.floor(now), m: it.m, seen: 0, nc: 0 };
+      this.save();
+    }
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  /** The dispense button. Returns true when it started a dispense. */
+  press(now: number): boolean {
+    const st = this.st;
+    if (this.busy() || st.jam || !st.sch) return false;
+    if (st.tray || this.io.tray()) {
+      this.io.beep(1); // take the dose in the tray first
+      return false;
+    }
+    const p = this.pending();
+    if (p < 0 || this.remaining() === 0) return false;
+    if (now < p - this.early() || now >= this.lateLimit(p)) return false;
+    this.start(p, st.assisted ? MODE_ASSISTED : MODE_NORMAL, now);
+    return true;
+  }
+
+  /**
+   * Advances everything to device time `now`; call on every timer and input. Returns the device
+   * time it wants to run again (the caller may call earlier; never needs to call later).
+   */
+  step(now: number): number {
+    const st = this.st;
+    if (this.busy()) {
+      this.move(now);
+      if (this.busy()) return now + 0.1;
+    }
+    let wake = now + 60;
+    // dose in the tray
+    const tr = st.tray;
+    if (tr) {
+      const occupied = this.io.tray();
+      if (occupied && !tr.seen) {
+        tr.seen = 1;
+        this.save();
+      }
+      if (!occupied && tr.seen) {
+        st.tray = null;
+        this.dose(DOSE_TAKEN, tr.s, now, tr.m, st.slot);
+        this.lvl = -1;
+      } else if (!tr.nc && now >= tr.t + this.collect()) {
+        tr.nc = 1;
+        this.dose(DOSE_NOT_COLLECTED, tr.s, now, tr.m, st.slot);
+      } else if (!tr.nc) {
+        wake = Math.min(wake, tr.t + this.collect());
+      }
+    }
+    if (!st.sch) {
+      this.io.show(st.tray ? SHOW_COLLECT : SHOW_IDLE);
+      return wake;
+    }
+    // doses whose window closed without a press
+    let p = this.pending();
+    for (let i = 0; i < CATCHUP && p > 0 && !st.intent && now >= this.lateLimit(p); i++) {
+      const l = this.lateLimit(p);
+      st.last = p;
+      st.slot++;
+      this.dose(DOSE_MISSED, p, l, MODE_NORMAL, st.slot);
+      p = this.pending();
+    }
+    if (p > 0 && now >= this.lateLimit(p)) return now; // more to catch up
+    // travel mode: dispense ahead, one compartment after the other
+    if (st.travel > 0 && !st.intent && !st.jam && p > 0 && this.remaining() > 0) {
+      this.start(p, MODE_TRAVEL, now);
+      return now + 0.1;
+    }
+    // indicators and reminders
+    let show = st.tray ? SHOW_COLLECT : SHOW_IDLE;
+    const ev = this.remindEvery();
+    if (st.tray && st.tray.nc) {
+      // not collected: escalate from the collect deadline on
+      wake = this.escalate(st.tray.t + this.collect(), ev, now, wake, -1);
+    } else if (p > 0 && !st.tray && now >= p - this.early()) {
+      show = st.jam || this.remaining() === 0 ? SHOW_FAULT : now >= p + ev ? SHOW_REMIND : SHOW_READY;
+      if (now >= p) wake = this.escalate(p, ev, now, wake, p);
+      wake = Math.min(wake, this.lateLimit(p));
+    } else if (p > 0) {
+      wake = Math.min(wake, p - this.early());
+    }
+    this.io.show(show);
+    // refill warning, repeated daily until a refill is confirmed
+    const h = this.hoursLeft(now);
+    if (h <= this.cfg.refillWarnH && (st.refillAt === 0 || now - st.refillAt >= REFILL_REPEAT_S)) {
+      st.refillAt = Math.floor(now);
+      this.emit({ supply: { remaining: this.remaining(), hoursLeft: h, refilled: false } }, now);
+    }
+    return wake;
+  }
+
+  /** Sound escalation from `from`: at each interval one more beep (max 3). Reports DOSE_REMINDER once for dose s. */
+  escalate(from: number, every: number, now: number, wake: number, s: number): number {
+    const level = Math.floor((now - from) / every);
+    if (this.lvlFor !== from) {
+      this.lvlFor = from;
+      this.lvl = 0;
+    }
+    if (level >= 1 && level > this.lvl) {
+      this.lvl = level;
+      this.io.beep(level > 3 ? 3 : level);
+      if (s > 0 && this.st.remind !== s) {
+        this.st.remind = s;
+        this.dose(DOSE_REMINDER, s, now, MODE_NORMAL, this.st.slot + 1);
+      }
+    }
+    const nextAt = from + (level + 1) * every;
+    return nextAt < wake ? nextAt : wake;
+  }
+}
