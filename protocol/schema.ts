@@ -33,12 +33,25 @@ export const ZERO_KEY = new Uint8Array(32);
 
 /** Looks up a message type by short ("Envelope") or full ("varde.v1.Envelope") name. */
 export function lookupType(typeName: string): protobuf.Type {
-  const full = typeName.includes(".") ? typeName : PACKAGE + "." + typeName;
+  return lookupIn(root, PACKAGE, typeName);
+}
+
+function lookupIn(r: protobuf.Root, pkg: string, typeName: string): protobuf.Type {
+  const full = typeName.includes(".") ? typeName : pkg + "." + typeName;
   try {
-    return root.lookupType(full);
+    return r.lookupType(full);
   } catch {
     throw new Error(`protocol/varde.proto has no message ${typeName} (looked for ${full})`);
   }
+}
+
+/** The same codec over another protobufjs root (tests use it on schemas with every field kind). */
+export function schemaCodec(r: protobuf.Root, pkg: string) {
+  r.resolveAll();
+  return {
+    encodeCanonical: (typeName: string, obj: any): Uint8Array => encodeType(lookupIn(r, pkg, typeName), obj),
+    decodeMessage: (typeName: string, bytes: Uint8Array): any => decodeType(lookupIn(r, pkg, typeName), bytes),
+  };
 }
 
 const LONG_TYPES = new Set(["int64", "uint64", "sint64", "fixed64", "sfixed64"]);
@@ -94,7 +107,10 @@ function toWire(type: protobuf.Type, obj: any, where: string): any {
 
 /** Canonical protobuf bytes of `typeName` (short or full name) from a plain object. */
 export function encodeCanonical(typeName: string, obj: any): Uint8Array {
-  const type = lookupType(typeName);
+  return encodeType(lookupType(typeName), obj);
+}
+
+function encodeType(type: protobuf.Type, obj: any): Uint8Array {
   if (obj === null || typeof obj !== "object") throw new Error(`${type.name}: object expected`);
   const w = toWire(type, obj, type.name);
   const bytes = type.encode(w).finish();
@@ -185,7 +201,10 @@ function resolveOneofs(type: protobuf.Type, bytes: Uint8Array, plain: any): void
 
 /** Decodes `typeName` into a plain object (conventions above). Throws an Error on malformed bytes. */
 export function decodeMessage(typeName: string, bytes: Uint8Array): any {
-  const type = lookupType(typeName);
+  return decodeType(lookupType(typeName), bytes);
+}
+
+function decodeType(type: protobuf.Type, bytes: Uint8Array): any {
   let msg: protobuf.Message;
   try {
     msg = type.decode(bytes);

@@ -36,28 +36,53 @@ function kindOf(f: protobuf.Field): string {
   return k;
 }
 
-/** Returns the TypeScript source of codec.ts for the given .proto file. */
-export function generateCodec(protoPath: string = PROTO_PATH): string {
-  const root = protobuf.loadSync(protoPath);
-  root.resolveAll();
-  const top = root.lookupType(ROOT_TYPE);
+export type Reachable = { types: protobuf.Type[]; enums: protobuf.Enum[]; table: { [type: string]: string } };
 
-  // reachable messages, breadth first from Envelope
+/** Messages and enums reachable from `rootType`, and the descriptor table for wire.ts. */
+export function reachable(root: protobuf.Root, rootType: string = ROOT_TYPE): Reachable {
+  root.resolveAll();
+  const top = root.lookupType(rootType);
+
+  // reachable messages, breadth first from the root type
   const types: protobuf.Type[] = [top];
-  const enums = new Set<protobuf.Enum>();
+  const enumSet = new Set<protobuf.Enum>();
   for (let i = 0; i < types.length; i++) {
     for (const f of types[i].fieldsArray) {
       f.resolve();
       if (f.resolvedType instanceof protobuf.Type && !types.includes(f.resolvedType)) types.push(f.resolvedType);
-      if (f.resolvedType instanceof protobuf.Enum) enums.add(f.resolvedType);
+      if (f.resolvedType instanceof protobuf.Enum) enumSet.add(f.resolvedType);
     }
   }
   const names = new Map<string, string>();
-  for (const t of [...types, ...enums]) {
+  for (const t of [...types, ...enumSet]) {
     const prev = names.get(t.name);
-    if (prev && prev !== t.fullName) throw new Error(`varde.proto: ${prev} and ${t.fullName} share the name ${t.name}; the firmware table uses short names`);
+    if (prev && prev !== t.fullName) throw new Error(`${prev} and ${t.fullName} share the name ${t.name}; the firmware table uses short names`);
     names.set(t.name, t.fullName);
   }
+  const enums = [...enumSet].sort((a, b) => order(root, a) - order(root, b));
+
+  const table: { [type: string]: string } = {};
+  for (const t of types) {
+    let spec = "";
+    for (const f of [...t.fieldsArray].sort((a, b) => a.id - b.id)) {
+      const k = kindOf(f);
+      for (const part of [f.name, f.partOf?.name ?? ""])
+        if (/[|,]/.test(part)) throw new Error(`${f.fullName}: name may not contain '|' or ','`);
+      let mod = "";
+      if (f.repeated) mod = f.packed && k !== "m" && k !== "t" && k !== "y" ? "p" : "r";
+      else if (f.partOf) mod = "o" + f.partOf.name;
+      const ref = k === "m" ? (f.resolvedType as protobuf.Type).name : "";
+      spec += `|${f.id},${f.name},${k},${ref},${mod}`;
+    }
+    table[t.name] = spec;
+  }
+  return { types, enums, table };
+}
+
+/** Returns the TypeScript source of codec.ts for the given .proto file. */
+export function generateCodec(protoPath: string = PROTO_PATH): string {
+  const root = protobuf.loadSync(protoPath);
+  const { types, enums, table } = reachable(root);
 
   const out: string[] = [];
   out.push(
@@ -70,8 +95,7 @@ export function generateCodec(protoPath: string = PROTO_PATH): string {
   );
 
   // enums in schema order
-  const enumList = [...enums].sort((a, b) => order(root, a) - order(root, b));
-  for (const e of enumList) {
+  for (const e of enums) {
     out.push(`export const ${e.name} = {`);
     for (const [k, v] of Object.entries(e.values)) out.push(`  ${k}: ${v},`);
     out.push("};", "");
@@ -90,20 +114,7 @@ export function generateCodec(protoPath: string = PROTO_PATH): string {
 
   out.push("/** One descriptor string per message reachable from Envelope: |num,name,kind,ref,mod ... */");
   out.push("export const TABLE: Table = {");
-  for (const t of types) {
-    let spec = "";
-    for (const f of [...t.fieldsArray].sort((a, b) => a.id - b.id)) {
-      const k = kindOf(f);
-      for (const part of [f.name, f.partOf?.name ?? ""])
-        if (/[|,]/.test(part)) throw new Error(`${f.fullName}: name may not contain '|' or ','`);
-      let mod = "";
-      if (f.repeated) mod = f.packed && k !== "m" && k !== "t" && k !== "y" ? "p" : "r";
-      else if (f.partOf) mod = "o" + f.partOf.name;
-      const ref = k === "m" ? (f.resolvedType as protobuf.Type).name : "";
-      spec += `|${f.id},${f.name},${k},${ref},${mod}`;
-    }
-    out.push(`  ${t.name}: ${JSON.stringify(spec)},`);
-  }
+  for (const t of types) out.push(`  ${t.name}: ${JSON.stringify(table[t.name])},`);
   out.push("};", "");
 
   out.push(

@@ -284,8 +284,10 @@ function skip(r: Reader, wt: number, end: number): void {
   else if (wt === 1) {
     if (r.p + 8 > end) fail("truncated fixed64 at byte " + r.p);
     r.p += 8;
-  } else if (wt === 2) r.p += getLength(r, end);
-  else if (wt === 5) {
+  } else if (wt === 2) {
+    const n = getLength(r, end); // not `r.p += getLength(..)`: that reads r.p before the length is consumed
+    r.p += n;
+  } else if (wt === 5) {
     if (r.p + 4 > end) fail("truncated fixed32 at byte " + r.p);
     r.p += 4;
   } else fail("unsupported wire type " + wt + " at byte " + r.p); // groups (3, 4) are not used
@@ -350,7 +352,8 @@ function getMessage(t: Table, type: string, r: Reader, end: number, obj: any, de
       const arr = obj[name];
       if (wt === 2 && want !== 2) {
         // packed run (accepted whatever the schema prefers)
-        const stop = r.p + getLength(r, end);
+        const len = getLength(r, end);
+        const stop = r.p + len;
         while (r.p < stop) arr.push(getScalar(r, kind, stop));
       } else if (wt === want) {
         arr.push(kind === "m" ? getNested(t, e[3], r, end, null, depth) : getOne(r, kind, end));
