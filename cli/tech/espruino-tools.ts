@@ -1,0 +1,221 @@
+// The `espruino` npm package (EspruinoTools, the code behind the official CLI and Web IDE), used
+// in-process so `varde flash` uploads exactly as the official tools do (prompt recovery with Ctrl-C,
+// `\x10` echo-off lines, board detection through process.env, Storage.write chunks with the same
+// throttling) while we keep control of progress and errors.
+// What this wrapper adds, and why:
+//  * EspruinoTools lists serial ports through serialport.list(), which only knows udev devices, so a
+//    pseudo-terminal (/dev/pts/N: a simulator, a socat bridge) was "not found". We add the explicit
+//    path to the port list when it exists.
+//  * It logs everything with console.log/console.error: that goes to a debug sink (VARDE_DEBUG=1
+//    prints it) so the technician sees our progress bar and errors only.
+//  * Board JSON is normally fetched from espruino.com on connect: pointed at an empty local directory
+//    instead, so flashing works offline in a patient's home.
+//  * One tools instance per process (EspruinoTools keeps global state): openEspruino() refuses a second
+//    concurrent session.
+import { createRequire } from "node:module";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { portKind } from "./link.ts";
+
+const require = createRequire(import.meta.url);
+
+// EspruinoTools' global object (untyped JavaScript).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Tools = any;
+
+let tools: Tools | undefined;
+let busy = false;
+const debugLines: string[] = [];
+
+function debug(...args: unknown[]): void {
+  const line = args.map((a) => (typeof a === "string" ? a : JSON.stringify(a))).join(" ");
+  if (process.env.VARDE_DEBUG) process.stderr.write(`[espruino] ${line}\n`);
+  else if (debugLines.length < 2000) debugLines.push(line);
+}
+
+/** Routes console.log/info/warn/error to the debug sink (EspruinoTools logs from its callbacks too, so
+ * this lasts for the whole session); returns the function that restores them. */
+function silence(): () => void {
+  const saved = { log: console.log, info: console.info, warn: console.warn, error: console.error };
+  console.log = console.info = console.warn = console.error = debug;
+  return () => Object.assign(console, saved);
+}
+
+async function loadTools(): Promise<Tools> {
+  if (tools) return tools;
+  const restore = silence();
+  try {
+    const lib = require("espruino");
+    await new Promise<void>((resolve) => lib.init(resolve));
+  } finally {
+    restore();
+  }
+  tools = (globalThis as Record<string, unknown>).Espruino as Tools;
+  tools.Core.Notifications = {
+    success: debug,
+    info: debug,
+    warning: debug,
+    error: (e: unknown) => debug("ERROR", e),
+  };
+  tools.Core.Status = { setStatus: () => {}, hasProgress: () => false, incrementProgress: () => {} };
+  return tools;
+}
+
+export interface EspruinoOptions {
+  /** serial baud rate (ignored for TCP/BLE) */
+  baudRate?: number;
+  /** no pause after each Storage.write chunk (fast links: USB CDC, TCP, the simulator) */
+  fastStorage?: boolean;
+}
+
+export interface EspruinoSession {
+  /** process.env as the board reported it on connect (BOARD, VERSION, CONSOLE, ...) */
+  env: Record<string, unknown>;
+  /** Evaluates an expression on the device and returns its JSON value (undefined: no answer). */
+  evaluate(expr: string, timeoutS?: number): Promise<unknown>;
+  /** Sends statements (one per line) as the tools send code; resolves once written to the link. */
+  send(code: string): Promise<void>;
+  /** Everything the device printed since connect (for "Uncaught" checks and error messages). */
+  output(): string;
+  connected(): boolean;
+  close(): Promise<void>;
+}
+
+export class EspruinoError extends Error {}
+
+/** Connects with EspruinoTools and reads process.env; throws EspruinoError when no Espruino answers. */
+export async function openEspruino(port: string, o: EspruinoOptions = {}): Promise<EspruinoSession> {
+  if (busy) throw new Error("an Espruino session is already open in this process");
+  const T = await loadTools();
+  busy = true;
+  const restore = silence();
+  const kind = portKind(port);
+  const cfg = T.Config;
+  cfg.BLUETOOTH_LOW_ENERGY = kind === "ble";
+  cfg.BLUETOOTH_LOW_ENERGY_DBUS = false;
+  cfg.ENV_ON_CONNECT = true;
+  cfg.BOARD_JSON_URL = fs.mkdtempSync(path.join(os.tmpdir(), "varde-boardjson-"));
+  cfg.STORAGE_UPLOAD_METHOD = o.fastStorage ? 1 : 0;
+  cfg.SAVE_ON_SEND = 0;
+  cfg.SET_TIME_ON_WRITE = false;
+  if (o.baudRate) cfg.BAUD_RATE = o.baudRate;
+  if (kind === "tcp") cfg.SERIAL_TCPIP = [port];
+  if (kind === "serial") addExplicitSerialPath(T, port);
+  if (kind === "ble") T.Core.Utils.addRecognisedDeviceAddress(port);
+
+  let out = "";
+  let isOpen = false;
+  let onDisconnect: (() => void)[] = [];
+  T.Core.Serial.startListening((data: ArrayBuffer) => {
+    const s = Buffer.from(new Uint8Array(data)).toString("latin1");
+    debug("device>", s);
+    if (out.length < 1_000_000) out += s;
+  });
+  const status = await new Promise<unknown>((resolve) => {
+    T.Core.Serial.open(
+      port,
+      (st: unknown) => resolve(st),
+      () => {
+        isOpen = false;
+        const fns = onDisconnect;
+        onDisconnect = [];
+        fns.forEach((f) => f());
+      },
+    );
+  });
+  if (status === undefined) {
+    busy = false;
+    restore();
+    throw new EspruinoError(`port ${port}: EspruinoTools could not open it (run with VARDE_DEBUG=1 for its log)`);
+  }
+  isOpen = true;
+  const env = { ...(T.Core.Env.getData() as Record<string, unknown>) };
+
+  const evaluate = (expr: string, timeoutS: number): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      if (!isOpen) return reject(new EspruinoError(`port ${port}: the connection to the device was lost`));
+      let settled = false;
+      const settle = (fn: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        onDisconnect = onDisconnect.filter((f) => f !== lost);
+        fn();
+      };
+      const lost = () => settle(() => reject(new EspruinoError(`port ${port}: the connection to the device was lost`)));
+      onDisconnect.push(lost);
+      // executeExpression has no timeout of its own for short commands (same quirk as above)
+      const timer = setTimeout(() => settle(() => resolve(undefined)), timeoutS * 1000);
+      T.Core.Utils.executeExpression(
+        expr,
+        (result: string | undefined) =>
+          settle(() => {
+            if (result === undefined) return resolve(undefined);
+            try {
+              resolve(JSON.parse(result));
+            } catch {
+              resolve(undefined);
+            }
+          }),
+        { maxTimeout: timeoutS, minTimeout: Math.min(timeoutS, 3) },
+      );
+    });
+
+  const session: EspruinoSession = {
+    env,
+    evaluate: (expr, timeoutS = 10) => evaluate(expr, timeoutS),
+    // EspruinoTools calls a write's callback only for writes longer than one block (the "uploads under
+    // 512 bytes hang" quirk), so completion is confirmed by a marker expression queued behind the code:
+    // the device answers it only after it has run every line before it.
+    send: async (code) => {
+      if (!isOpen) throw new EspruinoError(`port ${port}: the connection to the device was lost`);
+      const text = code
+        .split("\n")
+        .filter((l) => l.length)
+        .map((l) => "\x10" + l + "\n")
+        .join("");
+      T.Core.Serial.write(text, true);
+      const mark = await evaluate('"varde-sync"', 60);
+      if (mark !== "varde-sync") throw new EspruinoError(`port ${port}: the device stopped answering during the upload`);
+    },
+    output: () => out,
+    connected: () => isOpen,
+    close: async () => {
+      if (isOpen) {
+        await new Promise<void>((resolve) => {
+          onDisconnect.push(resolve);
+          T.Core.Serial.close();
+          setTimeout(resolve, 1000); // some transports never report the close
+        });
+      }
+      isOpen = false;
+      busy = false;
+      restore();
+    },
+  };
+  return session;
+}
+
+function addExplicitSerialPath(T: Tools, port: string): void {
+  const dev = T.Core.Serial.devices.find((d: { name: string }) => d.name === "Node Serial");
+  if (!dev || dev.__vardeWrapped) {
+    if (dev) dev.__vardeExtra = port;
+    return;
+  }
+  const orig = dev.getPorts;
+  dev.__vardeWrapped = true;
+  dev.__vardeExtra = port;
+  dev.getPorts = (cb: (ports: Array<{ path: string }>, instant: boolean) => void) =>
+    orig((ports: Array<{ path: string; description?: string }> | undefined, instant: boolean) => {
+      const list = ports ? ports.slice() : [];
+      const extra = dev.__vardeExtra as string;
+      if (extra && fs.existsSync(extra) && !list.some((p) => p.path === extra)) list.push({ path: extra, description: "serial port (given with --port)" });
+      cb(list, instant);
+    });
+}
+
+/** The tools' log of the last session (shown with an error when VARDE_DEBUG is not set). */
+export function espruinoLog(): string[] {
+  return debugLines.slice(-50);
+}
