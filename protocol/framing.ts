@@ -8,6 +8,10 @@
 //   marker is never Espruino's REPL packet prefix 0x10 0x01.
 // * A corrupt or truncated frame costs that frame only: on a bad length or CRC the parser rescans
 //   from the byte after the bad frame's marker, so a frame that began inside it is still found.
+//   A header whose frame is not complete yet is held only while no complete, valid frame follows it
+//   in the buffer; otherwise it is dropped as a false start at once (a truncated frame or noise that
+//   looks like a header must not delay the next real frame on a quiet link).
+// * A false frame accepted by CRC coincidence (1 in 65536 per false header) is caught by the MAC.
 // * Bytes outside frames are reported as noise (debug text) and otherwise ignored.
 
 export const MAGIC0 = 0xf5;
@@ -104,7 +108,17 @@ export class FrameParser {
         continue;
       }
       const end = i + HEADER_LEN + n + CRC_LEN;
-      if (end > this.len) break; // incomplete: wait
+      if (end > this.len) {
+        // Incomplete. If a complete, valid frame starts later in the buffer, this candidate was a
+        // false start (noise that looked like a header, or a truncated frame): skip to that frame now
+        // rather than holding it until enough bytes arrive (on a quiet link they may never come).
+        const j = this.nextValid(i + 1);
+        if (j < 0) break; // wait for more bytes
+        this.bad++;
+        this.emitNoise(i, j);
+        i = j;
+        continue;
+      }
       const crc = crc16(b, i + 2, i + HEADER_LEN + n);
       if (crc !== ((b[end - 2] << 8) | b[end - 1])) {
         this.bad++;
@@ -120,6 +134,19 @@ export class FrameParser {
       b.set(b.subarray(i, this.len), 0);
       this.len -= i;
     }
+  }
+
+  /** Start of the first complete frame with a good CRC at or after `from`, or -1. */
+  nextValid(from: number): number {
+    const b = this.buf;
+    for (let j = from; j + HEADER_LEN + CRC_LEN < this.len; j++) {
+      if (b[j] !== MAGIC0 || b[j + 1] !== MAGIC1) continue;
+      const n = b[j + 2];
+      const end = j + HEADER_LEN + n + CRC_LEN;
+      if (n < 1 || n > MAX_BODY || end > this.len) continue;
+      if (crc16(b, j + 2, j + HEADER_LEN + n) === ((b[end - 2] << 8) | b[end - 1])) return j;
+    }
+    return -1;
   }
 
   emitNoise(from: number, to: number): void {
