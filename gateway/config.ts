@@ -1,0 +1,200 @@
+// gateway.toml: read, validated and completed with defaults. Every error names the file, the key, the
+// bad value and the fix. Paths in the file are relative to the file's directory.
+// A documented example lives in examples/gateway.toml.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import TOML from "@iarna/toml";
+
+export type TransportConfig =
+  | { type: "serial"; path: string; baud: number }
+  | { type: "tcp"; host: string; port: number }
+  | { type: "tcp-listen"; host: string; port: number };
+
+export interface GatewayConfig {
+  /** where it came from, for messages */
+  source: string;
+  gatewayId: string;
+  registry: string;
+  dataDir: string;
+  transports: TransportConfig[];
+  mqtt: {
+    /** undefined = start the embedded aedes broker */
+    url?: string;
+    embeddedPort: number;
+    embeddedHost: string;
+    protocolVersion: 4 | 5;
+    clientId: string;
+    username?: string;
+    password?: string;
+    ca?: string;
+    cert?: string;
+    key?: string;
+    rejectUnauthorized: boolean;
+    keepaliveS: number;
+    reconnectMs: number;
+    payloadFormat: "protobuf" | "json";
+    backendAck: "application" | "puback";
+    ackTimeoutS: number;
+    inflight: number;
+  };
+  outbox: { maxBytes: number; historicalAfterS: number };
+  session: {
+    helloRetryMs: number;
+    helloRetryMaxMs: number;
+    heartbeatS: number;
+    missedHeartbeats: number;
+    timeSyncS: number;
+    downlinkRetryMs: number;
+    downlinkRetryMaxMs: number;
+    reconnectMs: number;
+  };
+  metrics: { port: number; host: string };
+  log: { level: string; file?: string };
+}
+
+class Reader {
+  constructor(readonly file: string, readonly dir: string) {}
+  err(key: string, value: unknown, fix: string): never {
+    throw new Error(`${this.file}: key "${key}" = ${JSON.stringify(value)}: ${fix}`);
+  }
+  str(obj: any, key: string, full: string, def?: string): string {
+    const v = obj?.[key];
+    if (v === undefined) {
+      if (def === undefined) this.err(full, v, "is required; add it");
+      return def;
+    }
+    if (typeof v !== "string" || v.length === 0) this.err(full, v, "must be a non-empty string");
+    return v;
+  }
+  optStr(obj: any, key: string, full: string): string | undefined {
+    return obj?.[key] === undefined ? undefined : this.str(obj, key, full);
+  }
+  int(obj: any, key: string, full: string, def: number, min: number, max: number): number {
+    const v = obj?.[key];
+    if (v === undefined) return def;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) this.err(full, v, `must be an integer from ${min} to ${max}`);
+    return v;
+  }
+  bool(obj: any, key: string, full: string, def: boolean): boolean {
+    const v = obj?.[key];
+    if (v === undefined) return def;
+    if (typeof v !== "boolean") this.err(full, v, "must be true or false");
+    return v;
+  }
+  oneOf<T extends string | number>(obj: any, key: string, full: string, def: T, allowed: readonly T[]): T {
+    const v = obj?.[key];
+    if (v === undefined) return def;
+    if (!allowed.includes(v)) this.err(full, v, `must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}`);
+    return v;
+  }
+  file_(obj: any, key: string, full: string, mustExist: boolean): string | undefined {
+    const v = this.optStr(obj, key, full);
+    if (v === undefined) return undefined;
+    const p = path.resolve(this.dir, v);
+    if (mustExist && !fs.existsSync(p)) this.err(full, v, `file ${p} does not exist; fix the path`);
+    return p;
+  }
+  known(obj: any, where: string, keys: string[]): void {
+    if (obj === undefined) return;
+    if (typeof obj !== "object" || Array.isArray(obj)) this.err(where, obj, "must be a table");
+    for (const k of Object.keys(obj)) if (!keys.includes(k)) this.err(where ? `${where}.${k}` : k, obj[k], `unknown key; allowed here: ${keys.join(", ")}`);
+  }
+}
+
+/** Validates a parsed config object. `file` names the source in errors; relative paths resolve against `dir`. */
+export function parseConfig(doc: any, file: string, dir: string): GatewayConfig {
+  const r = new Reader(file, dir);
+  r.known(doc, "", ["gateway_id", "registry", "data_dir", "transport", "mqtt", "outbox", "session", "metrics", "log"]);
+  const gatewayId = r.str(doc, "gateway_id", "gateway_id", "varde-gw");
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(gatewayId)) r.err("gateway_id", gatewayId, "use 1-64 letters, digits, '-' or '_' (it becomes an MQTT topic level)");
+  const registry = path.resolve(dir, r.str(doc, "registry", "registry", "registry.toml"));
+  const dataDir = path.resolve(dir, r.str(doc, "data_dir", "data_dir", "varde-data"));
+
+  const tlist = doc.transport ?? [];
+  if (!Array.isArray(tlist)) r.err("transport", tlist, "write each transport as a [[transport]] table");
+  const transports: TransportConfig[] = tlist.map((t: any, i: number) => {
+    const w = `transport[${i}]`;
+    const type = r.oneOf(t, "type", `${w}.type`, "" as string, ["serial", "tcp", "tcp-listen"]);
+    if (type === "serial") {
+      r.known(t, w, ["type", "path", "baud"]);
+      return { type, path: r.str(t, "path", `${w}.path`), baud: r.int(t, "baud", `${w}.baud`, 115200, 300, 4_000_000) };
+    }
+    if (type === "tcp" || type === "tcp-listen") {
+      r.known(t, w, ["type", "host", "port"]);
+      return { type, host: r.str(t, "host", `${w}.host`, "127.0.0.1"), port: r.int(t, "port", `${w}.port`, -1, type === "tcp" ? 1 : 0, 65535) };
+    }
+    return r.err(`${w}.type`, t?.type, 'is required: "serial", "tcp" (gateway dials the device) or "tcp-listen" (devices dial in)');
+  });
+  for (const [i, t] of transports.entries()) if ("port" in t && t.port < 0) r.err(`transport[${i}].port`, undefined, "is required for a TCP transport");
+
+  const m = doc.mqtt ?? {};
+  r.known(m, "mqtt", ["url", "embedded_port", "embedded_host", "protocol_version", "client_id", "username", "password", "ca", "cert", "key", "reject_unauthorized", "keepalive_s", "reconnect_ms", "payload_format", "backend_ack", "ack_timeout_s", "inflight"]);
+  const url = r.optStr(m, "url", "mqtt.url");
+  if (url !== undefined && !/^(mqtts?|wss?|tcp|ssl):\/\/[^/]+/.test(url)) r.err("mqtt.url", url, 'must look like "mqtt://host:1883" or "mqtts://host:8883"; omit it to use the embedded broker');
+  const cert = r.file_(m, "cert", "mqtt.cert", true);
+  const key = r.file_(m, "key", "mqtt.key", true);
+  if (!!cert !== !!key) r.err(cert ? "mqtt.key" : "mqtt.cert", undefined, "a client certificate needs both mqtt.cert and mqtt.key");
+  const mqtt = {
+    url,
+    embeddedPort: r.int(m, "embedded_port", "mqtt.embedded_port", 1883, 0, 65535),
+    embeddedHost: r.str(m, "embedded_host", "mqtt.embedded_host", "127.0.0.1"),
+    protocolVersion: r.oneOf(m, "protocol_version", "mqtt.protocol_version", 5 as 4 | 5, [4, 5]),
+    clientId: r.str(m, "client_id", "mqtt.client_id", `varde-${gatewayId}`),
+    username: r.optStr(m, "username", "mqtt.username"),
+    password: r.optStr(m, "password", "mqtt.password"),
+    ca: r.file_(m, "ca", "mqtt.ca", true),
+    cert,
+    key,
+    rejectUnauthorized: r.bool(m, "reject_unauthorized", "mqtt.reject_unauthorized", true),
+    keepaliveS: r.int(m, "keepalive_s", "mqtt.keepalive_s", 30, 1, 3600),
+    reconnectMs: r.int(m, "reconnect_ms", "mqtt.reconnect_ms", 1000, 10, 600_000),
+    payloadFormat: r.oneOf(m, "payload_format", "mqtt.payload_format", "protobuf" as "protobuf" | "json", ["protobuf", "json"]),
+    backendAck: r.oneOf(m, "backend_ack", "mqtt.backend_ack", "puback" as "application" | "puback", ["application", "puback"]),
+    ackTimeoutS: r.int(m, "ack_timeout_s", "mqtt.ack_timeout_s", 30, 1, 86400),
+    inflight: r.int(m, "inflight", "mqtt.inflight", 64, 1, 10000),
+  };
+  if (mqtt.password !== undefined && mqtt.username === undefined) r.err("mqtt.username", undefined, "mqtt.password is set, so mqtt.username is required");
+
+  const o = doc.outbox ?? {};
+  r.known(o, "outbox", ["max_bytes", "historical_after_s"]);
+  const outbox = {
+    maxBytes: r.int(o, "max_bytes", "outbox.max_bytes", 256 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
+    historicalAfterS: r.int(o, "historical_after_s", "outbox.historical_after_s", 60, 1, 86400 * 365),
+  };
+  const s = doc.session ?? {};
+  r.known(s, "session", ["hello_retry_ms", "hello_retry_max_ms", "heartbeat_s", "missed_heartbeats", "time_sync_s", "downlink_retry_ms", "downlink_retry_max_ms", "reconnect_ms"]);
+  const session = {
+    helloRetryMs: r.int(s, "hello_retry_ms", "session.hello_retry_ms", 1000, 10, 600_000),
+    helloRetryMaxMs: r.int(s, "hello_retry_max_ms", "session.hello_retry_max_ms", 30_000, 10, 3_600_000),
+    heartbeatS: r.int(s, "heartbeat_s", "session.heartbeat_s", 300, 1, 86400 * 7),
+    missedHeartbeats: r.int(s, "missed_heartbeats", "session.missed_heartbeats", 3, 1, 1000),
+    timeSyncS: r.int(s, "time_sync_s", "session.time_sync_s", 3600, 1, 86400 * 7),
+    downlinkRetryMs: r.int(s, "downlink_retry_ms", "session.downlink_retry_ms", 2000, 10, 600_000),
+    downlinkRetryMaxMs: r.int(s, "downlink_retry_max_ms", "session.downlink_retry_max_ms", 60_000, 10, 3_600_000),
+    reconnectMs: r.int(s, "reconnect_ms", "session.reconnect_ms", 1000, 10, 600_000),
+  };
+  const mt = doc.metrics ?? {};
+  r.known(mt, "metrics", ["port", "host"]);
+  const metrics = { port: r.int(mt, "port", "metrics.port", 9464, -1, 65535), host: r.str(mt, "host", "metrics.host", "127.0.0.1") };
+  const l = doc.log ?? {};
+  r.known(l, "log", ["level", "file"]);
+  const log = { level: r.oneOf(l, "level", "log.level", "info", ["trace", "debug", "info", "warn", "error", "fatal", "silent"]), file: l.file === undefined ? undefined : path.resolve(dir, r.str(l, "file", "log.file")) };
+  return { source: file, gatewayId, registry, dataDir, transports, mqtt, outbox, session, metrics, log };
+}
+
+/** Reads gateway.toml. */
+export function loadConfig(file: string): GatewayConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    throw new Error(`${file}: cannot read the gateway config (${(e as Error).message}); pass --config <path to gateway.toml> (example: examples/gateway.toml)`);
+  }
+  let doc: unknown;
+  try {
+    doc = TOML.parse(text);
+  } catch (e) {
+    throw new Error(`${file}: not valid TOML: ${(e as Error).message}`);
+  }
+  return parseConfig(doc, file, path.dirname(path.resolve(file)));
+}

@@ -1,0 +1,120 @@
+// The gateway end to end in-process: fake device over an in-memory link, embedded aedes broker.
+import { describe, it, expect, afterEach } from "vitest";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import mqtt from "mqtt";
+import { startGateway, parseConfig, topic, type GatewayHandle } from "./index.ts";
+import { appendDevice, newDeviceKey } from "./registry.ts";
+import { FakeDevice, waitFor } from "../test/support/fake-device.ts";
+import { decodeMessage, encodeMessage, sealFrame } from "./wire.ts";
+
+const cleanup: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  while (cleanup.length) await cleanup.pop()!();
+});
+
+function setup(extra: Record<string, any> = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "varde-gw-"));
+  const key = newDeviceKey();
+  appendDevice(path.join(dir, "registry.toml"), { id: 1001, kind: "alarm", board: "alarm-esp32", key, label: "Flat 3B", created: "" });
+  const cfg = parseConfig({ gateway_id: "gw1", mqtt: { embedded_port: 0, ...(extra.mqtt ?? {}) }, metrics: { port: 0 }, log: { level: "silent" }, session: { hello_retry_ms: 100, ...(extra.session ?? {}) }, outbox: extra.outbox }, "test.toml", dir);
+  return { dir, key, cfg };
+}
+
+async function start(cfg: any): Promise<GatewayHandle> {
+  const gw = await startGateway(cfg);
+  cleanup.push(() => gw.stop());
+  return gw;
+}
+
+async function subscriber(url: string, filter: string) {
+  const c = await mqtt.connectAsync(url, { protocolVersion: 4 });
+  cleanup.push(() => c.endAsync());
+  const msgs: Array<{ topic: string; payload: Buffer; qos: number; retain: boolean }> = [];
+  c.on("message", (t, p, pk) => msgs.push({ topic: t, payload: p, qos: pk.qos, retain: pk.retain }));
+  await c.subscribeAsync(filter, { qos: 1 });
+  return { c, msgs };
+}
+
+describe("gateway (embedded broker, in-memory link)", () => {
+  it("alarm → stored, acked, published; ack-alarm command → AlarmAck reaches the device", async () => {
+    const { key, cfg } = setup();
+    const gw = await start(cfg);
+    const sub = await subscriber(gw.brokerUrl, "varde/v1/gw1/#");
+    const dev = new FakeDevice({ id: 1001, key });
+    cleanup.push(() => dev.close());
+    gw.addLink(dev.memoryLink());
+    await dev.waitFor(() => dev.sessions === 1 && dev.timeSync !== null, 3000, "handshake + time sync");
+    const seq = dev.alarm();
+    await dev.waitFor(() => dev.acked.includes(seq), 3000, "ack of the alarm");
+    const evTopic = topic("event", { gateway: "gw1", device: 1001, type: "alarm" });
+    await waitFor(() => sub.msgs.some((m) => m.topic === evTopic), 3000, "alarm at broker");
+    const m = sub.msgs.find((x) => x.topic === evTopic)!;
+    expect(m.qos).toBe(1);
+    expect(m.retain).toBe(false);
+    const ev = decodeMessage("BackendEvent", new Uint8Array(m.payload));
+    expect(ev.eventId).toBe(`1001:${dev.boot}:${seq}`);
+    expect(ev.codes).toEqual([
+      { system: "VKP", code: "4.13", display: "button press" },
+      { system: "SCAIP", code: "0010", display: "manual alarm" },
+    ]);
+    expect(ev.label).toBe("Flat 3B");
+    expect(ev.envelope.alarm).toMatchObject({ test: false, cancel: false });
+    // availability retained
+    const av = sub.msgs.find((x) => x.topic === topic("availability", { gateway: "gw1", device: 1001 }));
+    expect(decodeMessage("DeviceAvailability", new Uint8Array(av!.payload)).online).toBe(true);
+    // the responder acknowledges
+    await sub.c.publishAsync(topic("command", { gateway: "gw1", command: "ack-alarm" }), Buffer.from(encodeMessage("CommandRequest", { correlationId: "c-1", device: 1001, alarmSeq: seq, responder: "Kari" })), { qos: 1 });
+    await dev.waitFor(() => dev.alarmAcks.length === 1, 3000, "AlarmAck");
+    expect(dev.alarmAcks[0]).toMatchObject({ alarmSeq: seq, responder: "Kari" });
+    const respTopic = topic("response", { gateway: "gw1", command: "ack-alarm" });
+    await waitFor(() => sub.msgs.filter((x) => x.topic === respTopic).length === 2, 3000, "queued + delivered responses");
+    const states = sub.msgs.filter((x) => x.topic === respTopic).map((x) => decodeMessage("CommandResponse", new Uint8Array(x.payload)));
+    expect(states.map((s) => [s.correlationId, s.state])).toEqual([["c-1", "queued"], ["c-1", "delivered"]]);
+    // puback mode (default): the event left the outbox
+    await waitFor(() => gw.outbox.depth() === 0, 3000, "outbox drained");
+    expect(gw.metrics.get("varde_events_in_total")).toBe(1);
+  });
+
+  it("rejects unknown devices, bad MACs and replays; dedups retransmissions", async () => {
+    const { key, cfg } = setup();
+    const gw = await start(cfg);
+    const sub = await subscriber(gw.brokerUrl, "varde/v1/gw1/device/+/event/#");
+    const dev = new FakeDevice({ id: 1001, key, retryMs: 30 });
+    cleanup.push(() => dev.close());
+    gw.addLink(dev.memoryLink());
+    await dev.waitFor(() => dev.sessions === 1, 3000, "handshake");
+    // drop the gateway's acks for a while so the device retransmits
+    const seqs = [dev.alarm(), dev.reliable({ fault: { code: 1 } }), dev.alarm({ test: true })];
+    await dev.waitFor(() => dev.outbox.length === 0, 3000, "all acked");
+    await new Promise((r) => setTimeout(r, 100));
+    // a replay of an already stored frame is acked but not stored again
+    dev.send({ seq: seqs[0], alarm: {} });
+    dev.send({ seq: 99, alarm: {} }, new Uint8Array(32).fill(7)); // wrong key
+    dev.sendRaw(sealFrame(new Uint8Array(32), { device: 4242, boot: 1, seq: 1, alarm: {} })); // unknown device
+    await waitFor(() => gw.metrics.get("varde_frames_rejected_total") >= 2, 3000, "rejections");
+    await waitFor(() => sub.msgs.length >= 3, 3000, "3 events");
+    await new Promise((r) => setTimeout(r, 150));
+    const ids = sub.msgs.map((m) => decodeMessage("BackendEvent", new Uint8Array(m.payload)).eventId);
+    expect(new Set(ids).size).toBe(3);
+    expect(ids.length).toBe(3);
+    expect(gw.metrics.get("varde_frames_rejected_total", { reason: "bad_mac" })).toBe(1);
+    expect(gw.metrics.get("varde_frames_rejected_total", { reason: "unknown_device" })).toBe(1);
+    expect(gw.metrics.get("varde_duplicates_total")).toBeGreaterThanOrEqual(1);
+    expect(gw.metrics.get("varde_events_in_total")).toBe(3);
+  });
+
+  it("retries a lost handshake", async () => {
+    const { key, cfg } = setup();
+    const gw = await start(cfg);
+    const dev = new FakeDevice({ id: 1001, key });
+    cleanup.push(() => dev.close());
+    dev.answerHello = false;
+    gw.addLink(dev.memoryLink());
+    await dev.waitFor(() => dev.received.filter((e) => e.hello).length >= 2, 3000, "second Hello");
+    dev.answerHello = true;
+    await dev.waitFor(() => dev.sessions === 1 && dev.timeSync !== null, 3000, "handshake");
+    expect(gw.core.status()).toMatchObject({ links: [{ device: 1001, up: true }] });
+  });
+});

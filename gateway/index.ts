@@ -1,0 +1,147 @@
+// Public entry of the gateway folder (docs/architecture.md): startGateway(config) → handle.
+//   const gw = await startGateway(loadConfig("gateway.toml"));   // or a GatewayConfig object
+//   gw.brokerUrl      the broker in use (the embedded one's URL when none is configured)
+//   gw.bus.on("event", (e: BusEvent) => console.log(e.text))      readable lines for demos/logs
+//   gw.addLink(link)  hand the gateway a Link from any transport (tests, BLE, the simulator)
+//   await gw.stop()   graceful: closes links, publishes offline state, flushes and closes the outbox
+import * as fs from "node:fs";
+import * as path from "node:path";
+import pino from "pino";
+import { loadConfig, parseConfig, type GatewayConfig, type TransportConfig } from "./config.ts";
+import { loadRegistry } from "./registry.ts";
+import { Outbox } from "./outbox.ts";
+import { Gateway, type BusEvent } from "./gateway.ts";
+import { Backend } from "./mqtt/backend.ts";
+import { startEmbeddedBroker, type EmbeddedBroker } from "./mqtt/embedded.ts";
+import { Metrics } from "./metrics.ts";
+import type { Link, Transport } from "./transports/transport.ts";
+import { SerialTransport } from "./transports/serial.ts";
+import { TcpConnectTransport, TcpListenTransport } from "./transports/tcp.ts";
+
+export { loadConfig, parseConfig, type GatewayConfig, type BusEvent, type Link, type Transport };
+export { TOPICS, topic, filter, parseTopic, COMMANDS, EVENT_TYPES } from "./mqtt/topics.ts";
+
+export interface GatewayHandle {
+  config: GatewayConfig;
+  brokerUrl: string;
+  metricsUrl: string;
+  bus: Gateway["bus"];
+  core: Gateway;
+  outbox: Outbox;
+  metrics: Metrics;
+  transports: Transport[];
+  /** ports bound by tcp-listen transports, in config order */
+  listenPorts: number[];
+  addLink(link: Link): void;
+  addTransport(t: Transport): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** pino destination; default stdout, or [log] file */
+  logStream?: pino.DestinationStream;
+}
+
+export function makeTransport(t: TransportConfig, cfg: GatewayConfig, log: (m: string) => void): Transport {
+  switch (t.type) {
+    case "serial":
+      return new SerialTransport({ path: t.path, baudRate: t.baud, reconnectMs: cfg.session.reconnectMs, log });
+    case "tcp":
+      return new TcpConnectTransport({ host: t.host, port: t.port, reconnectMs: cfg.session.reconnectMs, log });
+    case "tcp-listen":
+      return new TcpListenTransport({ host: t.host, port: t.port });
+  }
+}
+
+export async function startGateway(configOrPath: GatewayConfig | string, opts: StartOptions = {}): Promise<GatewayHandle> {
+  const config = typeof configOrPath === "string" ? loadConfig(configOrPath) : configOrPath;
+  const dest = opts.logStream ?? (config.log.file ? pino.destination({ dest: config.log.file, mkdir: true, sync: false }) : undefined);
+  // secrets never reach the log: keys and passwords are redacted wherever they appear
+  const logger = pino({ level: config.log.level, base: { gateway: config.gatewayId }, redact: ["password", "key", "*.password", "*.key", "keyBytes"] }, dest);
+  const registry = loadRegistry(config.registry);
+  if (registry.devices.length === 0) logger.warn(`${config.registry}: no devices provisioned; every device frame will be rejected (run \`varde provision\`)`);
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  const metrics = new Metrics();
+  let core: Gateway | null = null;
+  const outbox = new Outbox(path.join(config.dataDir, "outbox.db"), {
+    maxBytes: config.outbox.maxBytes,
+    onFull: (full) => {
+      metrics.set("varde_outbox_full", full ? 1 : 0);
+      logger[full ? "error" : "info"](full ? `outbox is full (${config.outbox.maxBytes} bytes, [outbox] max_bytes): telemetry dropped, new alarms stay unacked in the devices until the backend drains it` : "outbox has room again");
+      core?.emit({ kind: full ? "outbox-full" : "outbox-ok", text: full ? "FAULT: gateway outbox full" : "gateway outbox has room again" });
+      backend?.rebirth();
+    },
+    onDropped: (e) => {
+      metrics.inc("varde_events_dropped_total");
+      logger.warn({ eventId: e.eventId, type: e.type }, "outbox full: oldest telemetry dropped");
+    },
+  });
+  core = new Gateway(config, registry, outbox, metrics, logger);
+  let broker: EmbeddedBroker | null = null;
+  let backend: Backend | null = null;
+  const transports: Transport[] = [];
+  const listenPorts: number[] = [];
+  try {
+    let url = config.mqtt.url;
+    if (!url) {
+      broker = await startEmbeddedBroker(config.mqtt.embeddedHost, config.mqtt.embeddedPort);
+      url = broker.url;
+      config.mqtt.protocolVersion = 4; // aedes speaks MQTT 3.1.1
+      logger.info(`no [mqtt] url configured: embedded broker listening at ${url}`);
+    }
+    backend = new Backend(config, url, core, outbox, metrics, logger);
+    core.backend = backend;
+    metrics.beforeScrape = () => {
+      metrics.set("varde_outbox_depth", outbox.depth());
+      metrics.set("varde_outbox_bytes", outbox.sizeBytes());
+    };
+    const metricsUrl = await metrics.serve(config.metrics.host, config.metrics.port, () => ({ gateway: config.gatewayId, broker: url, mqttConnected: backend!.connected, bdSeq: backend!.bdSeq, ...core!.status() }));
+    core.start();
+    backend.start();
+    const log = (m: string) => logger.warn(m);
+    for (const t of config.transports) {
+      const tr = makeTransport(t, config, log);
+      await tr.start((l) => core!.addLink(l));
+      transports.push(tr);
+      if (tr instanceof TcpListenTransport) listenPorts.push(tr.port);
+    }
+    logger.info({ broker: url, metrics: metricsUrl, devices: registry.devices.length, outboxDepth: outbox.depth() }, "gateway started");
+    let stopped = false;
+    return {
+      config,
+      brokerUrl: url,
+      metricsUrl,
+      bus: core.bus,
+      core,
+      outbox,
+      metrics,
+      transports,
+      listenPorts,
+      addLink: (l) => core!.addLink(l),
+      addTransport: async (t) => {
+        await t.start((l) => core!.addLink(l));
+        transports.push(t);
+      },
+      stop: async () => {
+        if (stopped) return;
+        stopped = true;
+        for (const t of transports) await t.stop();
+        core!.stop();
+        await backend!.stop();
+        await metrics.close();
+        outbox.close();
+        if (broker) await broker.close();
+        logger.info("gateway stopped");
+        logger.flush?.();
+      },
+    };
+  } catch (e) {
+    for (const t of transports) await t.stop().catch(() => undefined);
+    core.stop();
+    await backend?.stop().catch(() => undefined);
+    await metrics.close();
+    outbox.close();
+    if (broker) await broker.close();
+    throw e;
+  }
+}

@@ -1,0 +1,102 @@
+// Prometheus metrics in the text exposition format (no client library needed for counters and
+// gauges), served with the gateway's status on one small HTTP server:
+//   GET /metrics  Prometheus text       GET /status  JSON (used by `varde status`)
+// Bound to 127.0.0.1 by default ([metrics] host/port; port -1 disables, 0 picks a free port).
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+
+const HELP: Record<string, [string, "counter" | "gauge"]> = {
+  varde_events_in_total: ["Device events stored in the outbox, by type", "counter"],
+  varde_events_out_total: ["Events that left the outbox (backend has them)", "counter"],
+  varde_events_published_total: ["Event publishes to the broker (including republishes)", "counter"],
+  varde_events_dropped_total: ["Telemetry events dropped because the outbox was full", "counter"],
+  varde_duplicates_total: ["Reliable device frames received again and acked again, not stored", "counter"],
+  varde_frames_in_total: ["Authenticated device frames", "counter"],
+  varde_frames_rejected_total: ["Device frames rejected, by reason", "counter"],
+  varde_handshakes_total: ["Completed device handshakes", "counter"],
+  varde_links_opened_total: ["Transport links opened", "counter"],
+  varde_downlink_queued_total: ["Downlink messages queued, by kind", "counter"],
+  varde_downlink_delivered_total: ["Downlink messages acked by devices, by kind", "counter"],
+  varde_downlink_retries_total: ["Downlink retransmissions", "counter"],
+  varde_mqtt_connects_total: ["Connections to the broker made", "counter"],
+  varde_mqtt_reconnects_total: ["Reconnection attempts to the broker", "counter"],
+  varde_commands_total: ["Backend commands handled, by command", "counter"],
+  varde_outbox_depth: ["Events waiting in the outbox", "gauge"],
+  varde_outbox_bytes: ["Bytes accounted to the outbox", "gauge"],
+  varde_outbox_full: ["1 while the outbox is at its configured bound", "gauge"],
+  varde_devices_online: ["Devices currently online", "gauge"],
+  varde_mqtt_connected: ["1 while connected to the broker", "gauge"],
+};
+
+type Labels = Record<string, string>;
+
+export class Metrics {
+  private values = new Map<string, Map<string, number>>();
+  private server: http.Server | null = null;
+  /** refreshed before every scrape (gauges read from live state) */
+  beforeScrape: () => void = () => undefined;
+
+  private key(labels?: Labels): string {
+    if (!labels) return "";
+    return Object.entries(labels).map(([k, v]) => `${k}="${String(v).replace(/["\\\n]/g, "_")}"`).join(",");
+  }
+  inc(name: string, labels?: Labels, by = 1): void {
+    const m = this.values.get(name) ?? new Map();
+    this.values.set(name, m);
+    const k = this.key(labels);
+    m.set(k, (m.get(k) ?? 0) + by);
+  }
+  set(name: string, value: number, labels?: Labels): void {
+    const m = this.values.get(name) ?? new Map();
+    this.values.set(name, m);
+    m.set(this.key(labels), value);
+  }
+  /** Sum over all label sets. */
+  get(name: string, labels?: Labels): number {
+    const m = this.values.get(name);
+    if (!m) return 0;
+    if (labels) return m.get(this.key(labels)) ?? 0;
+    let s = 0;
+    for (const v of m.values()) s += v;
+    return s;
+  }
+  render(): string {
+    this.beforeScrape();
+    const out: string[] = [];
+    for (const [name, [help, type]] of Object.entries(HELP)) {
+      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+      const m = this.values.get(name);
+      if (!m || m.size === 0) out.push(`${name} 0`);
+      else for (const [k, v] of m) out.push(k ? `${name}{${k}} ${v}` : `${name} ${v}`);
+    }
+    return out.join("\n") + "\n";
+  }
+
+  /** Starts the HTTP endpoint; resolves with its URL ("" when disabled). */
+  async serve(host: string, port: number, status: () => object): Promise<string> {
+    if (port < 0) return "";
+    const server = http.createServer((req, res) => {
+      if (req.url === "/metrics") {
+        res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
+        res.end(this.render());
+      } else if (req.url === "/status") {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify(status(), null, 2));
+      } else {
+        res.writeHead(404).end("try /metrics or /status\n");
+      }
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", (e) => reject(new Error(`metrics endpoint ${host}:${port}: ${e.message}; set [metrics] port to a free port, 0 for any, or -1 to disable`)));
+      server.listen(port, host, () => resolve());
+    });
+    return `http://${host}:${(server.address() as AddressInfo).port}`;
+  }
+
+  async close(): Promise<void> {
+    const s = this.server;
+    this.server = null;
+    if (s) await new Promise<void>((r) => s.close(() => r()));
+  }
+}

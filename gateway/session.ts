@@ -1,0 +1,138 @@
+// One session per link. The handshake, per docs/architecture.md and protocol/varde.proto:
+//   gateway → Hello{nonce, gateway_time}   sealed with the ALL-ZERO key (the device may be unknown yet)
+//   device  → DeviceInfo{nonce echoed, ...} sealed with the device key: proves the key and freshness
+//   gateway → TimeSync                      sealed with the device key (again every time_sync_s)
+// A lost Hello or DeviceInfo: Hello is re-sent with a new nonce after hello_retry_ms, doubling up to
+// hello_retry_max_ms, until a DeviceInfo with the current nonce arrives. A DeviceInfo with a stale
+// nonce, or a frame showing the device rebooted (new boot id), starts a fresh handshake.
+//
+// Every frame after the framing layer: its envelope names the device; unknown device → rejected;
+// MAC checked with that device's key → rejected when wrong. What an authenticated frame means
+// (reliable event, ack of a downlink, telemetry) is decided by the Gateway (gateway.ts).
+import * as crypto from "node:crypto";
+import { FrameParser } from "../protocol/framing.ts";
+import type { Link } from "./transports/transport.ts";
+import { openFrame, peekBody, sealFrame, ZERO_KEY } from "./wire.ts";
+import type { Registry } from "./registry.ts";
+
+export type RejectReason = "malformed" | "unknown_device" | "bad_mac" | "stale_nonce" | "replayed" | "outbox_full";
+
+export interface SessionHost {
+  registry: Registry;
+  boot: number;
+  cfg: { helloRetryMs: number; helloRetryMaxMs: number; timeSyncS: number };
+  now(): number; // Unix ms
+  onReject(s: Session, reason: RejectReason, device: number): void;
+  onHandshake(s: Session, device: number, info: any, env: any): void;
+  onFrame(s: Session, device: number, env: any, payload: Uint8Array): void;
+  onClose(s: Session): void;
+  log(level: "debug" | "info" | "warn", msg: string, extra?: object): void;
+}
+
+export class Session {
+  device = 0;
+  deviceBoot = 0;
+  up = false;
+  nonce = 0;
+  closed = false;
+  private helloTimer: NodeJS.Timeout | null = null;
+  private helloDelay: number;
+  private lastHello = 0;
+  private syncTimer: NodeJS.Timeout | null = null;
+  readonly parser: FrameParser;
+
+  constructor(readonly link: Link, readonly host: SessionHost) {
+    this.helloDelay = host.cfg.helloRetryMs;
+    this.parser = new FrameParser((body) => this.onBody(body));
+  }
+
+  start(): void {
+    this.link.on("data", (b) => this.parser.push(b));
+    this.link.on("close", () => this.close());
+    this.sendHello();
+  }
+
+  /** Starts (or restarts) the handshake with a fresh nonce. */
+  sendHello(): void {
+    if (this.closed) return;
+    this.up = false;
+    if (this.helloTimer) clearTimeout(this.helloTimer);
+    this.nonce = crypto.randomBytes(4).readUInt32BE(0) || 1;
+    this.lastHello = this.host.now();
+    const t = Math.floor(this.lastHello / 1000);
+    this.write(sealFrame(ZERO_KEY, { device: 0, boot: this.host.boot, time: t, hello: { nonce: this.nonce, gatewayTime: t } }));
+    this.helloTimer = setTimeout(() => {
+      this.helloTimer = null;
+      this.helloDelay = Math.min(this.helloDelay * 2, this.host.cfg.helloRetryMaxMs);
+      this.host.log("debug", `${this.link.name}: no DeviceInfo yet; Hello again`);
+      this.sendHello();
+    }, this.helloDelay);
+  }
+
+  /** Sends an envelope sealed with the bound device's key. */
+  send(env: Record<string, any>): void {
+    const entry = this.host.registry.byId.get(env.device);
+    if (!entry || this.closed) return;
+    this.write(sealFrame(entry.keyBytes, env));
+  }
+
+  sendTimeSync(): void {
+    if (!this.device) return;
+    const ms = this.host.now();
+    this.send({ device: this.device, boot: this.host.boot, time: Math.floor(ms / 1000), timeSync: { unix: Math.floor(ms / 1000), millis: ms % 1000 } });
+  }
+
+  private write(frame: Uint8Array): void {
+    this.link.write(frame).catch((e) => this.host.log("debug", `${this.link.name}: write failed: ${(e as Error).message}`));
+  }
+
+  private onBody(body: Uint8Array): void {
+    const peek = peekBody(body);
+    if (!peek) return this.host.onReject(this, "malformed", 0);
+    const id = peek.env.device ?? 0;
+    const entry = this.host.registry.byId.get(id);
+    if (!entry) return this.host.onReject(this, "unknown_device", id);
+    const env = openFrame(entry.keyBytes, body);
+    if (!env) return this.host.onReject(this, "bad_mac", id);
+    if (env.info) {
+      if ((env.info.nonce ?? 0) !== this.nonce || this.nonce === 0) {
+        this.host.onReject(this, "stale_nonce", id);
+        // The device wants a session (it rebooted or missed our Hello): offer a fresh one, rate-limited.
+        if (this.host.now() - this.lastHello >= this.host.cfg.helloRetryMs) this.sendHello();
+        return;
+      }
+      if (this.helloTimer) clearTimeout(this.helloTimer);
+      this.helloTimer = null;
+      this.helloDelay = this.host.cfg.helloRetryMs;
+      this.nonce = 0; // one DeviceInfo per Hello: a replayed DeviceInfo cannot complete another handshake
+      this.up = true;
+      this.device = id;
+      this.deviceBoot = env.boot ?? 0;
+      this.host.onHandshake(this, id, env.info, env);
+      this.sendTimeSync();
+      if (this.syncTimer) clearInterval(this.syncTimer);
+      this.syncTimer = setInterval(() => this.sendTimeSync(), this.host.cfg.timeSyncS * 1000);
+      this.syncTimer.unref?.();
+      return;
+    }
+    if (this.up && id === this.device && (env.boot ?? 0) !== this.deviceBoot && this.host.now() - this.lastHello >= this.host.cfg.helloRetryMs) {
+      this.host.log("info", `${this.link.name}: device ${id} rebooted (boot ${this.deviceBoot} → ${env.boot ?? 0}); new handshake`);
+      this.host.onFrame(this, id, env, peek.payload);
+      this.sendHello();
+      return;
+    }
+    if (!this.device) this.device = id;
+    this.host.onFrame(this, id, env, peek.payload);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.up = false;
+    if (this.helloTimer) clearTimeout(this.helloTimer);
+    if (this.syncTimer) clearInterval(this.syncTimer);
+    this.parser.reset();
+    this.link.close();
+    this.host.onClose(this);
+  }
+}
