@@ -11,7 +11,7 @@
 import { EventEmitter } from "node:events";
 import { normUuid } from "./bytes.ts";
 import { BleError, type BleConnection, type BleRadio, type CentralPort } from "./radio.ts";
-import type { SimBlePeripheral } from "./peripheral.ts";
+import { NUS_SERVICE, type SimBlePeripheral } from "./peripheral.ts";
 
 export interface FakeNobleOptions {
   /** the central's own address */
@@ -78,6 +78,8 @@ export class FakeNoble extends EventEmitter implements CentralPort {
   /** Called by the radio for each advertisement heard. */
   advertisement(p: SimBlePeripheral): void {
     const uuids = p.advertisedUuids.map(normUuid);
+    // Espruino puts the Nordic UART UUID in its scan response while the UART is enabled.
+    if (p.uart && !uuids.includes(NUS_SERVICE)) uuids.push(NUS_SERVICE);
     if (this.scanUuids.length > 0 && !this.scanUuids.some((u) => uuids.includes(u))) return;
     if (!this.allowDuplicates && this.seen.has(p.address)) return;
     this.seen.add(p.address);
