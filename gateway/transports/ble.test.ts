@@ -2,7 +2,8 @@
 // Espruino NRF API. The shared transport contract (test/transports/) covers the stream behaviour; these
 // tests cover what is BLE-specific: chunking to the MTU, pairing, unavailable adapter, reconnect backoff.
 import { describe, expect, it } from "vitest";
-import { BleTransport, explainNobleError, type Link } from "./ble.ts";
+import { BleTransport, explainNobleError } from "./ble.ts";
+import type { Link } from "./transport.ts";
 import { BleRadio, FakeNoble } from "../../simulator/ble/index.ts";
 import { BlePeerDevice, VARDE_BLE } from "../../test/transports/ble-peer.ts";
 
@@ -84,7 +85,7 @@ describe("BleTransport", () => {
     const second = await waitFor(() => s.links[1], 3000, "second link");
     expect(Date.now() - t0).toBeGreaterThanOrEqual(15); // backoffMinMs = 20, minus timer slack
     const got: number[] = [];
-    second.on("data", (b) => got.push(...b));
+    second.on("data", (b: Uint8Array) => got.push(...b));
     s.peer.write(new Uint8Array([1, 2, 3]));
     await waitFor(() => got.length === 3, 3000, "data on new link");
     expect(got).toEqual([1, 2, 3]);

@@ -21,7 +21,7 @@ export interface NobleLike {
   readonly state: string;
   on(event: "stateChange", cb: (state: string) => void): unknown;
   on(event: "discover", cb: (p: NoblePeripheralLike) => void): unknown;
-  removeListener(event: string, cb: (...args: never[]) => void): unknown;
+  removeListener(event: string, cb: (...args: any[]) => void): unknown;
   startScanningAsync(serviceUuids?: string[], allowDuplicates?: boolean): Promise<void>;
   stopScanningAsync(): Promise<void>;
 }
@@ -37,7 +37,7 @@ export interface NoblePeripheralLike {
   disconnectAsync(): Promise<void>;
   discoverSomeServicesAndCharacteristicsAsync(serviceUuids: string[], charUuids: string[]): Promise<{ characteristics: NobleCharacteristicLike[] }>;
   once(event: "disconnect", cb: (reason?: unknown) => void): unknown;
-  removeListener(event: string, cb: (...args: never[]) => void): unknown;
+  removeListener(event: string, cb: (...args: any[]) => void): unknown;
 }
 
 export interface NobleCharacteristicLike {
@@ -46,7 +46,7 @@ export interface NobleCharacteristicLike {
   subscribeAsync(): Promise<void>;
   writeAsync(data: Buffer, withoutResponse: boolean): Promise<void>;
   on(event: "data", cb: (data: Buffer, isNotification: boolean) => void): unknown;
-  removeListener(event: string, cb: (...args: never[]) => void): unknown;
+  removeListener(event: string, cb: (...args: any[]) => void): unknown;
 }
 
 export interface BleTransportOptions {
@@ -297,7 +297,7 @@ export class BleTransport implements Transport {
     const onData = (data: Buffer) => link?.incoming(new Uint8Array(data.buffer, data.byteOffset, data.length));
     const onDisconnect = () => {
       lost = true;
-      from?.removeListener("data", onData as (...a: never[]) => void);
+      from?.removeListener("data", onData);
       if (e.link) {
         const up = Date.now() - e.connectedAt;
         if (up >= this.o.stableMs) e.failures = 0;
@@ -330,8 +330,8 @@ export class BleTransport implements Transport {
       this.onLink?.(link);
       link.release();
     } catch (err) {
-      from?.removeListener("data", onData as (...a: never[]) => void);
-      p.removeListener("disconnect", onDisconnect as (...a: never[]) => void);
+      from?.removeListener("data", onData);
+      p.removeListener("disconnect", onDisconnect);
       if (!this.stopped) this.log(`${name}: ${(err as Error).message}`);
       if (p.state === "connected" || p.state === "connecting") await p.disconnectAsync().catch(() => undefined);
       e.link = null;
@@ -357,8 +357,8 @@ export class BleTransport implements Transport {
     this.stopped = true;
     const noble = this.noble;
     if (!noble) return;
-    noble.removeListener("stateChange", this.onState as (...a: never[]) => void);
-    noble.removeListener("discover", this.onDiscover as (...a: never[]) => void);
+    noble.removeListener("stateChange", this.onState);
+    noble.removeListener("discover", this.onDiscover);
     if (this.scanning) await noble.stopScanningAsync().catch(() => undefined);
     this.scanning = false;
     const waits: Promise<unknown>[] = [];

@@ -73,7 +73,7 @@ for (const kind of Object.keys(FIXTURES)) {
       const r = seededRng(3);
       const bodies: Uint8Array[] = [];
       for (let i = 0; i < 60; i++) bodies.push(randomBytes(1 + Math.floor(r() * 140), 100 + i));
-      const stream = Buffer.concat(bodies.map((b) => encodeFrame(b)));
+      const stream = new Uint8Array(Buffer.concat(bodies.map((b) => encodeFrame(b))));
       const got: Uint8Array[] = [];
       const parser = new FrameParser((b) => got.push(b));
       link.on("data", (b) => parser.push(b));
