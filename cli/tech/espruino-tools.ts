@@ -29,7 +29,11 @@ let busy = false;
 const debugLines: string[] = [];
 
 function debug(...args: unknown[]): void {
-  const line = args.map((a) => (typeof a === "string" ? a : JSON.stringify(a))).join(" ");
+  // device keys travel in the identity write: never put them in a log
+  const line = args
+    .map((a) => (typeof a === "string" ? a : JSON.stringify(a)))
+    .join(" ")
+    .replace(/[0-9a-fA-F]{64}/g, "<64 hex>");
   if (process.env.VARDE_DEBUG) process.stderr.write(`[espruino] ${line}\n`);
   else if (debugLines.length < 2000) debugLines.push(line);
 }
@@ -76,6 +80,12 @@ export interface EspruinoSession {
   evaluate(expr: string, timeoutS?: number): Promise<unknown>;
   /** Sends statements (one per line) as the tools send code; resolves once written to the link. */
   send(code: string): Promise<void>;
+  /** The tools' own Storage upload code for a file: one require("Storage").write(...) per line. */
+  uploadFileCode(name: string, contents: string): string;
+  /** bytes of file data per upload line */
+  readonly uploadChunk: number;
+  /** Sends load(): the device restarts its interpreter and runs its boot code. */
+  reboot(): Promise<void>;
   /** Everything the device printed since connect (for "Uncaught" checks and error messages). */
   output(): string;
   connected(): boolean;
@@ -178,6 +188,13 @@ export async function openEspruino(port: string, o: EspruinoOptions = {}): Promi
       T.Core.Serial.write(text, true);
       const mark = await evaluate('"varde-sync"', 60);
       if (mark !== "varde-sync") throw new EspruinoError(`port ${port}: the device stopped answering during the upload`);
+    },
+    uploadFileCode: (name, contents) => T.Core.Utils.getUploadFileCode(name, contents),
+    uploadChunk: 384, // EspruinoTools' CHUNKSIZE (core/utils.js): a multiple of 96 for atob
+    reboot: async () => {
+      if (!isOpen) throw new EspruinoError(`port ${port}: the connection to the device was lost`);
+      T.Core.Serial.write("\x10load()\n", false);
+      await new Promise((r) => setTimeout(r, 500)); // the tools pause 250 ms after load() themselves
     },
     output: () => out,
     connected: () => isOpen,

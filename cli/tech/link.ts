@@ -86,10 +86,16 @@ function openTcp(port: string): Promise<Link> {
       s.on("error", () => s.destroy());
       resolve({
         port,
-        write: (b) => void s.write(typeof b === "string" ? Buffer.from(b, "latin1") : Buffer.from(b)),
+        write: (b) => void s.write(typeof b === "string" ? b : Buffer.from(b).toString("latin1"), "latin1"),
         onData: (fn) => void s.on("data", fn),
         onClose: (fn) => void s.on("close", fn),
-        close: () => new Promise<void>((r) => (s.destroyed ? r() : s.end(() => (s.destroy(), r())))),
+        close: () =>
+          new Promise<void>((r) => {
+            if (s.destroyed) return r();
+            s.once("close", () => r());
+            s.end();
+            setTimeout(() => s.destroy(), 200); // a peer that never closes its side
+          }),
       });
     });
   });

@@ -1,0 +1,70 @@
+// How `varde flash` lays out a device's Storage so that a device never boots half a bundle.
+//
+//   .bootcde     the Varde boot loader below (small, rewritten only when it changes)
+//   varde.a/.b   two app slots; the bundle is uploaded (in chunks) to the slot NOT in use
+//   varde.boot   JSON pointer {"f":"varde.b","n":<bytes>,"h":"<sha-256 hex>","v":"<firmware version>","b":"<board id>"}
+//   varde.id     JSON identity {"id":n,"key":"<64 hex>","kind":"alarm"} (docs/architecture.md)
+//
+// Update: stage the new bundle into the idle slot, read its SHA-256 back from the device, then switch
+// by rewriting the pointer: one small Storage.write. At boot the loader runs the pointed slot only if
+// its length and SHA-256 match the pointer, so an upload cut at any point leaves either the old app
+// (pointer not yet switched) or, if the pointer itself is torn, the REPL with a message: never a
+// partial bundle. The loader evals the app at global scope (a direct eval at the top level of
+// .bootcde), as the bundle would run had it been .bootcde itself.
+// Everything here runs on the device, so it is written in the Espruino subset (docs/architecture.md).
+
+export const SLOTS = ["varde.a", "varde.b"] as const;
+export const POINTER = "varde.boot";
+export const IDENTITY = "varde.id";
+
+/** Device-side expression: SHA-256 of string `c` as 64 lowercase hex chars. */
+const SHA_HEX = 'function(c){var a=new Uint8Array(require("crypto").SHA256(c)),s="";for(var i=0;i<a.length;i++)s+=(256+a[i]).toString(16).substr(1);return s;}';
+
+export const LOADER =
+  "// Varde boot loader (written by varde flash; see cli/tech/boot-layout.ts)\n" +
+  "function _vardeApp(){var S=require(\"Storage\"),b=S.readJSON(\"varde.boot\",1),c=b&&S.read(b.f);" +
+  "if(c!==undefined&&c.length===b.n&&(" + SHA_HEX + ")(c)===b.h)return c;" +
+  "return 'print(\"Varde: no verified app in flash (varde.boot); staying in the REPL. Run varde flash.\")';}\n" +
+  "eval(_vardeApp());\n";
+
+export interface BootPointer {
+  f: string;
+  n: number;
+  h: string;
+  v: string;
+  b: string;
+}
+
+/** The idle slot: the one the current pointer does not name. */
+export function idleSlot(current: BootPointer | null): string {
+  return current && current.f === SLOTS[0] ? SLOTS[1] : SLOTS[0];
+}
+
+/** Expression: what flash needs to know before staging. */
+export function stateExpr(): string {
+  return '(function(){var S=require("Storage");return {free:S.getFree(),boot:S.readJSON("varde.boot",1)||null,id:S.readJSON("varde.id",1)||null,loader:S.read(".bootcde")===' +
+    JSON.stringify(LOADER) + ",files:S.list().length};})()";
+}
+
+/** Expression: length and SHA-256 of a Storage file (null when missing). */
+export function hashExpr(file: string): string {
+  return "(function(){var c=require(\"Storage\").read(" + JSON.stringify(file) + ");if(c===undefined)return null;return {n:c.length,h:(" +
+    SHA_HEX + ")(c)};})()";
+}
+
+/** Expression: erase a slot, optionally compact, and report free bytes. */
+export function eraseExpr(file: string, compact: boolean): string {
+  return "(function(){var S=require(\"Storage\");S.erase(" + JSON.stringify(file) + ");" + (compact ? "S.compact();" : "") + "return S.getFree();})()";
+}
+
+/** Expression: write identity and loader, then switch the pointer (the commit point). Returns "ok". */
+export function commitExpr(identity: { id: number; key: string; kind: string }, pointer: BootPointer): string {
+  return "(function(){var S=require(\"Storage\");S.writeJSON(\"varde.id\"," + JSON.stringify(identity) + ");" +
+    "if(S.read(\".bootcde\")!==" + JSON.stringify(LOADER) + ")S.write(\".bootcde\"," + JSON.stringify(LOADER) + ");" +
+    "S.writeJSON(\"varde.boot\"," + JSON.stringify(pointer) + ");return \"ok\";})()";
+}
+
+/** Bytes a Storage file of `size` bytes takes (Espruino: 32-byte header, data rounded up to 4). */
+export function storageCost(size: number): number {
+  return 32 + ((size + 3) & ~3);
+}

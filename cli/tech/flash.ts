@@ -1,0 +1,290 @@
+// `varde flash`: put a built firmware bundle and a device identity on a device, then prove over the
+// Varde protocol that it boots and answers as that device. Steps (each failure says what to do):
+//  1. registry entry and board agree; bundle fits the board's Storage budget
+//  2. find the REPL on the port; if production firmware answers instead, ask it for maintenance access
+//     (Command MAINTENANCE, authenticated with the key of the id it reports)
+//  3. connect with EspruinoTools; refuse a device whose Espruino build or previous Varde board differ
+//  4. free the idle slot, check space, stage the bundle in chunks, read its SHA-256 back
+//  5. commit (identity, loader, pointer: see boot-layout.ts), reboot with load()
+//  6. Hello over the Varde protocol: expected id (MAC with the device key), firmware version, board
+import { loadRegistry, type DeviceEntry } from "../../gateway/registry.ts";
+import { loadBoard, type Board } from "../../hardware/boards.ts";
+import { commitExpr, eraseExpr, hashExpr, idleSlot, stateExpr, storageCost, LOADER, type BootPointer } from "./boot-layout.ts";
+import { boardFitsChip, expectedBoards } from "./espruino-boards.ts";
+import { EspruinoError, openEspruino, type EspruinoSession } from "./espruino-tools.ts";
+import { LinkError, openLink, portKind } from "./link.ts";
+import { KIND_NAMES, VardeClient, type DeviceFrame } from "./varde-client.ts";
+import { createHash } from "node:crypto";
+
+export interface Bundle {
+  /** the JavaScript that runs on the device */
+  code: string;
+  /** firmware version the bundle reports in DeviceInfo.firmware */
+  version: string;
+}
+
+export type Phase = "prepare" | "connect" | "maintenance" | "check" | "upload" | "verify" | "commit" | "reboot" | "handshake" | "done";
+
+export interface FlashOptions {
+  port: string;
+  /** board id or path of a hardware .toml */
+  board: string;
+  device: number;
+  registry: string;
+  /** the bundle to flash (built by the caller: see bundle.ts) */
+  bundle: Bundle;
+  baudRate?: number;
+  /** no pause after each Storage chunk (USB CDC, TCP, simulator); default: pause as the Espruino CLI does */
+  fast?: boolean;
+  /** flash even if the device last ran firmware for another board */
+  force?: boolean;
+  /** how long to wait for the rebooted firmware's DeviceInfo */
+  handshakeMs?: number;
+  /** skip the final protocol check (BLE ports, where the check goes through the gateway) */
+  noVerify?: boolean;
+  onPhase?: (phase: Phase, detail?: string) => void;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface FlashResult {
+  id: number;
+  board: string;
+  firmware: string;
+  slot: string;
+  bytes: number;
+  sha256: string;
+  espruino: { board: string; version: string };
+  /** DeviceInfo seen after the reboot (absent with noVerify) */
+  info?: Record<string, unknown>;
+  uploadMs: number;
+}
+
+export class FlashError extends Error {}
+
+const LINES_PER_SEND = 8;
+
+function sha256Hex(s: string): string {
+  return createHash("sha256").update(s, "latin1").digest("hex");
+}
+
+function deviceEntry(registry: string, id: number): DeviceEntry {
+  const reg = loadRegistry(registry);
+  const e = reg.byId.get(id);
+  if (!e) throw new FlashError(`device ${id} is not in the registry ${registry}: provision it first (varde provision --kind ... --board ... --registry ${registry}) or pass the right --registry`);
+  return e;
+}
+
+/** Answers from the REPL? Ctrl-C clears any half-typed line, then an echo-off print of a marker. */
+async function replAnswers(port: string, baudRate: number | undefined, ms: number): Promise<boolean> {
+  const link = await openLink(port, baudRate);
+  try {
+    let seen = "";
+    const got = new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), ms);
+      link.onData((b) => {
+        seen += b.toString("latin1");
+        if (seen.includes("varde-repl-ok")) {
+          clearTimeout(t);
+          resolve(true);
+        }
+      });
+    });
+    link.write("\x03");
+    setTimeout(() => link.write('\x10print("varde-repl-"+"ok")\n'), 100);
+    return await got;
+  } finally {
+    await link.close();
+  }
+}
+
+/** Talks to production firmware: who are you? Then asks for maintenance access. */
+async function requestMaintenance(o: FlashOptions, board: Board): Promise<DeviceFrame | undefined> {
+  const reg = loadRegistry(o.registry);
+  const link = await openLink(o.port, o.baudRate);
+  const client = new VardeClient(link, (id) => reg.byId.get(id)?.keyBytes);
+  try {
+    const hello = await client.hello(3000);
+    if (!hello) return undefined;
+    const info = hello.env.info;
+    if (info.board && info.board !== board.id && !o.force)
+      throw new FlashError(
+        `wrong board: the device on ${o.port} runs Varde firmware for board "${info.board}", you asked for "${board.id}". ` +
+          `Check the board file (--board) or the device; pass --force to re-flash it for "${board.id}" anyway`,
+      );
+    if (!hello.verified)
+      throw new FlashError(
+        `the device on ${o.port} runs Varde firmware as device ${hello.env.device}, but ${hello.problem}. ` +
+          `Maintenance access needs that key: use the registry it was provisioned with, or hold its button while powering it on to get the REPL (firmware/README.md)`,
+      );
+    o.onPhase?.("maintenance", `device ${hello.env.device} runs firmware ${info.firmware}: asking for maintenance access`);
+    client.maintenance(hello.env.device);
+    await new Promise((r) => setTimeout(r, 300));
+    return hello;
+  } finally {
+    client.close();
+    await link.close();
+  }
+}
+
+export async function flashDevice(o: FlashOptions): Promise<FlashResult> {
+  const phase = (p: Phase, d?: string) => o.onPhase?.(p, d);
+  phase("prepare");
+  const entry = deviceEntry(o.registry, o.device);
+  const board = loadBoard(o.board);
+  if (entry.board !== board.id && !o.force)
+    throw new FlashError(`device ${entry.id} was provisioned for board "${entry.board}" (${o.registry}), not "${board.id}": pass --board ${entry.board}, or --force if the registry is wrong`);
+  if (entry.kind !== board.kind) throw new FlashError(`device ${entry.id} is a ${entry.kind}, but board "${board.id}" is for ${board.kind} devices`);
+  const code = o.bundle.code;
+  const need = storageCost(code.length) + storageCost(LOADER.length) + storageCost(200) * 2;
+  if (need > board.memory.storage_bytes)
+    throw new FlashError(`not enough flash: the bundle needs ${need} bytes of Storage with the loader and identity, board "${board.id}" has ${board.memory.storage_bytes} (memory.storage_bytes in ${board.file})`);
+
+  // 2. the REPL, possibly behind production firmware
+  phase("connect", o.port);
+  const kind = portKind(o.port);
+  if (kind !== "ble") {
+    if (!(await replAnswers(o.port, o.baudRate, 1500))) {
+      const hello = await requestMaintenance(o, board);
+      if (!hello || !(await replAnswers(o.port, o.baudRate, 2000)))
+        throw new FlashError(
+          hello
+            ? `device ${hello.env.device} on ${o.port} did not hand over its console after the maintenance command. Hold its button while powering it on to get the REPL (firmware/README.md), then retry`
+            : `no Espruino answering on ${o.port}: no REPL prompt and no Varde firmware. Check power and cable` +
+                (kind === "serial" ? `, the baud rate (--baud, board says ${board.data.baud ?? "n/a"})` : "") +
+                `, or hold the button while powering on to force the REPL (firmware/README.md)`,
+        );
+    }
+  }
+
+  // 3. EspruinoTools session
+  let s: EspruinoSession;
+  try {
+    s = await openEspruino(o.port, { baudRate: o.baudRate ?? board.data.baud, fastStorage: o.fast });
+  } catch (e) {
+    if (e instanceof LinkError || e instanceof EspruinoError) throw new FlashError(e.message);
+    throw e;
+  }
+  try {
+    const espBoard = String(s.env.BOARD ?? "");
+    const espVersion = String(s.env.VERSION ?? "");
+    if (!espBoard) throw new FlashError(`no Espruino answering on ${o.port}: it did not report process.env (check baud rate and cable; VARDE_DEBUG=1 shows the traffic)`);
+    if (!boardFitsChip(espBoard, board.chip) && !o.force)
+      throw new FlashError(
+        `wrong board: the device reports Espruino board ${espBoard} (${espVersion}); board "${board.id}" is a ${board.chip} (${expectedBoards(board.chip).join(", ")}). ` +
+          `Pick the right --board (varde flash --board <id>), or --force`,
+      );
+    phase("check", `Espruino ${espBoard} ${espVersion}`);
+    const st = (await s.evaluate(stateExpr(), 10)) as { free: number; boot: BootPointer | null; id: unknown; loader: boolean } | undefined;
+    if (!st) throw new FlashError(`the Espruino on ${o.port} did not answer a Storage query (is require("Storage") available? VARDE_DEBUG=1 shows the traffic)`);
+    if (st.boot && st.boot.b && st.boot.b !== board.id && !o.force)
+      throw new FlashError(`wrong board: the device was last flashed for board "${st.boot.b}" (firmware ${st.boot.v}), you asked for "${board.id}". Check --board, or pass --force to replace it`);
+    const slot = idleSlot(st.boot);
+    let free = (await s.evaluate(eraseExpr(slot, false), 10)) as number;
+    const needDev = storageCost(code.length) + (st.loader ? 0 : storageCost(LOADER.length)) + 2 * storageCost(200);
+    if (typeof free === "number" && free < needDev) free = (await s.evaluate(eraseExpr(slot, true), 30)) as number;
+    if (typeof free !== "number") throw new FlashError(`the device on ${o.port} stopped answering while preparing its Storage`);
+    if (free < needDev)
+      throw new FlashError(
+        `not enough flash on the device: the bundle needs ${needDev} bytes, ${free} are free after compacting. ` +
+          `Remove other Storage files (require("Storage").list() at the REPL) or use a smaller build`,
+      );
+
+    // 4. stage
+    phase("upload", `${code.length} bytes to ${slot}`);
+    const lines: string[] = s.uploadFileCode(slot, code).split("\n");
+    const t0 = Date.now();
+    let sent = 0;
+    o.onProgress?.(0, code.length);
+    for (let i = 0; i < lines.length; i += LINES_PER_SEND) {
+      const group = lines.slice(i, i + LINES_PER_SEND);
+      const bytes = Math.min(code.length, (i + group.length) * s.uploadChunk) - sent;
+      try {
+        await s.send(group.join("\n"));
+      } catch (e) {
+        throw new FlashError(interrupted(o, sent, code.length) + ` (${(e as Error).message})`);
+      }
+      sent += bytes;
+      o.onProgress?.(sent, code.length);
+    }
+    const uploadMs = Date.now() - t0;
+    if (/Uncaught|Not enough free space/.test(s.output()))
+      throw new FlashError(`the device reported an error while storing the bundle: ${lastLines(s.output())}. Nothing was switched; retry, or check free flash`);
+
+    // verify
+    phase("verify");
+    const want = sha256Hex(code);
+    const got = (await s.evaluate(hashExpr(slot), 30)) as { n: number; h: string } | null | undefined;
+    if (!got || got.n !== code.length || got.h !== want)
+      throw new FlashError(
+        `the staged bundle in ${slot} does not match what was sent (${got ? `${got.n} bytes, sha ${got.h.slice(0, 12)}…` : "missing"}; expected ${code.length} bytes, sha ${want.slice(0, 12)}…). ` +
+          `Nothing was switched: the device still boots its previous firmware. Retry`,
+      );
+
+    // 5. commit and reboot
+    phase("commit");
+    const pointer: BootPointer = { f: slot, n: code.length, h: want, v: o.bundle.version, b: board.id };
+    const ok = await s.evaluate(commitExpr({ id: entry.id, key: entry.key, kind: entry.kind }, pointer), 20);
+    if (ok !== "ok") throw new FlashError(`the device did not confirm the switch to the new firmware (${lastLines(s.output())}); run varde probe to see what it boots, or retry`);
+    phase("reboot");
+    await s.reboot();
+    await s.close();
+
+    const result: FlashResult = {
+      id: entry.id,
+      board: board.id,
+      firmware: o.bundle.version,
+      slot,
+      bytes: code.length,
+      sha256: want,
+      espruino: { board: espBoard, version: espVersion },
+      uploadMs,
+    };
+    if (o.noVerify || kind === "ble") return result;
+
+    // 6. handshake
+    phase("handshake");
+    const reg = loadRegistry(o.registry);
+    const link = await openLink(o.port, o.baudRate ?? board.data.baud);
+    const client = new VardeClient(link, (id) => reg.byId.get(id)?.keyBytes);
+    try {
+      const f = await client.hello(o.handshakeMs ?? 10_000);
+      if (!f)
+        throw new FlashError(
+          `the bundle was written and the device rebooted, but it did not answer a Varde Hello within ${Math.round((o.handshakeMs ?? 10_000) / 1000)} s` +
+            (client.noise ? `; it printed: ${lastLines(client.noise)}` : "") +
+            `. Check the firmware's console output (varde probe, or a terminal on the port)`,
+        );
+      const info = f.env.info;
+      if (f.env.device !== entry.id) throw new FlashError(`the device answers as id ${f.env.device}, expected ${entry.id}: the identity write did not take; retry`);
+      if (!f.verified) throw new FlashError(`device ${entry.id} answered, but ${f.problem}`);
+      if (info.firmware !== o.bundle.version) throw new FlashError(`device ${entry.id} reports firmware "${info.firmware}", expected "${o.bundle.version}": it did not boot the new bundle; retry`);
+      if (info.board && info.board !== board.id) throw new FlashError(`device ${entry.id} reports board "${info.board}", expected "${board.id}"`);
+      if (KIND_NAMES[info.kind] && KIND_NAMES[info.kind] !== entry.kind) throw new FlashError(`device ${entry.id} reports kind ${KIND_NAMES[info.kind]}, the registry says ${entry.kind}`);
+      result.info = info;
+    } finally {
+      client.close();
+      await link.close();
+    }
+    phase("done");
+    return result;
+  } finally {
+    if (s.connected()) await s.close();
+  }
+}
+
+function interrupted(o: FlashOptions, sent: number, total: number): string {
+  return (
+    `upload interrupted after ${sent} of ${total} bytes on ${o.port}. Nothing was switched: the device still boots its previous firmware ` +
+    `(or stays at the REPL if it had none). Run the same varde flash command again: it stages the bundle from the start`
+  );
+}
+
+function lastLines(text: string): string {
+  return text
+    .replace(/[\x00-\x09\x0b-\x1f]/g, "")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .slice(-3)
+    .join(" | ");
+}
