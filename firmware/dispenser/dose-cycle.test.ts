@@ -31,6 +31,7 @@ class Rig {
       appended: () => this.events.length,
       motor: (on: boolean) => { if (!on) this.stop(); this.motorOn = on; },
       position: () => this.pos,
+      mono: () => this.t * 1000,
       tray: () => this.tray > 0,
       show: () => {},
       beep: (n: number) => { this.beeps += n; },

@@ -74,6 +74,8 @@ export interface CyclePorts {
   /** Count of events ever appended to the outbox (persisted with the outbox; used by the emit journal). */
   appended(): number;
   motor(on: boolean): void;
+  /** Monotonic milliseconds (never jumps on a time sync): times the motor for the jam check. */
+  mono(): number;
   /** Carousel position from the slot sensor: 0 = home, k = compartment k at the exit, fractions while turning. */
   position(): number;
   /** True while something lies in the tray. */
@@ -129,8 +131,10 @@ export class DoseCycle {
   st: CycleState;
   cfg: DoseConfig;
   io: CyclePorts;
-  /** device time the current motor run started (RAM only), 0 = motor off */
+  /** monotonic ms the current motor run started (RAM only) */
   moveStart: number;
+  /** the motor is running for the intent */
+  moving: boolean;
   /** reminder level already sounded for `lvlFor` (RAM: after a reboot the current level sounds again) */
   lvl: number;
   lvlFor: number;
@@ -145,6 +149,7 @@ export class DoseCycle {
     this.io = io;
     this.st = saved && saved.v === 1 ? saved : freshState(cfg.compartments);
     this.moveStart = 0;
+    this.moving = false;
     this.lvl = -1;
     this.lvlFor = 0;
     this.dispenses = 0;
@@ -214,8 +219,7 @@ export class DoseCycle {
       this.finish(now);
     } else if (x > st.pos - ALIGN && x < it.to) {
       if (it.m === MODE_TRAVEL || now < this.lateLimit(it.s)) {
-        this.moveStart = now; // resume the same move: absolute target, so it stops at `to`
-        this.io.motor(true);
+        this.run(); // resume the same move: absolute target, so it stops at `to`
       } else {
         st.intent = null; // window gone: abandon; the dose resolves as missed
         this.save();
@@ -326,15 +330,20 @@ export class DoseCycle {
   // ---------------------------------------------------------------- motion
 
   busy(): boolean {
-    return this.st.intent !== null && this.moveStart > 0;
+    return this.st.intent !== null && this.moving;
+  }
+
+  run(): void {
+    this.moveStart = this.io.mono();
+    this.moving = true;
+    this.io.motor(true);
   }
 
   start(s: number, mode: number, now: number): void {
     const st = this.st;
     st.intent = { s: s, to: st.slot + 1, m: mode };
     this.save(); // intent on flash BEFORE the motor moves
-    this.moveStart = now;
-    this.io.motor(true);
+    this.run();
   }
 
   /** Motor running: stop at the target, or declare a jam. */
@@ -350,16 +359,16 @@ export class DoseCycle {
     if (x > it.to + ALIGN) {
       // cannot happen with a working encoder; stop before another compartment opens
       this.io.motor(false);
-      this.moveStart = 0;
+      this.moving = false;
       this.st.intent = null;
       this.st.jam = 1;
       this.fault(FAULT_SLOT_SENSOR, true, Math.round(x * 10), now);
       return;
     }
     const steps = it.to - this.st.pos;
-    if ((now - this.moveStart) * 1000 > this.cfg.jamMs * (steps > 1 ? steps : 1)) {
+    if (this.io.mono() - this.moveStart > this.cfg.jamMs * (steps > 1 ? steps : 1)) {
       this.io.motor(false);
-      this.moveStart = 0;
+      this.moving = false;
       this.st.intent = null;
       this.st.jam = 1;
       this.fault(FAULT_MOTOR_JAM, true, it.to, now);
@@ -371,7 +380,7 @@ export class DoseCycle {
     const st = this.st;
     const it = st.intent;
     if (!it) return;
-    this.moveStart = 0;
+    this.moving = false;
     this.dispenses++;
     st.pos = it.to;
     st.slot = it.to;
