@@ -7,6 +7,8 @@ const program = new Command("varde").description("Varde: medication dispenser an
 const commands: Array<() => Promise<{ register: (p: Command) => void }>> = [
   // one line per command module, e.g. () => import("./commands/gateway.ts"),
   () => import("./commands/provision.ts"),
+  () => import("./commands/flash.ts"),
+  () => import("./commands/probe.ts"),
   () => import("./commands/gateway.ts"),
 ];
 for (const load of commands) (await load()).register(program);
