@@ -149,7 +149,8 @@ export function parseConfig(doc: any, file: string, dir: string): GatewayConfig 
     keepaliveS: r.int(m, "keepalive_s", "mqtt.keepalive_s", 30, 1, 3600),
     reconnectMs: r.int(m, "reconnect_ms", "mqtt.reconnect_ms", 1000, 10, 600_000),
     payloadFormat: r.oneOf(m, "payload_format", "mqtt.payload_format", "protobuf" as "protobuf" | "json", ["protobuf", "json"]),
-    backendAck: r.oneOf(m, "backend_ack", "mqtt.backend_ack", "puback" as "application" | "puback", ["application", "puback"]),
+    // default: application acks with a real broker; PUBACK with the embedded one (no backend to ack there)
+    backendAck: r.oneOf(m, "backend_ack", "mqtt.backend_ack", (url ? "application" : "puback") as "application" | "puback", ["application", "puback"]),
     ackTimeoutS: r.int(m, "ack_timeout_s", "mqtt.ack_timeout_s", 30, 1, 86400),
     inflight: r.int(m, "inflight", "mqtt.inflight", 64, 1, 10000),
   };
