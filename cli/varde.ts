@@ -10,6 +10,7 @@ const commands: Array<() => Promise<{ register: (p: Command) => void }>> = [
   () => import("./commands/flash.ts"),
   () => import("./commands/probe.ts"),
   () => import("./commands/gateway.ts"),
+  () => import("./commands/build.ts"),
 ];
 for (const load of commands) (await load()).register(program);
 

@@ -126,6 +126,11 @@ const MODULES = ["Storage", "crypto"];
 
 type Node = acorn.Node & Record<string, any>;
 
+/** table lookup that ignores Object.prototype (so "toString" is not a listed method) */
+function own<T>(table: Record<string, T>, key: string): T | undefined {
+  return Object.prototype.hasOwnProperty.call(table, key) ? table[key] : undefined;
+}
+
 function memberName(n: Node): string | null {
   if (n.type !== "MemberExpression" || n.computed) return null;
   if (n.object.type !== "Identifier" || n.property.type !== "Identifier") return null;
@@ -239,7 +244,7 @@ export function findEspruinoProblems(code: string): EspruinoProblem[] {
         if (n.bigint !== undefined) at(n.start, "BigInt literal", "use numbers (two 32-bit halves)");
         break;
       case "Identifier": {
-        const fix = MISSING_GLOBALS[n.name];
+        const fix = own(MISSING_GLOBALS, n.name);
         if (!fix || !parent) break;
         // only references: not a property key, a member name, or a declaration
         if (parent.type === "MemberExpression" && parent.property === n && !parent.computed) break;
@@ -252,7 +257,7 @@ export function findEspruinoProblems(code: string): EspruinoProblem[] {
       case "MemberExpression": {
         const name = memberName(n);
         if (n.property.type === "PrivateIdentifier") at(n.property.start, "private member #" + n.property.name, "use a normal property (e.g. _name)");
-        if (name && MISSING_STATICS[name]) at(n.start, name + " (missing on Espruino)", MISSING_STATICS[name]);
+        if (name && own(MISSING_STATICS, name)) at(n.start, name + " (missing on Espruino)", MISSING_STATICS[name]);
         if (!n.computed && n.property.type === "Identifier" && n.property.name === "prototype" && n.object.type === "Identifier" && BUILTINS.includes(n.object.name))
           at(n.start, n.object.name + ".prototype (built-in prototypes are not values on Espruino)", "call the method on an instance, e.g. [].slice.call(x) instead of Array.prototype.slice.call(x)");
         break;
@@ -261,8 +266,8 @@ export function findEspruinoProblems(code: string): EspruinoProblem[] {
         const c = n.callee as Node;
         if (c.type === "MemberExpression" && !c.computed && c.property.type === "Identifier") {
           const m = c.property.name as string;
-          const isStatic = memberName(c) !== null && MISSING_STATICS[memberName(c) as string];
-          if (MISSING_METHODS[m] && !isStatic) at(c.property.start, "." + m + "() (missing on Espruino)", MISSING_METHODS[m]);
+          const isStatic = memberName(c) !== null && own(MISSING_STATICS, memberName(c) as string) !== undefined;
+          if (own(MISSING_METHODS, m) && !isStatic) at(c.property.start, "." + m + "() (missing on Espruino)", MISSING_METHODS[m]);
           if (ITERATOR_METHODS.includes(m) && n.arguments.length === 0 && !(c.object.type === "Identifier" && c.object.name === "Object"))
             at(c.property.start, "." + m + "() iterator (missing on Espruino arrays)", "loop with an index, or Object." + m + "(o) for objects");
         }
