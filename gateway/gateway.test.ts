@@ -117,4 +117,45 @@ describe("gateway (embedded broker, in-memory link)", () => {
     await dev.waitFor(() => dev.sessions === 1 && dev.timeSync !== null, 3000, "handshake");
     expect(gw.core.status()).toMatchObject({ links: [{ device: 1001, up: true }] });
   });
+
+  it("heartbeat supervision: device lost after missed heartbeats, back at its next frame (availability + events)", async () => {
+    const { key, cfg } = setup({ session: { heartbeat_s: 1, missed_heartbeats: 2 } });
+    const gw = await start(cfg);
+    const sub = await subscriber(gw.brokerUrl, "varde/v1/gw1/device/1001/#");
+    const dev = new FakeDevice({ id: 1001, key });
+    cleanup.push(() => dev.close());
+    gw.addLink(dev.memoryLink());
+    await dev.waitFor(() => dev.sessions === 1, 3000, "handshake");
+    dev.heartbeat(1);
+    const t0 = Date.now();
+    const types = () => sub.msgs.filter((m) => m.topic.includes("/event/")).map((m) => m.topic.split("/").pop());
+    await waitFor(() => types().includes("device_lost"), 4000, "device_lost");
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1900);
+    const avail = () => sub.msgs.filter((m) => m.topic.endsWith("/availability")).map((m) => decodeMessage("DeviceAvailability", new Uint8Array(m.payload)));
+    expect(avail().at(-1)).toMatchObject({ online: false, reason: "heartbeat_missed" });
+    const lost = sub.msgs.find((m) => m.topic.endsWith("/event/device_lost"))!;
+    expect(decodeMessage("BackendEvent", new Uint8Array(lost.payload)).codes).toEqual([{ system: "VKP", code: "3.10", display: "no contact" }]);
+    dev.heartbeat(1);
+    await waitFor(() => types().includes("device_back"), 3000, "device_back");
+    expect(avail().at(-1)).toMatchObject({ online: true });
+    expect(types().filter((t) => t === "device_lost").length).toBe(1);
+    expect(types().filter((t) => t === "heartbeat").length).toBe(2);
+  });
+
+  it("queues downlink for an offline device and delivers it in order when it connects", async () => {
+    const { key, cfg } = setup();
+    const gw = await start(cfg);
+    gw.core.queueDownlink(1001, { alarmAck: { alarmSeq: 5 } });
+    gw.core.queueDownlink(1001, { schedule: { version: 3, doses: [{ minute: 480 }, { minute: 1200, weekdays: 0x7f }] } });
+    gw.core.queueDownlink(1001, { command: { kind: 1 } });
+    expect(gw.outbox.downlinkDepth(1001)).toBe(3);
+    const dev = new FakeDevice({ id: 1001, key });
+    cleanup.push(() => dev.close());
+    gw.addLink(dev.memoryLink());
+    await dev.waitFor(() => dev.lastDownlink === 3, 3000, "3 downlinks");
+    const order = dev.received.filter((e) => e.seq).map((e) => [e.seq, e.alarmAck ? "alarmAck" : e.schedule ? "schedule" : "command"]);
+    expect(order.slice(0, 3)).toEqual([[1, "alarmAck"], [2, "schedule"], [3, "command"]]);
+    expect(dev.received.find((e) => e.schedule).schedule.doses.map((d: any) => d.minute)).toEqual([480, 1200]);
+    await waitFor(() => gw.outbox.downlinkDepth(1001) === 0, 2000, "downlink queue empty");
+  });
 });

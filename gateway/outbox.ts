@@ -194,7 +194,6 @@ export class Outbox {
     this.commits++;
     this.bytes = bytes;
     this.count = count;
-    // the seen map may have been lowered for refused events; recompute from what was stored
     for (const d of dropped) this.opts.onDropped?.(d);
     const nowFull = results.includes("full");
     if (nowFull !== this.full) {
