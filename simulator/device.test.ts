@@ -1,0 +1,215 @@
+import { describe, expect, it } from "vitest";
+import { loadBoard } from "../hardware/boards.ts";
+import { VirtualClock } from "./clock.ts";
+import { SimDevice } from "./device.ts";
+import { Flash } from "./flash.ts";
+import { createMemoryLinkPair } from "./links/memory.ts";
+
+const board = loadBoard("alarm-esp32");
+
+function boot(code: string, opts: { clock?: VirtualClock; flash?: Flash } = {}) {
+  const clock = opts.clock ?? new VirtualClock({ seed: 7 });
+  const [devEnd, gwEnd] = createMemoryLinkPair(clock);
+  const dev = new SimDevice({ board, clock, link: devEnd, flash: opts.flash });
+  const fromDevice: number[] = [];
+  gwEnd.onData((b) => fromDevice.push(...b));
+  dev.install(code);
+  dev.powerOn();
+  return { clock, dev, gwEnd, fromDevice };
+}
+
+describe("SimDevice running a hand-written bundle", () => {
+  it("provides the Espruino globals the firmware uses", () => {
+    const { clock, dev, gwEnd, fromDevice } = boot(`
+      (function () {
+        var log = [];
+        E.on("init", function () { log.push("init"); E.setConsole(LoopbackA); });
+        setTimeout(function (a, b) { log.push("timeout " + a + b + " " + getTime()); }, 1500, "x", "y");
+        var iv = setInterval(function () { log.push("tick"); }, 1000);
+        setTimeout(function () { clearInterval(iv); }, 3500);
+        Serial1.setup(115200);
+        Serial1.on("data", function (d) { log.push("rx " + d.length + " " + d.charCodeAt(0)); Serial1.write([1, 2, 3]); Serial1.write(new Uint8Array([4])); Serial1.write("\\x05"); });
+        digitalWrite(D25, 1);
+        log.push("read " + digitalRead(D0));
+        var u = E.toUint8Array("ab", [3], 4);
+        log.push("u8 " + (u instanceof Uint8Array) + " " + u.length + " " + E.toString(u));
+        var h = new Uint8Array(require("crypto").SHA256("abc"));
+        log.push("sha " + h[0].toString(16) + h[31].toString(16));
+        var st = require("Storage");
+        st.writeJSON("cfg.json", { v: 3 });
+        log.push("json " + st.readJSON("cfg.json").v + " " + st.list(/cfg/).length);
+        log.push("date " + new Date().getTime() + " " + Date.now());
+        log.push("rand " + (typeof E.hwRand()));
+        log.push("mem " + (process.memory().total));
+        Promise.resolve(5).then(function (v) { log.push("then " + v); });
+        globalThis.LOG = log;
+      })();
+    `);
+    gwEnd.write(new Uint8Array([0xf5, 0x00]));
+    clock.runFor(5000);
+    const log = dev.evaluate("LOG") as string[];
+    expect(log).toContain("init");
+    expect(log).toContain("timeout xy 1.5");
+    expect(log.filter((l) => l === "tick")).toHaveLength(3);
+    expect(log).toContain("rx 2 245");
+    expect(log).toContain("read 1"); // active-low button idles high
+    expect(log).toContain("u8 true 4 ab\x03\x04");
+    expect(log).toContain("sha baad");
+    expect(log).toContain("json 3 1");
+    expect(log).toContain("date 0 0");
+    expect(log).toContain("rand number");
+    expect(log).toContain("mem 16383");
+    expect(log.indexOf("then 5")).toBeLessThan(log.indexOf("init")); // microtasks run right after the code that queued them
+    expect(fromDevice).toEqual([1, 2, 3, 4, 5]);
+    expect(dev.led("red").on).toBe(true);
+    expect(dev.errors).toEqual([]);
+  });
+
+  it("fails loudly on what Espruino lacks", () => {
+    const probes = [
+      "new Map()", "new Set()", "new WeakMap()", "Symbol('x')", "Reflect.ownKeys({})", "new Proxy({}, {})", "BigInt(1)",
+      "Array.from([1])", "Array.of(1)", "[1].at(0)", "[[1]].flat()", "[1].findLast(function(){return true})",
+      "Object.freeze({})", "Object.is(1, 1)", "Object.hasOwn({}, 'a')", "Number.isInteger(1)", "Number.EPSILON.toFixed()",
+      "Date.UTC(2026, 0)", "Math.trunc(1.5)", "Math.log2(8)", "' a'.trimStart()", "Promise.race([])", "Promise.resolve().finally(function(){})",
+      "new TextEncoder()", "queueMicrotask(function(){})", "setImmediate(function(){})", "Uint8Array.from([1])",
+    ];
+    const code = "globalThis.R = [" + probes.map((p) => `(function(){ try { ${p}; return "works"; } catch (e) { return "fails"; } })()`).join(",") + "];";
+    const { dev } = boot(code);
+    const results = dev.evaluate("R") as string[];
+    const works = probes.filter((_, i) => results[i] !== "fails");
+    expect(works).toEqual([]);
+    // what Espruino has still works
+    expect(dev.evaluate("[1,2,3].includes(2) && 'ab'.padStart(3) === ' ab' && Object.entries({a:1}).length === 1 && parseInt('12') === 12")).toBe(true);
+    expect(dev.evaluate("var s = 0; for (var x of new Uint8Array([1,2,3])) s += x; s")).toBe(6);
+  });
+
+  it("prints and counts uncaught errors in callbacks and promises, and keeps running", async () => {
+    const { clock, dev } = boot(`
+      setTimeout(function () { throw new Error("in timer"); }, 10);
+      setTimeout(function () { Promise.reject(new Error("in promise")); }, 20);
+      setInterval(function () { globalThis.alive = (globalThis.alive || 0) + 1; }, 100);
+    `);
+    clock.runFor(1000);
+    await new Promise((r) => setTimeout(r, 10)); // Node reports unhandled rejections from its own loop
+    expect(dev.output).toContain("Uncaught Error: in timer");
+    expect(dev.output).toContain("Unhandled promise rejection");
+    expect(dev.errors.map((e) => e.text)).toEqual(["Error: in timer", "Error: in promise"]);
+    expect(dev.evaluate("alive")).toBe(10);
+  });
+
+  it("keeps flash and loses RAM across a power cycle; reboot emits kill and keeps device time", () => {
+    const { clock, dev } = boot(`
+      var st = require("Storage");
+      var n = (st.readJSON("boots.json", true) || 0) + 1;
+      st.writeJSON("boots.json", n);
+      globalThis.ram = "set";
+      setInterval(function () { globalThis.ticks = (globalThis.ticks || 0) + 1; }, 1000);
+      E.on("kill", function () { st.write("killed", "y"); });
+    `);
+    clock.runFor(3000);
+    expect(dev.evaluate("ticks")).toBe(3);
+    dev.powerOff();
+    expect(dev.powered).toBe(false);
+    clock.runFor(3000);
+    dev.powerOn();
+    expect(dev.evaluate("typeof ticks")).toBe("undefined");
+    expect(dev.flash.read("killed")).toBeUndefined(); // power loss: no kill event
+    expect(JSON.parse(Buffer.from(dev.flash.read("boots.json")!).toString())).toBe(2);
+    expect(dev.evaluate("getTime()")).toBe(0);
+    clock.runFor(2000);
+    dev.evaluate("E.reboot()");
+    clock.runFor(0);
+    expect(dev.boots).toBe(3);
+    expect(dev.flash.read("killed")).toBeDefined();
+    expect(dev.evaluate("getTime()")).toBe(2);
+  });
+
+  it("runs 30 days of timers in virtual time in under 2 s", () => {
+    const { clock, dev } = boot(`
+      var minutes = 0, hours = 0, days = 0;
+      setInterval(function () { minutes++; }, 60000);
+      function hour() { hours++; setTimeout(hour, 3600000); }
+      setTimeout(hour, 3600000);
+      setInterval(function () { days++; require("Storage").writeJSON("day", days); }, 86400000);
+    `);
+    const t0 = performance.now();
+    clock.runFor(30 * 86_400_000);
+    const wall = performance.now() - t0;
+    expect(dev.evaluate("[minutes, hours, days]")).toEqual([43200, 720, 30]);
+    console.log(`30 simulated days (43,950 timer events) in ${wall.toFixed(0)} ms wall time`);
+    expect(wall).toBeLessThan(2000);
+  });
+
+  it("applies clock drift to the device's view of time", () => {
+    const clock = new VirtualClock({ seed: 1 });
+    const dev = new SimDevice({ board, clock, driftPpm: 2778 }); // ~10 s/hour fast
+    dev.install("setTimeout(function(){ globalThis.fired = getTime(); }, 3600000);");
+    dev.powerOn();
+    const start = clock.now();
+    clock.runUntilTrue(() => dev.evaluate("typeof fired") === "number", 7_200_000);
+    expect(dev.evaluate("fired")).toBeCloseTo(3600, 3);
+    expect((clock.now() - start) / 1000).toBeCloseTo(3600 / 1.002778, 0);
+  });
+});
+
+describe("setWatch and the button", () => {
+  it("debounces a bouncing button into one event per press, with press length from lastTime", () => {
+    const { clock, dev } = boot(`
+      globalThis.EV = [];
+      setWatch(function (e) { EV.push([e.state, Math.round((e.time - e.lastTime) * 1000)]); }, BTN, { repeat: true, edge: "both", debounce: 30 });
+      globalThis.RAW = 0;
+      setWatch(function () { RAW++; }, BTN, { repeat: true, edge: "both", debounce: 0 });
+    `);
+    const btn = dev.button("button", { bounceMs: 8, bounceEdges: 5 });
+    btn.press(400);
+    clock.runFor(1000);
+    const ev = dev.evaluate("EV") as Array<[boolean, number]>;
+    expect(ev.map((e) => e[0])).toEqual([false, true]); // active low: pressed = 0
+    expect(Math.abs(ev[1][1] - 400)).toBeLessThanOrEqual(10);
+    expect(dev.evaluate("RAW") as number).toBeGreaterThan(2); // the chatter is really there
+  });
+
+  it("honours edge, repeat=false and clearWatch", () => {
+    const { clock, dev } = boot(`
+      globalThis.N = { once: 0, falling: 0 };
+      setWatch(function () { N.once++; }, D0, { edge: "falling" });
+      var id = setWatch(function () { N.falling++; }, D0, { edge: "falling", repeat: true });
+      globalThis.stop = function () { clearWatch(id); };
+    `);
+    const btn = dev.button();
+    for (let i = 0; i < 3; i++) {
+      btn.press(100);
+      clock.runFor(500);
+    }
+    dev.evaluate("stop()");
+    btn.press(100);
+    clock.runFor(500);
+    expect(dev.evaluate("N")).toEqual({ once: 1, falling: 3 });
+    expect(() => dev.evaluate("clearWatch(undefined)")).toThrow(/not allowed/);
+  });
+});
+
+describe("Storage limits in the device", () => {
+  it("throws inside the firmware when flash is full and the data survives", () => {
+    const flash = new Flash({ capacity: 2048 });
+    const { dev } = boot(
+      `globalThis.R = []; var st = require("Storage");
+       for (var i = 0; i < 40; i++) { try { st.write("f" + i, "x".repeat(100)); R.push("ok"); } catch (e) { R.push(e.message); break; } }
+       var f = st.open("log", "a");`,
+      { flash },
+    );
+    const r = dev.evaluate("R") as string[];
+    expect(r[r.length - 1]).toMatch(/Not enough free space/);
+    expect(r.filter((x) => x === "ok").length).toBeGreaterThan(5);
+    expect(dev.evaluate("require('Storage').getFree()")).toBeLessThan(140);
+  });
+
+  it("StorageFile appends lines and reads them back after a power cycle", () => {
+    const { dev } = boot("");
+    dev.evaluate(`var f = require("Storage").open("events", "a"); f.write("one\\n"); f.write("two\\n");`);
+    dev.powerOff();
+    dev.powerOn();
+    expect(dev.evaluate(`var f = require("Storage").open("events", "r"); [f.readLine(), f.readLine(), f.readLine(), f.getLength()]`)).toEqual(["one\n", "two\n", undefined, 8]);
+    expect(dev.evaluate(`require("Storage").list(undefined, {sf: true})`)).toEqual(["events"]);
+  });
+});

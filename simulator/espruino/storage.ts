@@ -1,0 +1,193 @@
+// require("Storage") inside a simulated device: Espruino's API over a Flash (../flash.ts).
+// Data crosses as Espruino "binary strings" (one char per byte); readArrayBuffer gives a copy (on the
+// device it is memory-mapped flash, read-only either way).
+//
+// StorageFile (open(name, mode)) follows Espruino: the data lives in chunk files named
+// name + String.fromCharCode(n), n = 1, 2, ..., each CHUNK bytes pre-filled with 0xFF and programmed in
+// place as lines are appended, so a StorageFile cannot contain byte 0xFF and its name is at most 27 chars.
+import { Flash, FlashFullError, NAME_MAX } from "../flash.ts";
+import { bytesToString, toBytes, type Realm } from "./realm.ts";
+
+/** Espruino: flash page (4096) minus the file header */
+export const STORAGEFILE_CHUNK = 4096 - 32;
+
+export function createStorageModule(realm: Realm, flash: Flash): Record<string, unknown> {
+  const err = (m: string): Error => realm.error(m);
+  const guard = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof FlashFullError) throw err(e.message);
+      if (e instanceof Error) throw err(e.message);
+      throw e;
+    }
+  };
+  const filterOf = (re: unknown): ((n: string) => boolean) | undefined => {
+    if (re === undefined || re === null) return undefined;
+    if (typeof re === "string") return (n) => n.includes(re);
+    const r = re as RegExp;
+    return (n) => {
+      r.lastIndex = 0;
+      return r.test(n);
+    };
+  };
+
+  const api = {
+    read(name: string, offset?: number, length?: number): string | undefined {
+      const d = flash.read(String(name));
+      if (!d) return undefined;
+      const start = offset ?? 0;
+      const end = length === undefined ? d.length : start + length;
+      return bytesToString(d.subarray(start, end));
+    },
+    readJSON(name: string, noExceptions?: boolean): unknown {
+      const d = flash.read(String(name));
+      if (!d) return undefined;
+      try {
+        return realm.intr.JSON.parse(bytesToString(d));
+      } catch (e) {
+        if (noExceptions) return undefined;
+        throw err(`Storage.readJSON("${name}"): not valid JSON`);
+      }
+    },
+    readArrayBuffer(name: string): ArrayBuffer | undefined {
+      const d = flash.read(String(name));
+      return d ? realm.arrayBuffer(d) : undefined;
+    },
+    write(name: string, data: unknown, offset?: number, size?: number): boolean {
+      guard(() => flash.write(String(name), toBytes(data), offset, size));
+      return true;
+    },
+    writeJSON(name: string, data: unknown): boolean {
+      const s = realm.intr.JSON.stringify(data);
+      guard(() => flash.write(String(name), toBytes(s === undefined ? "null" : s)));
+      return true;
+    },
+    list(re?: unknown, opts?: { sf?: boolean }): unknown[] {
+      const f = filterOf(re);
+      let names = flash.list(f);
+      if (opts && opts.sf === false) names = names.filter((n) => !isChunkName(n));
+      if (opts && opts.sf === true) {
+        const seen: Record<string, boolean> = {};
+        names = flash.list().filter((n) => isChunkName(n) && n.charCodeAt(n.length - 1) === 1).map((n) => n.slice(0, -1));
+        names = names.filter((n) => (f ? f(n) : true) && !seen[n] && (seen[n] = true));
+      }
+      return realm.array(names);
+    },
+    erase(name: string): void {
+      flash.erase(String(name));
+    },
+    eraseAll(): void {
+      flash.eraseAll();
+    },
+    compact(): void {
+      flash.compact();
+    },
+    getFree(): number {
+      return flash.getFree();
+    },
+    getStats(): unknown {
+      return realm.obj({ ...flash.getStats() });
+    },
+    hash(re?: unknown): number {
+      return flash.hash(filterOf(re)) | 0;
+    },
+    debug(): void {
+      /* Espruino prints the file table; nothing useful to add here */
+    },
+    open(name: string, mode: string): unknown {
+      return openStorageFile(realm, flash, String(name), String(mode));
+    },
+  };
+  return realm.obj(api as unknown as Record<string, unknown>);
+}
+
+const isChunkName = (n: string): boolean => n.length > 0 && n.charCodeAt(n.length - 1) < 32 && n.charCodeAt(n.length - 1) > 0;
+
+/** Length of the programmed part of a chunk: up to the first 0xFF. */
+function usedLength(d: Uint8Array): number {
+  const i = d.indexOf(0xff);
+  return i < 0 ? d.length : i;
+}
+
+function openStorageFile(realm: Realm, flash: Flash, name: string, mode: string): unknown {
+  if (name.length > NAME_MAX - 1) throw realm.error(`StorageFile name "${name}" is ${name.length} chars; the limit is ${NAME_MAX - 1}`);
+  if (mode !== "r" && mode !== "w" && mode !== "a") throw realm.error(`StorageFile mode must be "r", "w" or "a", got "${mode}"`);
+  const chunk = (n: number): string => name + String.fromCharCode(n);
+  const eraseAll = (): void => {
+    for (let n = 1; n < 32 && flash.exists(chunk(n)); n++) flash.erase(chunk(n));
+  };
+  if (mode === "w") eraseAll();
+  if (mode === "r" && !flash.exists(chunk(1))) throw realm.error(`Can't open StorageFile "${name}" for reading: it does not exist`);
+  let readChunk = 1;
+  let readOff = 0;
+
+  const lastChunk = (): number => {
+    let n = 0;
+    while (n < 31 && flash.exists(chunk(n + 1))) n++;
+    return n;
+  };
+  const readBytes = (max: number, stopAtNewline: boolean): string | undefined => {
+    let out = "";
+    while (out.length < max) {
+      const d = flash.read(chunk(readChunk));
+      if (!d) break;
+      const used = usedLength(d);
+      if (readOff >= used) {
+        if (used < d.length) break; // chunk not full: end of file
+        readChunk++;
+        readOff = 0;
+        continue;
+      }
+      const c = String.fromCharCode(d[readOff++]);
+      out += c;
+      if (stopAtNewline && c === "\n") break;
+    }
+    return out.length ? out : undefined;
+  };
+
+  const file = {
+    read(len: number): string | undefined {
+      return readBytes(len, false);
+    },
+    readLine(): string | undefined {
+      return readBytes(Infinity, true);
+    },
+    getLength(): number {
+      let total = 0;
+      for (let n = 1; n < 32; n++) {
+        const d = flash.read(chunk(n));
+        if (!d) break;
+        total += usedLength(d);
+      }
+      return total;
+    },
+    write(data: unknown): void {
+      if (mode === "r") throw realm.error(`StorageFile "${name}" was opened for reading`);
+      const bytes = toBytes(data);
+      if (bytes.indexOf(0xff) >= 0) throw realm.error(`StorageFile "${name}": data contains byte 0xFF, which StorageFile cannot store`);
+      let off = 0;
+      try {
+        while (off < bytes.length) {
+          let n = lastChunk();
+          let used = n ? usedLength(flash.read(chunk(n))!) : STORAGEFILE_CHUNK;
+          if (used >= STORAGEFILE_CHUNK) {
+            n++;
+            if (n >= 32) throw new Error(`StorageFile "${name}" is full (31 chunks)`);
+            flash.write(chunk(n), new Uint8Array(0), 0, STORAGEFILE_CHUNK);
+            used = 0;
+          }
+          const take = Math.min(bytes.length - off, STORAGEFILE_CHUNK - used);
+          flash.write(chunk(n), bytes.subarray(off, off + take), used);
+          off += take;
+        }
+      } catch (e) {
+        throw realm.error((e as Error).message);
+      }
+    },
+    erase(): void {
+      eraseAll();
+    },
+  };
+  return realm.obj(file as unknown as Record<string, unknown>);
+}
