@@ -141,6 +141,7 @@ describe("MQTT backend on Mosquitto", () => {
     const gw = await start(cfg);
     // the backend: a persistent session so the broker keeps QoS 1 messages for it across its own restart
     const seen = new Set<string>();
+    const historical = new Set<string>();
     let received = 0;
     const be = await client(broker.url, { protocolVersion: 5, clientId: "backend-1", clean: false, properties: { sessionExpiryInterval: 3600 } }, ["varde/v1/gw1/device/+/event/#"]);
     be.c.on("message", (t, p) => {
@@ -148,13 +149,16 @@ describe("MQTT backend on Mosquitto", () => {
       const ev = dec("BackendEvent", p);
       received++;
       seen.add(ev.eventId);
+      if (ev.historical) historical.add(ev.eventId);
       be.c.publish(topic("ack", { gateway: "gw1" }), Buffer.from(encodeMessage("EventAck", { eventIds: [ev.eventId] })), { qos: 1 });
     });
     const dev = await device(gw, key, 100);
     const N = 60;
     const sent: string[] = [];
+    const whileDown: string[] = [];
     for (let i = 0; i < N; i++) {
       sent.push(`1001:${dev.boot}:${dev.alarm()}`);
+      if (i > 21 && i < 40) whileDown.push(sent[i]);
       if (i === 20) await broker.stop();
       if (i === 40) {
         expect(gw.outbox.depth()).toBeGreaterThan(0); // held on disk while the broker is away
@@ -166,6 +170,9 @@ describe("MQTT backend on Mosquitto", () => {
     await waitFor(() => seen.size === N && gw.outbox.depth() === 0, 15000, `all ${N} events at the backend and acked`);
     expect([...seen].sort()).toEqual([...sent].sort());
     expect(received).toBeGreaterThanOrEqual(N); // duplicates are allowed on the wire, not after dedup
+    for (const id of whileDown) expect(historical).toContain(id); // held while the broker was away
+    expect(historical.has(sent[0])).toBe(false);
+    console.log(`broker restart: ${N} alarms sent, ${received} publishes received, ${seen.size} unique, ${historical.size} flagged historical`);
     const hist = gw.metrics.get("varde_mqtt_connects_total");
     expect(hist).toBeGreaterThanOrEqual(2);
   });

@@ -101,9 +101,10 @@ export class Backend implements BackendLink {
       if (err) this.logger.error({ err: err.message }, "mqtt subscribe failed");
     });
     this.rebirth();
-    // restart the drain from the oldest event: whatever was in flight on the old connection is resent
-    for (const f of this.inflight.values()) if (f.timer) clearTimeout(f.timer);
-    this.inflight.clear();
+    // Restart the drain from the oldest event: whatever had no PUBACK on the old connection is sent
+    // again. Events the broker already PUBACKed keep waiting for their application ack (their
+    // ack timeout republishes them if it never comes), which avoids a burst of duplicates.
+    for (const [id, f] of this.inflight) if (!f.timer) this.inflight.delete(id);
     this.cursor = 0;
     this.drain();
   }
@@ -142,7 +143,7 @@ export class Backend implements BackendLink {
         if (rows.length === 0) break;
         for (const ev of rows) {
           this.cursor = ev.id;
-          this.publishEvent(ev);
+          if (!this.inflight.has(ev.eventId)) this.publishEvent(ev);
         }
       }
     } finally {
