@@ -69,7 +69,9 @@ class Rig {
   take() { this.tray = 0; this.cycle.step(this.t); }
   powerCut() { this.stop(); this.boot(); }
   dose(kind?: number) {
-    return this.events.filter((e) => e.body.dose && (kind === undefined || e.body.dose.kind === kind)).map((e) => e.body.dose);
+    return this.events
+      .filter((e) => e.body.dose && (kind === undefined || e.body.dose.kind === kind))
+      .map((e) => ({ ...e.body.dose, scheduled: e.time - e.body.dose.delayS }));
   }
 }
 

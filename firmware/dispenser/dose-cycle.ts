@@ -173,10 +173,8 @@ export class DoseCycle {
   dose(kind: number, s: number, time: number, mode: number, slot: number): void {
     this.emit(
       {
-        dose: {
-          kind: kind, scheduled: s, delayS: Math.floor(time) - s, slot: slot,
-          scheduleVersion: this.st.sch ? this.st.sch.version : 0, mode: mode, remaining: this.remaining(),
-        },
+        // the scheduled instant travels as Envelope.time - delayS (protocol/varde.proto DoseEvent)
+        dose: { kind: kind, delayS: Math.floor(time) - s, slot: slot, mode: mode, remaining: this.remaining() },
       },
       time,
     );

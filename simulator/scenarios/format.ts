@@ -1,0 +1,238 @@
+// Dispenser scenario files (TOML): a patient's schedule and behaviour, faults on a timeline, and the
+// events the backend must end up with. Parsed and validated here; run by runner.ts.
+//
+//   name = "30 days, 4 doses a day, mixed patient"
+//   start = "2026-11-02"          # first local (Oslo) day; the device is set up at 00:00 local that day
+//   days = 30                     # simulated days (then a drain period with the gateway online)
+//   seed = 7                      # PRNG seed (link jitter, nonces, random instants)
+//   runs = 1000                   # optional: run N seeded variants (seed, seed+1, ...), e.g. with jitter
+//   drift_ppm = 2800              # device clock drift (ESP32 without crystal: ~10 s/hour); default 0
+//   time_sync_min = 60            # gateway TimeSync interval; default 60
+//   oracle = true                 # check every dose against the patient model (default true)
+//
+//   [schedule]                    # sent as the Schedule downlink at the start
+//   version = 1
+//   doses = ["08:00", "12:00", "17:00", "21:00"]     # or { at = "08:00", weekdays = ["mon", "thu"] }
+//   early_min = 30                # optional, 0 = board default (also late_min, collect_min, remind_every_min)
+//
+//   [patient]
+//   pattern = ["on_time", "late:45", "ignore", "uncollected:40", "twice", "early:20"]  # cycled over doses
+//   take_after_s = 30             # takes the dose out this long after pressing
+//   [[patient.dose]]              # an override for one dose
+//   at = "2026-11-05 12:00"       # local date and wall time of the scheduled dose
+//   do = "ignore"
+//
+//   [[event]]                     # faults and staff actions on the timeline (local time)
+//   at = "2026-11-05 10:00"
+//   what = "gateway_offline"      # see ACTIONS; `for = "3d"` ends it again ("90s", "20m", "4h", "3d")
+//   for = "3d"
+//   jitter = "3s"                 # optional: a seeded random offset in [0, 3 s) is added to `at` per run
+//
+//   [expect]                      # totals per backend event kind over the run (omitted kinds unchecked)
+//   DoseTaken = 100
+//   [[expect.event]]              # specific events: kind, scheduled local time, count (default 1)
+//   kind = "DoseMissed"
+//   scheduled = "2026-11-05 12:00"
+//   count = 1
+//   late = true                   # optional: must (not) be flagged late
+//   mode = "travel"               # optional: normal / assisted / travel
+//   code = "MotorJam"             # for kind = "Fault": the fault code name; cleared = true/false
+import TOML from "@iarna/toml";
+import { readFileSync } from "node:fs";
+
+export const BEHAVIOURS = ["on_time", "late", "early", "ignore", "uncollected", "twice", "never_take"] as const;
+export const ACTIONS = [
+  "power_cut", "gateway_offline", "jam", "unjam", "lid_open", "lid_forced", "refill", "mains_lost", "battery_mv",
+  "clock_jump", "assisted", "travel", "press", "take_out",
+] as const;
+export const EVENT_KINDS = ["DoseTaken", "DoseMissed", "DoseNotCollected", "DoseReminder", "DoseDispensed", "Fault", "Supply", "RefillNeeded", "Refilled", "ScheduleAck"] as const;
+export const FAULT_NAMES: Record<string, number> = {
+  MotorJam: 1, LidOpened: 2, ForcedOpening: 3, MainsLost: 4, BatteryLow: 5, ClockNotSet: 6, ClockJumped: 7,
+  StorageNearlyFull: 8, OutboxFull: 9, OutOfMemory: 10, SlotSensor: 11, InternalError: 12,
+};
+export const MODES: Record<string, number> = { normal: 0, assisted: 1, travel: 2 };
+const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+export type Behaviour = { kind: (typeof BEHAVIOURS)[number]; minutes: number };
+
+export interface ScenarioEvent {
+  /** local wall time "YYYY-MM-DD HH:MM[:SS]" */
+  at: string;
+  what: (typeof ACTIONS)[number];
+  /** duration in seconds for actions that end (power_cut, gateway_offline, lid_*, mains_lost, jam) */
+  forS: number;
+  /** numeric argument: doses (refill, travel), millivolts, jump seconds, 1/0 (assisted) */
+  value: number;
+  /** a seeded random offset in [0, jitter) seconds is added to `at` (different for every run) */
+  jitterS: number;
+}
+
+export interface ExpectedEvent {
+  kind: string;
+  /** local wall time of the scheduled dose, or "" */
+  scheduled: string;
+  count: number;
+  late?: boolean;
+  mode?: number;
+  code?: number;
+  cleared?: boolean;
+}
+
+export interface Scenario {
+  file: string;
+  name: string;
+  board: string;
+  start: string;
+  days: number;
+  seed: number;
+  /** seeded variants to run (seed, seed + 1, ...) */
+  runs: number;
+  driftPpm: number;
+  timeSyncMin: number;
+  oracle: boolean;
+  schedule: { version: number; doses: Array<{ minute: number; weekdays: number }>; earlyMin: number; lateMin: number; collectMin: number; remindEveryMin: number };
+  pattern: Behaviour[];
+  takeAfterS: number;
+  overrides: Record<string, Behaviour>;
+  events: ScenarioEvent[];
+  totals: Record<string, number>;
+  expected: ExpectedEvent[];
+}
+
+export class ScenarioError extends Error {}
+
+function fail(file: string, key: string, got: unknown, fix: string): never {
+  const shown = got === undefined ? "missing" : "got " + JSON.stringify(got);
+  throw new ScenarioError(`${file}: ${key}: ${shown}; expected ${fix}`);
+}
+
+export function parseDuration(file: string, key: string, v: unknown): number {
+  if (v === undefined) return 0;
+  const m = typeof v === "string" ? /^(\d+(?:\.\d+)?)(s|m|h|d)$/.exec(v) : null;
+  if (!m) fail(file, key, v, 'a duration like "90s", "20m", "4h" or "3d"');
+  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as "s"];
+}
+
+function hhmm(file: string, key: string, v: unknown): number {
+  const m = typeof v === "string" ? /^([01]\d|2[0-3]):([0-5]\d)$/.exec(v) : null;
+  if (!m) fail(file, key, v, 'a wall time "HH:MM" (00:00..23:59)');
+  return Number(m[1]) * 60 + Number(m[2]);
+}
+
+function localStamp(file: string, key: string, v: unknown): string {
+  if (typeof v !== "string" || !/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?$/.test(v)) fail(file, key, v, 'a local time "YYYY-MM-DD HH:MM" (Oslo)');
+  return v;
+}
+
+export function parseBehaviour(file: string, key: string, v: unknown): Behaviour {
+  const m = typeof v === "string" ? /^([a-z_]+)(?::(\d+))?$/.exec(v) : null;
+  if (!m || !(BEHAVIOURS as readonly string[]).includes(m[1])) fail(file, key, v, `one of ${BEHAVIOURS.join(", ")} (late/early/uncollected take ":minutes")`);
+  const needs = m[1] === "late" || m[1] === "early" || m[1] === "uncollected";
+  if (needs && m[2] === undefined) fail(file, key, v, `"${m[1]}:<minutes>"`);
+  return { kind: m[1] as Behaviour["kind"], minutes: m[2] ? Number(m[2]) : 0 };
+}
+
+function int(file: string, key: string, v: unknown, def: number, min = 0): number {
+  if (v === undefined) return def;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min) fail(file, key, v, `a whole number >= ${min}`);
+  return v;
+}
+
+export function parseScenario(file: string, text: string): Scenario {
+  let raw: any;
+  try {
+    raw = TOML.parse(text);
+  } catch (e) {
+    throw new ScenarioError(`${file}: not valid TOML: ${(e as Error).message.split("\n")[0]}`);
+  }
+  if (typeof raw.name !== "string") fail(file, "name", raw.name, "a quoted scenario name");
+  if (typeof raw.start !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(raw.start)) fail(file, "start", raw.start, 'the first local day "YYYY-MM-DD"');
+  const sch = raw.schedule;
+  if (!sch || !Array.isArray(sch.doses) || sch.doses.length === 0) fail(file, "schedule.doses", sch?.doses, 'a list of wall times, e.g. ["08:00", "20:00"]');
+  const doses = sch.doses.map((d: any, i: number) => {
+    if (typeof d === "string") return { minute: hhmm(file, `schedule.doses[${i}]`, d), weekdays: 0 };
+    const minute = hhmm(file, `schedule.doses[${i}].at`, d?.at);
+    let weekdays = 0;
+    for (const w of d.weekdays ?? []) {
+      const k = WEEKDAYS.indexOf(String(w).toLowerCase().slice(0, 3));
+      if (k < 0) fail(file, `schedule.doses[${i}].weekdays`, w, 'weekday names "mon".."sun"');
+      weekdays |= 1 << k;
+    }
+    return { minute, weekdays };
+  });
+  const patient = raw.patient ?? {};
+  const pattern = (patient.pattern ?? ["on_time"]).map((p: unknown, i: number) => parseBehaviour(file, `patient.pattern[${i}]`, p));
+  const overrides: Record<string, Behaviour> = {};
+  for (const [i, o] of (patient.dose ?? []).entries()) {
+    overrides[localStamp(file, `patient.dose[${i}].at`, o.at)] = parseBehaviour(file, `patient.dose[${i}].do`, o.do);
+  }
+  const events: ScenarioEvent[] = (raw.event ?? []).map((e: any, i: number) => {
+    const key = `event[${i}]`;
+    if (!(ACTIONS as readonly string[]).includes(e.what)) fail(file, key + ".what", e.what, `one of ${ACTIONS.join(", ")}`);
+    let value = e.doses ?? e.mv ?? e.seconds ?? e.on;
+    if (typeof value === "boolean") value = value ? 1 : 0;
+    if (value !== undefined && typeof value !== "number") fail(file, key + ".doses/mv/seconds/on", value, "a number (or true/false for on)");
+    return {
+      at: localStamp(file, key + ".at", e.at), what: e.what, forS: parseDuration(file, key + ".for", e.for), value: value ?? 0,
+      jitterS: parseDuration(file, key + ".jitter", e.jitter),
+    };
+  });
+  const exp = raw.expect ?? {};
+  const totals: Record<string, number> = {};
+  for (const k of Object.keys(exp)) {
+    if (k === "event") continue;
+    if (!(EVENT_KINDS as readonly string[]).includes(k)) fail(file, `expect.${k}`, k, `an event kind: ${EVENT_KINDS.join(", ")}`);
+    totals[k] = int(file, `expect.${k}`, exp[k], 0);
+  }
+  const expected: ExpectedEvent[] = (exp.event ?? []).map((e: any, i: number) => {
+    const key = `expect.event[${i}]`;
+    if (!(EVENT_KINDS as readonly string[]).includes(e.kind)) fail(file, key + ".kind", e.kind, `one of ${EVENT_KINDS.join(", ")}`);
+    if (e.mode !== undefined && !(e.mode in MODES)) fail(file, key + ".mode", e.mode, "normal, assisted or travel");
+    if (e.code !== undefined && !(e.code in FAULT_NAMES)) fail(file, key + ".code", e.code, `a fault name: ${Object.keys(FAULT_NAMES).join(", ")}`);
+    return {
+      kind: e.kind,
+      scheduled: e.scheduled === undefined ? "" : localStamp(file, key + ".scheduled", e.scheduled),
+      count: int(file, key + ".count", e.count, 1),
+      late: e.late,
+      mode: e.mode === undefined ? undefined : MODES[e.mode],
+      code: e.code === undefined ? undefined : FAULT_NAMES[e.code],
+      cleared: e.cleared,
+    };
+  });
+  return {
+    file,
+    name: raw.name,
+    board: typeof raw.board === "string" ? raw.board : "dispenser-esp32",
+    start: raw.start,
+    days: int(file, "days", raw.days, 1, 1),
+    seed: int(file, "seed", raw.seed, 1),
+    runs: int(file, "runs", raw.runs, 1, 1),
+    driftPpm: typeof raw.drift_ppm === "number" ? raw.drift_ppm : 0,
+    timeSyncMin: int(file, "time_sync_min", raw.time_sync_min, 60, 1),
+    oracle: raw.oracle !== false,
+    schedule: {
+      version: int(file, "schedule.version", sch.version, 1, 1),
+      doses,
+      earlyMin: int(file, "schedule.early_min", sch.early_min, 0),
+      lateMin: int(file, "schedule.late_min", sch.late_min, 0),
+      collectMin: int(file, "schedule.collect_min", sch.collect_min, 0),
+      remindEveryMin: int(file, "schedule.remind_every_min", sch.remind_every_min, 0),
+    },
+    pattern,
+    takeAfterS: int(file, "patient.take_after_s", patient.take_after_s, 30),
+    overrides,
+    events,
+    totals,
+    expected,
+  };
+}
+
+export function loadScenario(file: string): Scenario {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new ScenarioError(`${file}: cannot read the scenario file (${(e as NodeJS.ErrnoException).code})`);
+  }
+  return parseScenario(file, text);
+}
