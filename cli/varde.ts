@@ -11,6 +11,7 @@ const commands: Array<() => Promise<{ register: (p: Command) => void }>> = [
   () => import("./commands/probe.ts"),
   () => import("./commands/gateway.ts"),
   () => import("./commands/build.ts"),
+  () => import("./commands/demo.ts"),
 ];
 for (const load of commands) (await load()).register(program);
 
