@@ -17,3 +17,4 @@ export { OutputHistory, type OutputChange } from "./peripherals/output-history.t
 export { rolePin } from "./peripherals/pin-role.ts";
 export { DataListeners, type LinkEnd } from "./links/link.ts";
 export { createMemoryLinkPair, type MemoryLinkOptions } from "./links/memory.ts";
+export { openPtyPair, openSerialLinkEnd, type PtyPair } from "./links/pty.ts";
