@@ -158,4 +158,30 @@ describe("gateway (embedded broker, in-memory link)", () => {
     expect(dev.received.find((e) => e.schedule).schedule.doses.map((d: any) => d.minute)).toEqual([480, 1200]);
     await waitFor(() => gw.outbox.downlinkDepth(1001) === 0, 2000, "downlink queue empty");
   });
+
+  it("a device that reboots behind a live link gets a new handshake; a re-flashed device (seq restarted) is not mistaken for replays", async () => {
+    const { key, cfg } = setup();
+    const gw = await start(cfg);
+    const dev = new FakeDevice({ id: 1001, key });
+    cleanup.push(() => dev.close());
+    gw.addLink(dev.memoryLink());
+    await dev.waitFor(() => dev.sessions === 1, 3000, "handshake");
+    for (let i = 0; i < 5; i++) dev.alarm();
+    await dev.waitFor(() => dev.outbox.length === 0, 3000, "acks");
+    await new Promise((r) => setTimeout(r, 120)); // past hello_retry_ms
+    dev.reboot();
+    dev.heartbeat();
+    await dev.waitFor(() => dev.sessions === 2, 3000, "handshake after reboot");
+    // re-flashed: seq starts again at 1 with a new boot id
+    dev.reboot();
+    dev.seq = 1;
+    await new Promise((r) => setTimeout(r, 120));
+    dev.heartbeat();
+    await dev.waitFor(() => dev.sessions === 3, 3000, "handshake after re-flash");
+    const seq = dev.alarm();
+    expect(seq).toBe(1);
+    await dev.waitFor(() => dev.outbox.length === 0, 3000, "ack of the new alarm");
+    expect(gw.metrics.get("varde_device_seq_resets_total")).toBe(1);
+    expect(gw.metrics.get("varde_events_in_total", { type: "alarm" })).toBe(6);
+  });
 });

@@ -149,6 +149,13 @@ export class Gateway implements SessionHost {
     this.metrics.inc("varde_handshakes_total");
     this.emit({ kind: "handshake", text: `device ${device} (${this.registry.byId.get(device)?.label || "no label"}) session up on ${s.link.name}: firmware ${d.firmware || "?"}, ${info.outboxDepth ?? 0} events waiting in its outbox`, device });
     this.seen(device, "session");
+    const next = info.seq ?? 0;
+    if (next > 0 && next <= this.outbox.seen(device)) {
+      this.log("warn", `device ${device} restarted its seq at ${next} (highest stored ${this.outbox.seen(device)}): re-flashed or flash lost; accepting its new events`, { device });
+      this.metrics.inc("varde_device_seq_resets_total");
+      this.emit({ kind: "seq-reset", text: `device ${device} lost its seq (now ${next}); its new events are accepted`, device });
+      this.outbox.resetSeen(device, next);
+    }
     if ((info.lastDownlink ?? 0) > 0) this.downlinkAcked(device, info.lastDownlink);
     if (d.inflight) {
       clearTimeout(d.inflight.timer);

@@ -14,6 +14,7 @@ const HELP: Record<string, [string, "counter" | "gauge"]> = {
   varde_frames_in_total: ["Authenticated device frames", "counter"],
   varde_frames_rejected_total: ["Device frames rejected, by reason", "counter"],
   varde_handshakes_total: ["Completed device handshakes", "counter"],
+  varde_device_seq_resets_total: ["Devices whose reliable seq went backwards (re-flashed, flash lost)", "counter"],
   varde_links_opened_total: ["Transport links opened", "counter"],
   varde_downlink_queued_total: ["Downlink messages queued, by kind", "counter"],
   varde_downlink_delivered_total: ["Downlink messages acked by devices, by kind", "counter"],

@@ -112,6 +112,17 @@ export class Outbox {
     return this.seenMem.get(device) ?? 0;
   }
 
+  /**
+   * The device proved (fresh, authenticated DeviceInfo) that its next seq is `nextSeq` although a
+   * higher one was stored: it was re-flashed or lost its flash. Lower the high-water so its new events
+   * are not mistaken for retransmissions; event ids stay unique because its boot id changed.
+   */
+  resetSeen(device: number, nextSeq: number): void {
+    const v = Math.max(0, nextSeq - 1);
+    this.seenMem.set(device, v);
+    this.db.prepare("INSERT INTO seen(device, seq) VALUES (?, ?) ON CONFLICT(device) DO UPDATE SET seq = excluded.seq").run(device, v);
+  }
+
   depth(): number {
     return this.count;
   }

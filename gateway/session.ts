@@ -115,7 +115,9 @@ export class Session {
       this.syncTimer.unref?.();
       return;
     }
-    if (this.up && id === this.device && (env.boot ?? 0) !== this.deviceBoot && this.host.now() - this.lastHello >= this.host.cfg.helloRetryMs) {
+    // A fresh (not late) frame from a new boot id: the device rebooted behind a link that stayed up.
+    // Late replays keep the boot id they were made under, so they do not count.
+    if (this.up && id === this.device && !env.late && (env.boot ?? 0) !== this.deviceBoot && this.host.now() - this.lastHello >= this.host.cfg.helloRetryMs) {
       this.host.log("info", `${this.link.name}: device ${id} rebooted (boot ${this.deviceBoot} → ${env.boot ?? 0}); new handshake`);
       this.host.onFrame(this, id, env, peek.payload);
       this.sendHello();
