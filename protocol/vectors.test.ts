@@ -66,13 +66,13 @@ describe("golden vectors", () => {
 
   it("hand-checked bytes (independent of both codecs)", () => {
     const byName = (n: string) => vectors.find((v) => v.name === n);
-    // device=1042 (92 08), boot=0x9e3779b9, seq=7, time=1767225600, alarm {} = field 7 length 0
-    expect(byName("alarm press").payload).toBe("0892081" + "0b9f3ddf109" + "1807" + "2880f2d6ca06" + "3a00");
-    // all five header uint32 at 0xFFFFFFFF = ff ff ff ff 0f, late = 30 01
-    expect(byName("envelope header at maximum").payload).toBe(
-      ["08", "10", "18", "20", "28"].map((t) => t + "ffffffff0f").join("") + "3001",
-    );
-    // sint32 min zigzags to 0xFFFFFFFF: fault{code 4, cleared, detail} in field 10 (52)
-    expect(byName("fault cleared, sint32 extremes").payload).toBe("08920810b9f3ddf10918072880f2d6ca06" + "520a0804100118ffffffff0f");
-  });
+    // device=1042 (varint 92 08), boot=0x9e3779b9 (fixed32, little-endian), seq=7,
+    // time=1767225600=0x6955b900 (fixed32, little-endian), alarm {} = field 7 with length 0
+    const hdr = "089208" + "15b979379e" + "1807" + "2d00b95569";
+    expect(byName("alarm press").payload).toBe(hdr + "3a00");
+    // uint32 0xFFFFFFFF = varint ff ff ff ff 0f; fixed32 = ff ff ff ff; late = 30 01
+    expect(byName("envelope header at maximum").payload).toBe("08ffffffff0f" + "15ffffffff" + "18ffffffff0f" + "20ffffffff0f" + "2dffffffff" + "3001");
+    // sint32 min zigzags to 0xFFFFFFFF: fault{code 4, cleared, detail} in field 10 (tag 52)
+    expect(byName("fault cleared, sint32 extremes").payload).toBe(hdr + "520a0804100118ffffffff0f");
+});
 });

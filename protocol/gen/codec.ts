@@ -86,10 +86,8 @@ export interface Alarm {
 
 export interface DoseEvent {
   kind?: number;
-  scheduled?: number;
   delayS?: number;
   slot?: number;
-  scheduleVersion?: number;
   mode?: number;
   remaining?: number;
 }
@@ -206,9 +204,9 @@ export interface ScheduledDose {
 
 /** One descriptor string per message reachable from Envelope: |num,name,kind,ref,mod ... */
 export const TABLE: Table = {
-  Envelope: "|1,device,u,,|2,boot,u,,|3,seq,u,,|4,ack,u,,|5,time,u,,|6,late,b,,|7,alarm,m,Alarm,obody|8,dose,m,DoseEvent,obody|9,heartbeat,m,Heartbeat,obody|10,fault,m,Fault,obody|11,alarmAck,m,AlarmAck,obody|12,hello,m,Hello,obody|13,info,m,DeviceInfo,obody|14,timeSync,m,TimeSync,obody|15,battery,m,Battery,obody|16,schedule,m,Schedule,obody|17,scheduleAck,m,ScheduleAck,obody|18,config,m,Config,obody|19,configAck,m,ConfigAck,obody|20,command,m,Command,obody|21,status,m,Status,obody|22,supply,m,Supply,obody",
+  Envelope: "|1,device,u,,|2,boot,f,,|3,seq,u,,|4,ack,u,,|5,time,f,,|6,late,b,,|7,alarm,m,Alarm,obody|8,dose,m,DoseEvent,obody|9,heartbeat,m,Heartbeat,obody|10,fault,m,Fault,obody|11,alarmAck,m,AlarmAck,obody|12,hello,m,Hello,obody|13,info,m,DeviceInfo,obody|14,timeSync,m,TimeSync,obody|15,battery,m,Battery,obody|16,schedule,m,Schedule,obody|17,scheduleAck,m,ScheduleAck,obody|18,config,m,Config,obody|19,configAck,m,ConfigAck,obody|20,command,m,Command,obody|21,status,m,Status,obody|22,supply,m,Supply,obody",
   Alarm: "|1,test,b,,|2,cancel,b,,|3,alarmSeq,u,,|4,hold,b,,",
-  DoseEvent: "|1,kind,e,,|2,scheduled,u,,|3,delayS,s,,|4,slot,u,,|5,scheduleVersion,u,,|6,mode,e,,|7,remaining,u,,",
+  DoseEvent: "|1,kind,e,,|3,delayS,s,,|4,slot,u,,|6,mode,e,,|7,remaining,u,,",
   Heartbeat: "|1,batteryPct,u,,|2,batteryMv,u,,|3,outboxDepth,u,,|4,intervalS,u,,|5,mains,b,,|6,uptimeS,u,,",
   Fault: "|1,code,e,,|2,cleared,b,,|3,detail,s,,",
   AlarmAck: "|1,alarmSeq,u,,|2,responder,t,,",

@@ -1,6 +1,7 @@
 // Generates protocol/gen/codec.ts (the firmware codec) from protocol/varde.proto.
 //   node --import tsx protocol/gen/generate.ts           rewrite codec.ts
 //   node --import tsx protocol/gen/generate.ts --check   exit 1 when codec.ts is stale
+// The worst-case frame sizes are checked first (protocol/size-caps.ts); an oversized schema is refused.
 // Only messages and enums reachable from varde.v1.Envelope are emitted: the backend section of the
 // schema never reaches the firmware, and every table entry costs device RAM/flash.
 // The output is table-driven (see wire.ts for the table format and the codec conventions).
@@ -8,6 +9,7 @@ import protobuf from "protobufjs";
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
+import { checkSizeCaps } from "../size-caps.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const PROTO_PATH = join(here, "..", "varde.proto");
@@ -83,6 +85,7 @@ export function reachable(root: protobuf.Root, rootType: string = ROOT_TYPE): Re
 export function generateCodec(protoPath: string = PROTO_PATH): string {
   const root = protobuf.loadSync(protoPath);
   const { types, enums, table } = reachable(root);
+  checkSizeCaps(root, table); // throws when an alarm/dose frame outgrows a BLE notification (size-caps.ts)
 
   const out: string[] = [];
   out.push(

@@ -69,9 +69,9 @@ function cases(): V[] {
     },
   ];
   for (const [k, n] of Object.entries(DoseEventKind))
-    v.push({ name: "dose " + k, object: { ...HDR, dose: { kind: n, scheduled: 1767254400, delayS: n === 0 ? -1 : 60 * n, slot: n, scheduleVersion: 3, mode: 0, remaining: 27 - n } } });
+    v.push({ name: "dose " + k, object: { ...HDR, dose: { kind: n, delayS: n === 0 ? -1 : 60 * n, slot: n, mode: 0, remaining: 27 - n } } });
   for (const [k, n] of Object.entries(DoseMode))
-    v.push({ name: "dose mode " + k, object: { ...HDR, dose: { kind: DoseEventKind.DOSE_DISPENSED, scheduled: U32, delayS: I32_MIN, slot: 27, mode: n } } });
+    v.push({ name: "dose mode " + k, object: { ...HDR, dose: { kind: DoseEventKind.DOSE_DISPENSED, delayS: I32_MIN, slot: 27, mode: n } } });
   for (const [k, n] of Object.entries(FaultCode)) v.push({ name: "fault " + k, object: { ...HDR, fault: { code: n, detail: n } } });
   for (const [k, n] of Object.entries(CommandKind)) v.push({ name: "command " + k, object: { device: 1042, boot: 77, seq: 10 + n, command: { kind: n, arg: n === 5 ? 3 : 0 } } });
   for (const [k, n] of Object.entries(DeviceKind)) v.push({ name: "device info " + k, object: { device: 1042, info: { nonce: 1, kind: n, firmware: "é", board: "b" } } });
