@@ -18,3 +18,5 @@ export { rolePin } from "./peripherals/pin-role.ts";
 export { DataListeners, type LinkEnd } from "./links/link.ts";
 export { createMemoryLinkPair, type MemoryLinkOptions } from "./links/memory.ts";
 export { openPtyPair, openSerialLinkEnd, type PtyPair } from "./links/pty.ts";
+export { FaultyLink, type FaultOptions, type FaultStats } from "./links/faults.ts";
+export { listenTcpLink, type TcpLink } from "./links/tcp.ts";
