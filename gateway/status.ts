@@ -1,0 +1,76 @@
+// What `varde status` shows: the running gateway's /status (metrics endpoint), or — when it is not
+// running — what its outbox database says (read-only, safe while another process holds it).
+import * as path from "node:path";
+import * as fs from "node:fs";
+import Database from "better-sqlite3";
+import type { GatewayConfig } from "./config.ts";
+import { loadRegistry } from "./registry.ts";
+
+export interface StatusReport {
+  running: boolean;
+  source: string;
+  gateway: string;
+  broker?: string;
+  mqttConnected?: boolean;
+  bdSeq?: number;
+  uptimeS?: number;
+  outbox: { depth: number; bytes?: number; full?: boolean; downlink: number; oldest?: string };
+  links?: Array<{ name: string; device: number | null; up: boolean }>;
+  devices: Array<{ id: number; label: string; kind: string; online: boolean | null; lastSeen?: string; link?: string | null; downlinkQueued: number }>;
+}
+
+export async function fetchStatus(cfg: GatewayConfig, timeoutMs = 1500): Promise<StatusReport | null> {
+  if (cfg.metrics.port <= 0) return null;
+  const url = `http://${cfg.metrics.host}:${cfg.metrics.port}/status`;
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!res.ok) return null;
+    const s = (await res.json()) as any;
+    return { running: true, source: url, gateway: s.gateway, broker: s.broker, mqttConnected: s.mqttConnected, bdSeq: s.bdSeq, uptimeS: s.uptimeS, outbox: s.outbox, links: s.links, devices: s.devices };
+  } catch {
+    return null;
+  }
+}
+
+export function offlineStatus(cfg: GatewayConfig): StatusReport {
+  const file = path.join(cfg.dataDir, "outbox.db");
+  const reg = fs.existsSync(cfg.registry) ? loadRegistry(cfg.registry) : { devices: [] };
+  const report: StatusReport = { running: false, source: file, gateway: cfg.gatewayId, outbox: { depth: 0, downlink: 0 }, devices: [] };
+  if (!fs.existsSync(file)) {
+    report.devices = reg.devices.map((d) => ({ id: d.id, label: d.label, kind: d.kind, online: null, downlinkQueued: 0 }));
+    return report;
+  }
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const e = db.prepare("SELECT COUNT(*) AS n, COALESCE(SUM(length(payload)),0) AS b, MIN(received) AS oldest FROM events").get() as { n: number; b: number; oldest: number | null };
+    const dl = db.prepare("SELECT COUNT(*) AS n FROM downlink").get() as { n: number };
+    report.outbox = { depth: e.n, bytes: e.b, downlink: dl.n, oldest: e.oldest ? new Date(e.oldest * 1000).toISOString() : undefined };
+    const meta = db.prepare("SELECT value FROM meta WHERE key = ?");
+    const dlq = db.prepare("SELECT COUNT(*) AS n FROM downlink WHERE device = ?");
+    const bd = meta.get("bdSeq") as { value: string } | undefined;
+    if (bd) report.bdSeq = Number(bd.value);
+    report.devices = reg.devices.map((d) => {
+      const a = meta.get(`avail:${d.id}`) as { value: string } | undefined;
+      const av = a ? JSON.parse(a.value) : null;
+      return { id: d.id, label: d.label, kind: d.kind, online: av ? av.online : null, lastSeen: av ? new Date(av.lastSeen * 1000).toISOString() : undefined, downlinkQueued: (dlq.get(d.id) as { n: number }).n };
+    });
+  } finally {
+    db.close();
+  }
+  return report;
+}
+
+/** A readable multi-line text for a person at the console. */
+export function formatStatus(r: StatusReport): string {
+  const lines: string[] = [];
+  lines.push(`gateway ${r.gateway}: ${r.running ? "RUNNING" : "NOT RUNNING (from its outbox on disk)"}  [${r.source}]`);
+  if (r.running) lines.push(`  broker ${r.broker} ${r.mqttConnected ? "connected" : "DISCONNECTED"}, birth ${r.bdSeq}, up ${r.uptimeS} s`);
+  lines.push(`  outbox: ${r.outbox.depth} event(s) waiting for the backend${r.outbox.full ? " — FULL" : ""}${r.outbox.oldest ? `, oldest from ${r.outbox.oldest}` : ""}; ${r.outbox.downlink} downlink message(s) queued`);
+  if (r.links) lines.push(`  links: ${r.links.length ? r.links.map((l) => `${l.name}${l.device ? ` → device ${l.device}` : ""}${l.up ? "" : " (handshaking)"}`).join(", ") : "none"}`);
+  lines.push(`  devices (${r.devices.length}):`);
+  for (const d of r.devices) {
+    const state = d.online === null ? "unknown" : d.online ? "online" : "OFFLINE";
+    lines.push(`    ${String(d.id).padEnd(10)} ${d.kind.padEnd(9)} ${state.padEnd(8)} ${d.lastSeen ? `last seen ${d.lastSeen}` : ""}${d.downlinkQueued ? `, ${d.downlinkQueued} downlink queued` : ""}${d.label ? `  "${d.label}"` : ""}`);
+  }
+  return lines.join("\n");
+}
