@@ -58,7 +58,6 @@ export class DispenserApp {
   timer: any;
   wakeAt: number;
   booted: boolean;
-  blinkTimer: any;
   showMode: number;
   bootAt: number;
   battMv: number;
@@ -75,7 +74,6 @@ export class DispenserApp {
     this.timer = null;
     this.wakeAt = 0;
     this.booted = false;
-    this.blinkTimer = null;
     this.showMode = -1;
     this.bootAt = hal.now();
     this.battMv = 0;
@@ -208,28 +206,17 @@ export class DispenserApp {
     }, ms);
   }
 
+  /**
+   * LEDs, steady (no blink timers: a reminder can run for hours and timers cost power and events):
+   * green = press now (window open / dose in the tray), green + red = reminder escalation running or
+   * the dose lies uncollected, red alone = cannot dispense (jam, empty, sensor fault).
+   */
   show(mode: number): void {
     if (mode === this.showMode) return;
     this.showMode = mode;
-    const hal = this.hal;
     const p = this.pins;
-    if (this.blinkTimer) {
-      this.hal.clearTimeout(this.blinkTimer);
-      this.blinkTimer = null;
-    }
-    hal.write(p.led_red, mode === SHOW_FAULT);
-    hal.write(p.led_green, mode === SHOW_READY || mode === SHOW_REMIND || mode === SHOW_COLLECT);
-    if (mode === SHOW_REMIND || mode === SHOW_COLLECT) {
-      // blink green: 0.5 s on / 0.5 s off while the reminder runs
-      const app = this;
-      let on = true;
-      const blink = function () {
-        on = !on;
-        hal.write(p.led_green, on);
-        app.blinkTimer = hal.setTimeout(blink, 500);
-      };
-      this.blinkTimer = hal.setTimeout(blink, 500);
-    }
+    this.hal.write(p.led_red, mode === SHOW_FAULT || mode === SHOW_REMIND);
+    this.hal.write(p.led_green, mode === SHOW_READY || mode === SHOW_REMIND || mode === SHOW_COLLECT);
   }
 
   /** n short beeps (n = escalation level: more beeps = more insistent). */

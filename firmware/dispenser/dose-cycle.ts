@@ -412,7 +412,9 @@ export class DoseCycle {
 
   /**
    * Advances everything to device time `now`; call on every timer and input. Returns the device
-   * time it wants to run again (the caller may call earlier; never needs to call later).
+   * time it wants to run again (the caller may call earlier; never needs to call later). Every
+   * deadline (window, reminder step, late limit, collect time) is a wake time, so nothing waits for
+   * the 10-minute re-check.
    */
   step(now: number): number {
     const st = this.st;
@@ -420,7 +422,8 @@ export class DoseCycle {
       this.move(now);
       if (this.busy()) return now + 0.1;
     }
-    let wake = now + 60;
+    // re-check at least every 10 min; clock corrections and inputs call step() at once anyway
+    let wake = now + 600;
     // dose in the tray
     const tr = st.tray;
     if (tr) {

@@ -3,7 +3,9 @@
 //
 //   name = "30 days, 4 doses a day, mixed patient"
 //   start = "2026-11-02"          # first local (Oslo) day; the device is set up at 00:00 local that day
+//                                 # ("2026-11-02 07:50": set up at that local time instead)
 //   days = 30                     # simulated days (then a drain period with the gateway online)
+//   duration = "40m"              # instead of days: a short run (power-cut variants)
 //   seed = 7                      # PRNG seed (link jitter, nonces, random instants)
 //   runs = 1000                   # optional: run N seeded variants (seed, seed+1, ...), e.g. with jitter
 //   drift_ppm = 2800              # device clock drift (ESP32 without crystal: ~10 s/hour); default 0
@@ -82,7 +84,11 @@ export interface Scenario {
   file: string;
   name: string;
   board: string;
+  /** local "YYYY-MM-DD HH:MM" the run starts */
   start: string;
+  /** simulated seconds */
+  durationS: number;
+  /** simulated days (durationS / 86400) */
   days: number;
   seed: number;
   /** seeded variants to run (seed, seed + 1, ...) */
@@ -146,7 +152,7 @@ export function parseScenario(file: string, text: string): Scenario {
     throw new ScenarioError(`${file}: not valid TOML: ${(e as Error).message.split("\n")[0]}`);
   }
   if (typeof raw.name !== "string") fail(file, "name", raw.name, "a quoted scenario name");
-  if (typeof raw.start !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(raw.start)) fail(file, "start", raw.start, 'the first local day "YYYY-MM-DD"');
+  if (typeof raw.start !== "string" || !/^\d{4}-\d{2}-\d{2}( \d{2}:\d{2})?$/.test(raw.start)) fail(file, "start", raw.start, 'the first local day "YYYY-MM-DD" (optionally with " HH:MM")');
   const sch = raw.schedule;
   if (!sch || !Array.isArray(sch.doses) || sch.doses.length === 0) fail(file, "schedule.doses", sch?.doses, 'a list of wall times, e.g. ["08:00", "20:00"]');
   const doses = sch.doses.map((d: any, i: number) => {
@@ -203,8 +209,9 @@ export function parseScenario(file: string, text: string): Scenario {
     file,
     name: raw.name,
     board: typeof raw.board === "string" ? raw.board : "dispenser-esp32",
-    start: raw.start,
-    days: int(file, "days", raw.days, 1, 1),
+    start: raw.start.length === 10 ? raw.start + " 00:00" : raw.start,
+    durationS: raw.duration !== undefined ? parseDuration(file, "duration", raw.duration) : int(file, "days", raw.days, 1, 1) * 86400,
+    days: raw.duration !== undefined ? parseDuration(file, "duration", raw.duration) / 86400 : int(file, "days", raw.days, 1, 1),
     seed: int(file, "seed", raw.seed, 1),
     runs: int(file, "runs", raw.runs, 1, 1),
     driftPpm: typeof raw.drift_ppm === "number" ? raw.drift_ppm : 0,

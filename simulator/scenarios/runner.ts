@@ -90,8 +90,12 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
   const board: Board = loadBoard(sc.board);
   const bundle = opts.bundle ?? (await bundleFor(sc.board));
   const d = (board.extra.dispenser ?? {}) as Record<string, number>;
-  const startS = osloToUnix(sc.start + " 00:00");
-  const endS = osloToUnix(addDays(sc.start, sc.days) + " 00:00");
+  const startS = osloToUnix(sc.start);
+  // whole days end at local midnight (23 or 25 h on DST days); a duration is plain seconds
+  const endS = sc.durationS % 86400 === 0 && sc.start.endsWith(" 00:00")
+    ? osloToUnix(addDays(sc.start.slice(0, 10), sc.durationS / 86400) + " 00:00")
+    : startS + sc.durationS;
+  const firstDay = sc.start.slice(0, 10);
   const seed = sc.seed + run;
   const rng = createPrng(seed).fork("scenario");
   const clock = new VirtualClock({ seed, startMs: startS * 1000 });
@@ -111,7 +115,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
   const collect = (sc.schedule.collectMin || d.collect_min || 15) * 60;
   const remind = (sc.schedule.remindEveryMin || d.remind_every_min || 10) * 60;
   const instants: number[] = [];
-  for (let day = -1; day <= sc.days + 1; day++) instants.push(...dosesOn(addDays(sc.start, day), sc.schedule.doses));
+  for (let day = -1; day <= Math.ceil(sc.days) + 1; day++) instants.push(...dosesOn(addDays(firstDay, day), sc.schedule.doses));
   instants.sort((a, b) => a - b);
   const lateLimit = (s: number) => {
     const next = instants.find((x) => x > s);
