@@ -27,8 +27,10 @@ declare const process: any;
 declare const require: (name: string) => any;
 
 export function createEspruinoHal(board: any): Hal {
-  const S = require("Storage");
-  const crypto = require("crypto");
+  // modules are looked up on each use (idiomatic on Espruino, and no closure keeps them alive)
+  const S = function () {
+    return require("Storage");
+  };
   const data = board.data;
   const ble = data.transport === "ble";
   let dataCb: (b: Uint8Array) => void = function () {};
@@ -125,25 +127,30 @@ export function createEspruinoHal(board: any): Hal {
       clearWatch(id);
     },
     readFile: function (name: string) {
-      return S.read(name);
+      return S().read(name);
     },
     writeFile: function (name: string, d: string) {
       try {
-        return S.write(name, d) !== false;
+        return S().write(name, d) !== false;
       } catch (e) {
         return false;
       }
     },
     appendLog: function (name: string, d: string) {
       try {
-        S.open(name, "a").write(d);
+        S().open(name, "a").write(d);
         return true;
       } catch (e) {
         return false;
       }
     },
     readLog: function (name: string, cb: (line: string) => void) {
-      const f = S.open(name, "r");
+      let f: any;
+      try {
+        f = S().open(name, "r");
+      } catch (e) {
+        return 0; // no such log yet
+      }
       let n = 0;
       let l = f.readLine();
       while (l !== undefined) {
@@ -154,11 +161,15 @@ export function createEspruinoHal(board: any): Hal {
       return n;
     },
     erase: function (name: string) {
-      S.open(name, "r").erase();
-      S.erase(name);
+      try {
+        S().open(name, "r").erase();
+      } catch (e) {
+        // not a StorageFile
+      }
+      S().erase(name);
     },
     storageFree: function () {
-      return S.getFree();
+      return S().getFree();
     },
     linkWrite: function (bytes: Uint8Array) {
       if (maint || !up) return;
@@ -175,7 +186,7 @@ export function createEspruinoHal(board: any): Hal {
       stateCb = cb;
     },
     sha256: function (d: Uint8Array) {
-      return new Uint8Array(crypto.SHA256(d));
+      return new Uint8Array(require("crypto").SHA256(d));
     },
     random: function () {
       return (E.hwRand() >>> 0) / 4294967296;
