@@ -122,6 +122,10 @@ describe("SimDevice running a hand-written bundle", () => {
     expect(dev.boots).toBe(3);
     expect(dev.flash.read("killed")).toBeDefined();
     expect(dev.evaluate("getTime()")).toBe(2);
+    dev.reset(); // Espruino reset(): blank interpreter, boot code not run
+    expect(dev.evaluate("typeof ram")).toBe("undefined");
+    expect(JSON.parse(Buffer.from(dev.flash.read("boots.json")!).toString())).toBe(3);
+    expect(dev.evaluate("atob(btoa('\\xf5ok'))")).toBe("\xf5ok");
   });
 
   it("runs 30 days of timers in virtual time in under 2 s", () => {

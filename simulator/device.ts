@@ -44,7 +44,7 @@ export interface SimDeviceOptions {
   rtc?: "reset" | "keep";
   /** extra globals/modules (BLE, REPL helpers) */
   providers?: GlobalProvider[];
-  /** process.memory() recomputes its estimate at most this often, device ms (default 60 s; 0 = always) */
+  /** process.memory() recomputes its estimate at most this often, device ms (default 1 h; 0 = always). An estimate walks the program and its closures (~0.1 s for the alarm app), so it is cached. */
   memoryRefreshMs?: number;
   /** starting battery voltage; default the board's full_mv */
   batteryMv?: number;
@@ -100,13 +100,16 @@ export class SimDevice {
     this.rtc = opts.rtc ?? "reset";
     this.time = new DeviceTime(this.clock, opts.driftPpm ?? 0, this.rtc === "keep" ? this.clock.now() : 0);
     this.providers = opts.providers ?? [];
-    this.memoryRefreshMs = opts.memoryRefreshMs ?? 60_000;
+    this.memoryRefreshMs = opts.memoryRefreshMs ?? 3_600_000;
     this.outputLimit = opts.outputLimit ?? 1_000_000;
     const batPin = typeof this.board.pins.battery === "string" ? rolePin(this.board, "battery") : null;
     this.batteryP = new Battery(this.pins, this.board, batPin, opts.batteryMv);
     // the board's button and its pull resistor exist before any firmware runs: the pin idles at the
     // released level from the start
     if (typeof this.board.pins.button === "string") this.button();
+    // outputs watch their pins from the start so their history covers every boot
+    this.allLeds();
+    if (typeof this.board.pins.buzzer === "string") this.buzzer();
     if (opts.link) this.attachLink(opts.link);
   }
 
@@ -147,11 +150,25 @@ export class SimDevice {
     this.start();
   }
 
-  private start(): void {
+  /**
+   * Espruino's reset(): a fresh interpreter WITHOUT running the boot code (the REPL's blank slate).
+   * E "kill" is emitted first; flash and device time are kept.
+   */
+  reset(): void {
+    if (this.runtime) {
+      this.runtime.emitKill();
+      this.runtime.kill();
+      this.runtime = null;
+    }
+    this.start(false);
+  }
+
+  private start(runBoot = true): void {
     this.pins.powerOnReset();
     this.boots++;
     const rt = new EspruinoRuntime(this.host());
     this.runtime = rt;
+    if (!runBoot) return;
     for (let i = 0; i < 4; i++) this.runBootFile(rt, ".boot" + i);
     this.runBootFile(rt, ".bootcde");
     if (this.runtime === rt) rt.emitInit();

@@ -352,6 +352,10 @@ export class EspruinoRuntime {
       this.watches.delete(w.id);
     });
 
+    // base64 (Espruino has both; the upload tools send Storage chunks as atob("..."))
+    g.atob = r.fn((s: unknown) => Buffer.from(String(s), "base64").toString("latin1"));
+    g.btoa = r.fn((s: unknown) => Buffer.from(String(s), "latin1").toString("base64"));
+
     // console
     const print = r.fn((...a: unknown[]) => this.print(a.map((x) => formatValue(x)).join(" ") + "\n"));
     g.print = print;
