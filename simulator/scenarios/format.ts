@@ -25,7 +25,7 @@
 //   do = "ignore"
 //
 //   [[event]]                     # faults and staff actions on the timeline (local time)
-//   at = "2026-11-05 10:00"
+//   at = "2026-11-05 10:00"       # or UTC "2026-10-25T01:45Z" (to name the second pass of the autumn hour)
 //   what = "gateway_offline"      # see ACTIONS; `for = "3d"` ends it again ("90s", "20m", "4h", "3d")
 //   for = "3d"
 //   jitter = "3s"                 # optional: a seeded random offset in [0, 3 s) is added to `at` per run
@@ -126,7 +126,8 @@ function hhmm(file: string, key: string, v: unknown): number {
 }
 
 function localStamp(file: string, key: string, v: unknown): string {
-  if (typeof v !== "string" || !/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?$/.test(v)) fail(file, key, v, 'a local time "YYYY-MM-DD HH:MM" (Oslo)');
+  if (typeof v === "string" && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?Z$/.test(v)) return v; // UTC: for the repeated autumn hour
+  if (typeof v !== "string" || !/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?$/.test(v)) fail(file, key, v, 'a local time "YYYY-MM-DD HH:MM" (Oslo) or a UTC time "YYYY-MM-DDTHH:MMZ"');
   return v;
 }
 

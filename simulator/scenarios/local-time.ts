@@ -18,6 +18,7 @@ export function osloStamp(t: number): string {
 
 /** Unix seconds of an Oslo wall time "YYYY-MM-DD HH:MM[:SS]", with the gap/overlap rules above. */
 export function osloToUnix(stamp: string): number {
+  if (stamp.endsWith("Z")) return Date.parse(stamp) / 1000;
   const full = stamp.length === 16 ? stamp + ":00" : stamp;
   const wall = Date.parse(full.replace(" ", "T") + "Z") / 1000; // the wall time read as if it were UTC
   const hits = [wall - 7200, wall - 3600].filter((t) => osloStamp(t) === full);
