@@ -94,9 +94,10 @@ describe("wire decoding", () => {
     expect(() => dec("5a050801")).toThrow(/runs past the end/);
     expect(() => dec("5a03080101")).toThrow(/field number 0/);
   });
-  it("invalid UTF-8 decodes to U+FFFD instead of throwing", () => {
-    expect(dec("2a03ff6180").t).toBe("\ufffda\ufffd");
-    expect(dec("2a02c0af").t).toBe("\ufffd\ufffd"); // overlong
+  it("invalid UTF-8 in a string throws (as protobufjs does); valid 1-4 byte sequences decode", () => {
+    for (const h of ["ff61", "c0af", "eda080", "f4908080", "c3", "e282", "80"]) expect(() => dec("2a" + (h.length / 2).toString(16).padStart(2, "0") + h)).toThrow(/invalid UTF-8/);
+    expect(dec("2a0a" + "41" + "c3b8" + "e282ac" + "f09f9880").t).toBe("Aø€😀");
+    expect(dec("2a03efbfbd").t).toBe("\ufffd");
   });
   it("bounds nesting depth", () => {
     let h = "";

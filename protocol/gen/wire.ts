@@ -17,7 +17,8 @@
 //  * decode: every singular scalar outside a oneof is present, at its default when not on the wire;
 //    repeated fields are always arrays; singular messages and oneof members appear only when on the
 //    wire (the last oneof member on the wire wins). Enums are numbers, bytes are Uint8Array.
-//    Unknown fields are skipped. Malformed input throws an Error; work is bounded by the input length.
+//    Unknown fields are skipped. Malformed input (including invalid UTF-8 in a string) throws an Error;
+//    work is bounded by the input length.
 
 export type Table = { [type: string]: string };
 
@@ -247,29 +248,40 @@ function getFixed(r: Reader, end: number): number {
   return b[p] + b[p + 1] * 256 + b[p + 2] * 65536 + b[p + 3] * 16777216;
 }
 
+// Tags and lengths are at most 5 varint bytes and fit 32 (tag) / 31 (length) bits, as protobufjs
+// requires: the 5th byte may carry at most `last` (15 for a tag, 7 for a length).
+function getShort(r: Reader, end: number, last: number, what: string): number {
+  const at = r.p;
+  const v = getVarint(r, end);
+  if (r.p - at > 5 || (r.p - at === 5 && r.b[r.p - 1] > last)) fail("invalid " + what + " encoding at byte " + at);
+  return v;
+}
+
 function getLength(r: Reader, end: number): number {
-  const n = getVarint(r, end);
+  const n = getShort(r, end, 7, "length");
   if (n > end - r.p) fail("length " + n + " runs past the end at byte " + r.p);
   return n;
 }
 
+// Strict UTF-8 (proto3 strings must be valid UTF-8; protobufjs rejects invalid ones too):
+// overlong forms, surrogates, code points above U+10FFFF and truncated sequences throw.
 function getUtf8(b: Uint8Array, p: number, end: number): string {
   let s = "";
   while (p < end) {
+    const at = p;
     const c = b[p++];
-    let cp = 0xfffd;
+    let cp = c;
     let extra = 0;
     let min = 0;
-    if (c < 0x80) cp = c;
-    else if (c >= 0xc2 && c < 0xe0) { cp = c & 31; extra = 1; min = 0x80; }
+    if (c >= 0xc2 && c < 0xe0) { cp = c & 31; extra = 1; min = 0x80; }
     else if (c >= 0xe0 && c < 0xf0) { cp = c & 15; extra = 2; min = 0x800; }
     else if (c >= 0xf0 && c < 0xf5) { cp = c & 7; extra = 3; min = 0x10000; }
-    let ok = true;
+    else if (c >= 0x80) fail("invalid UTF-8 at byte " + at);
     for (let k = 0; k < extra; k++) {
-      if (p >= end || (b[p] & 0xc0) !== 0x80) { ok = false; break; }
+      if (p >= end || (b[p] & 0xc0) !== 0x80) fail("invalid UTF-8 at byte " + at);
       cp = cp * 64 + (b[p++] & 63);
     }
-    if (!ok || (extra > 0 && (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)))) cp = 0xfffd;
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) fail("invalid UTF-8 at byte " + at);
     if (cp >= 0x10000) {
       cp -= 0x10000;
       s += String.fromCharCode(0xd800 + Math.floor(cp / 1024));
@@ -334,7 +346,7 @@ function getMessage(t: Table, type: string, r: Reader, end: number, obj: any, de
     }
   }
   while (r.p < end) {
-    const tag = getVarint(r, end);
+    const tag = getShort(r, end, 15, "tag");
     const num = Math.floor(tag / 8);
     const wt = tag % 8;
     if (num === 0) fail("field number 0 at byte " + r.p);
