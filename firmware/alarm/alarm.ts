@@ -31,18 +31,16 @@ export const SHOW_CANCEL_MS = 3000;
 /** battery must rise this far above low_mv to clear the low state */
 const BATTERY_HYSTERESIS_MV = 100;
 
-/** Espruino E.getErrorFlags() names -> bits in Status.error_flags */
-export const ERROR_BITS: any = {
-  FIFO_FULL: 1, BUFFER_FULL: 2, CALLBACK: 4, LOW_MEMORY: 8, MEMORY: 16, MEMORY_BUSY: 32, UART_OVERFLOW: 64,
-};
-
-/** Config limits: [min, max] per key; 0 (absent) in a Config means "board default" for these. */
-const LIMITS: any = {
-  heartbeatS: [30, 3600],
-  cancelWindowS: [0, 120],
-  ackTimeoutS: [10, 3600],
-  holdMs: [200, 10000],
-};
+/**
+ * Bit of an Espruino E.getErrorFlags() name in Status.error_flags: FIFO_FULL 1, BUFFER_FULL 2,
+ * CALLBACK 4, LOW_MEMORY 8, MEMORY 16, MEMORY_BUSY 32, UART_OVERFLOW 64 (0 for an unknown name).
+ * Functions instead of tables here and below keep constant data out of RAM on the nRF52.
+ */
+export function errorBit(name: string): number {
+  const i = ["FIFO_FULL", "BUFFER_FULL", "CALLBACK", "LOW_MEMORY", "MEMORY", "MEMORY_BUSY", "UART_OVERFLOW"].indexOf(name);
+  return i < 0 ? 0 : 1 << i;
+}
+const MEMORY_BITS = 8 | 16;
 
 export class AlarmApp {
   hal: Hal;
@@ -326,12 +324,13 @@ export class AlarmApp {
 
   /** Validates and applies a Config, answers with ConfigAck (reliable). */
   applyConfig(c: any): void {
+    // limits per key: [name, min, max]; 0 (absent) in a Config means "board default"
+    const limits = [["heartbeatS", 30, 3600], ["cancelWindowS", 0, 120], ["ackTimeoutS", 10, 3600], ["holdMs", 200, 10000]];
     let err = "";
-    const keys = Object.keys(LIMITS);
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i];
-      const v = c[k];
-      if (v && (v < LIMITS[k][0] || v > LIMITS[k][1])) err = k + " " + v + " outside " + LIMITS[k][0] + ".." + LIMITS[k][1];
+    for (let i = 0; i < limits.length; i++) {
+      const l: any = limits[i];
+      const v = c[l[0]];
+      if (v && (v < l[1] || v > l[2])) err = l[0] + " " + v + " outside " + l[1] + ".." + l[2];
     }
     if (!err) {
       this.state.set("cfg", {
@@ -401,10 +400,10 @@ export class AlarmApp {
   checkHealth(): void {
     const flags = this.hal.errorFlags();
     let bits = 0;
-    for (let i = 0; i < flags.length; i++) bits |= ERROR_BITS[flags[i]] || 0;
+    for (let i = 0; i < flags.length; i++) bits |= errorBit(flags[i]);
     if (bits) {
       this.errorBits |= bits;
-      if (bits & (ERROR_BITS.LOW_MEMORY | ERROR_BITS.MEMORY))
+      if (bits & MEMORY_BITS)
         this.link.sendReliable({ fault: { code: FaultCode.FAULT_OUT_OF_MEMORY, detail: bits } }, CLS_CRITICAL);
     }
     if (this.outbox.full) this.reportFull();

@@ -16,14 +16,24 @@ import type { Hal } from "../core/hal.ts";
 export const STEP_MS = 250;
 export const NO_RESPONSE_REPEAT_MS = 30000;
 
-const BEEPS: any = {
-  sending: [100],
-  received: [100, 100, 100],
-  acknowledged: [700],
-  "no-response": [100, 100, 100, 100, 100, 100, 100, 100, 100],
-  cancelled: [400, 100, 100, 100, 100],
-  fault: [50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50],
-};
+/** Buzzer pattern of a state: on/off durations in ms. A function, not a table: no RAM held between uses. */
+export function beepsFor(state: string): number[] | undefined {
+  switch (state) {
+    case "sending":
+      return [100];
+    case "received":
+      return [100, 100, 100];
+    case "acknowledged":
+      return [700];
+    case "no-response":
+      return [100, 100, 100, 100, 100, 100, 100, 100, 100];
+    case "cancelled":
+      return [400, 100, 100, 100, 100];
+    case "fault":
+      return [50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50];
+  }
+  return undefined;
+}
 
 export class Indicator {
   hal: Hal;
@@ -55,7 +65,7 @@ export class Indicator {
     if (state === this.state) return;
     this.state = state;
     this.step = 0;
-    this.beep(BEEPS[state]);
+    this.beep(beepsFor(state));
     this.render();
     if (this.timer !== null) this.hal.clearTimeout(this.timer);
     this.timer = null;
@@ -67,7 +77,7 @@ export class Indicator {
     this.timer = this.hal.setTimeout(function () {
       self.timer = null;
       self.step++;
-      if (self.state === "no-response" && (self.step * STEP_MS) % NO_RESPONSE_REPEAT_MS === 0) self.beep(BEEPS[self.state]);
+      if (self.state === "no-response" && (self.step * STEP_MS) % NO_RESPONSE_REPEAT_MS === 0) self.beep(beepsFor(self.state));
       self.render();
       if (self.state !== "idle") self.schedule();
     }, STEP_MS);
