@@ -6,23 +6,26 @@ import type { SimDevice } from "../../simulator/index.ts";
 
 export type AlarmLedState = "idle" | "sending" | "received" | "acknowledged" | "no-response" | "cancelled" | "maintenance";
 
-/** Classifies the LEDs over the last `windowMs` (default 1.2 s: longer than one 1 Hz blink). */
+/**
+ * Classifies the LEDs from their levels now and how often each changed in the last `windowMs`
+ * (default 1.2 s: longer than one blink), checked in an order that reads a state change at once
+ * (e.g. red stops and blue lights: "received", not a blink).
+ */
 export function alarmLedState(dev: SimDevice, windowMs = 1200): AlarmLedState {
   const now = dev.clock.now();
   const look = (name: string) => {
     const led = dev.led(name);
-    return { on: led.on, toggled: led.since(now - windowMs).length > 0 };
+    return { on: led.on, n: led.since(now - windowMs).length };
   };
   const r = look("led_red");
   const g = look("led_green");
   const b = look("led_blue");
-  const steady = (x: { on: boolean; toggled: boolean }) => x.on && !x.toggled;
-  if (steady(g) && steady(b)) return "maintenance";
-  if (steady(g) && !r.on && !b.on) return "acknowledged";
-  if (steady(b) && !r.on && !g.on) return "received";
-  if (r.toggled && b.toggled) return "no-response";
-  if (r.toggled && !g.on && !b.on) return "sending"; // red blinking (a fault's double flash looks alike)
-  if (b.toggled && !r.toggled && !g.on) return "cancelled";
+  if (g.on && b.on) return "maintenance";
+  if (r.n >= 2 && b.n >= 2) return "no-response";
+  if (g.on && !r.on && !b.on) return "acknowledged";
+  if (b.n >= 2 && !r.on && r.n === 0) return "cancelled";
+  if (b.on && !r.on && !g.on) return "received";
+  if ((r.on || r.n > 0) && !g.on && !b.on) return "sending"; // red blinking (a fault's double flash looks alike)
   return "idle";
 }
 

@@ -49,7 +49,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   // The simulated button: flash holds the bundle and the identity written at provisioning.
   const clock = new RealtimeClock();
   const dev = new SimDevice({ board: o.board, clock, link: pty.device, rtc: "keep", name: "alarm-" + DEVICE_ID });
-  dev.flash.write("varde.id", JSON.stringify({ id: DEVICE_ID, key, kind: "alarm" }));
+  dev.flash.write("varde.id", Buffer.from(JSON.stringify({ id: DEVICE_ID, key, kind: "alarm" })));
   dev.install(fw.code);
 
   const logFile = path.join(dir, "gateway.log");

@@ -68,7 +68,7 @@ describe("alarm over a real serial pty to a real Mosquitto through the gateway p
     const fw = await buildFirmware("alarm-esp32", { noWrite: true });
     clock = new RealtimeClock();
     dev = new SimDevice({ board: "alarm-esp32", clock, link: pty.device, rtc: "keep" });
-    dev.flash.write("varde.id", JSON.stringify({ id: ID, key, kind: "alarm" }));
+    dev.flash.write("varde.id", Buffer.from(JSON.stringify({ id: ID, key, kind: "alarm" })));
     dev.install(fw.code);
     dev.powerOn();
   }, 60_000);
