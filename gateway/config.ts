@@ -37,7 +37,7 @@ export interface GatewayConfig {
     ackTimeoutS: number;
     inflight: number;
   };
-  outbox: { maxBytes: number; historicalAfterS: number };
+  outbox: { maxBytes: number; minFreeBytes: number; historicalAfterS: number };
   session: {
     helloRetryMs: number;
     helloRetryMaxMs: number;
@@ -157,9 +157,10 @@ export function parseConfig(doc: any, file: string, dir: string): GatewayConfig 
   if (mqtt.password !== undefined && mqtt.username === undefined) r.err("mqtt.username", undefined, "mqtt.password is set, so mqtt.username is required");
 
   const o = doc.outbox ?? {};
-  r.known(o, "outbox", ["max_bytes", "historical_after_s"]);
+  r.known(o, "outbox", ["max_bytes", "min_free_bytes", "historical_after_s"]);
   const outbox = {
     maxBytes: r.int(o, "max_bytes", "outbox.max_bytes", 256 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
+    minFreeBytes: r.int(o, "min_free_bytes", "outbox.min_free_bytes", 32 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
     historicalAfterS: r.int(o, "historical_after_s", "outbox.historical_after_s", 60, 1, 86400 * 365),
   };
   const s = doc.session ?? {};

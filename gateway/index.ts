@@ -65,9 +65,10 @@ export async function startGateway(configOrPath: GatewayConfig | string, opts: S
   let core: Gateway | null = null;
   const outbox = new Outbox(path.join(config.dataDir, "outbox.db"), {
     maxBytes: config.outbox.maxBytes,
+    minFreeBytes: config.outbox.minFreeBytes,
     onFull: (full) => {
       metrics.set("varde_outbox_full", full ? 1 : 0);
-      logger[full ? "error" : "info"](full ? `outbox is full (${config.outbox.maxBytes} bytes, [outbox] max_bytes): telemetry dropped, new alarms stay unacked in the devices until the backend drains it` : "outbox has room again");
+      logger[full ? "error" : "info"](full ? `outbox is full ([outbox] max_bytes = ${config.outbox.maxBytes}, or less than min_free_bytes = ${config.outbox.minFreeBytes} free on the disk of ${config.dataDir}): oldest telemetry dropped; new alarms stay unacked in the devices until the backend drains the outbox or space is freed` : "outbox has room again");
       core?.emit({ kind: full ? "outbox-full" : "outbox-ok", text: full ? "FAULT: gateway outbox full" : "gateway outbox has room again" });
       backend?.rebirth();
     },

@@ -67,4 +67,13 @@ describe("outbox", () => {
     expect(fulls).toEqual([true, false]);
     ob.close();
   });
+
+  it("a nearly full disk counts as full (min_free_bytes), so the fault is raised before SQLite fails", async () => {
+    const fulls: boolean[] = [];
+    const ob = new Outbox(file(), { maxBytes: 0, minFreeBytes: Number.MAX_SAFE_INTEGER, onFull: (f) => fulls.push(f) });
+    expect(await ob.submit(ev(1, 1))).toBe("full");
+    expect(fulls).toEqual([true]);
+    expect(ob.depth()).toBe(0);
+    ob.close();
+  });
 });

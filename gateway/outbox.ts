@@ -56,6 +56,8 @@ export interface DownlinkRow {
 export interface OutboxOptions {
   /** bound on the summed payload bytes of queued events; 0 = unbounded */
   maxBytes?: number;
+  /** keep at least this much free space on the outbox's file system; the bound shrinks to respect it */
+  minFreeBytes?: number;
   /** called when the bound is hit (true) or clears (false) */
   onFull?: (full: boolean) => void;
   /** called for every telemetry event dropped to make room */
@@ -159,7 +161,7 @@ export class Outbox {
     const dropped: StoredEvent[] = [];
     let bytes = this.bytes;
     let count = this.count;
-    const max = this.opts.maxBytes ?? 0;
+    const max = this.effectiveMax();
     try {
       this.db.transaction(() => {
         for (const { ev } of batch) {
@@ -212,6 +214,23 @@ export class Outbox {
       this.opts.onFull?.(nowFull);
     }
     batch.forEach((q, i) => q.resolve(results[i]));
+  }
+
+  /** The configured bound, lowered when the disk itself is nearly full (0 = unbounded). */
+  private effectiveMax(): number {
+    let max = this.opts.maxBytes ?? 0;
+    const minFree = this.opts.minFreeBytes ?? 0;
+    if (minFree > 0) {
+      try {
+        const st = fs.statfsSync(path.dirname(this.file));
+        const room = this.bytes + st.bavail * st.bsize - minFree;
+        max = max > 0 ? Math.min(max, Math.max(room, 0)) : Math.max(room, 0);
+        if (max === 0) max = 1; // "no room at all", not "unbounded"
+      } catch {
+        // statfs unsupported here: the configured bound still applies
+      }
+    }
+    return max;
   }
 
   /** Oldest-first events still waiting for the backend, after row id `afterId`. */

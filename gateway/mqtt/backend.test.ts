@@ -59,7 +59,7 @@ describe("MQTT backend on Mosquitto", () => {
     const gw = await start(cfg);
     const sub = await client(broker.url, { protocolVersion: 5 }, ["varde/v1/gw1/#"]);
     const dev = await device(gw, key);
-    const seqs = [dev.alarm(), dev.reliable({ dose: { kind: 1, scheduled: 1_700_000_000, slot: 3 } })];
+    const seqs = [dev.alarm(), dev.reliable({ dose: { kind: 1, delayS: 1800, slot: 3 } })];
     await dev.waitFor(() => dev.outbox.length === 0, 3000, "acks");
     await waitFor(() => sub.msgs.filter((m) => m.topic.includes("/event/")).length >= 2, 3000, "2 events");
     expect(gw.outbox.depth()).toBe(2); // published, but not acked by the backend yet
