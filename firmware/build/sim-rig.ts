@@ -80,7 +80,7 @@ export class SimRig {
       gwEnd.onData(fromDevice);
       this.send = (b) => gwEnd.write(b);
     }
-    this.dev.flash.write("varde.id", Buffer.from(JSON.stringify({ id: opts.id ?? 7, key: keyHex, kind: this.board.kind })));
+    this.dev.flash.write("varde.id", new Uint8Array(Buffer.from(JSON.stringify({ id: opts.id ?? 7, key: keyHex, kind: this.board.kind }))));
     this.dev.install(opts.code);
   }
 
@@ -96,7 +96,7 @@ export class SimRig {
     const p = await this.until(found, maxMs);
     await central.stopScanningAsync();
     await this.until(p.connectAsync(), maxMs);
-    const r = await this.until(
+    const r: any = await this.until(
       p.discoverSomeServicesAndCharacteristicsAsync([svc], [data.to_device!.replace(/-/g, ""), data.from_device!.replace(/-/g, "")]),
       maxMs,
     );
