@@ -13,6 +13,7 @@ const commands: Array<() => Promise<{ register: (p: Command) => void }>> = [
   () => import("./commands/status.ts"),
   () => import("./commands/build.ts"),
   () => import("./commands/demo.ts"),
+  () => import("./commands/sim.ts"),
 ];
 for (const load of commands) (await load()).register(program);
 

@@ -1,0 +1,40 @@
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { FrameParser } from "../../protocol/framing.ts";
+import { openSerialLinkEnd } from "../../simulator/index.ts";
+import { runSim } from "./sim.ts";
+
+describe("varde sim", () => {
+  it("runs the alarm firmware in real time on a pty, presses the button and shows LEDs and frames", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "varde-sim-cli-"));
+    const ptyPath = join(dir, "ttyVARDE0");
+    const lines: string[] = [];
+    const run = runSim(
+      { board: "alarm-esp32", flash: join(dir, "flash.json"), ptyLink: ptyPath, id: "9", key: "cd".repeat(32), pressAt: ["0.3"], duration: "2", quiet: true },
+      (l) => lines.push(l),
+    );
+    const t0 = Date.now();
+    while (!existsSync(ptyPath) && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
+    const { link } = await openSerialLinkEnd(ptyPath);
+    let frames = 0;
+    const parser = new FrameParser(() => frames++);
+    link.onData((b) => parser.push(b));
+    const code = await run;
+    link.close();
+    expect(code).toBe(0);
+    expect(lines.join("\n")).toMatch(/button +press/);
+    expect(lines.some((l) => / led +\w+ ON/.test(l))).toBe(true);
+    expect(frames).toBeGreaterThan(0);
+    expect(existsSync(ptyPath)).toBe(false); // cleaned up
+    // the flash file keeps the identity and the bundle for the next run
+    const again: string[] = [];
+    expect(await runSim({ board: "alarm-esp32", flash: join(dir, "flash.json"), duration: "0.2", quiet: true }, (l) => again.push(l))).toBe(0);
+    expect(again.join("\n")).toMatch(/running the .bootcde already in/);
+  });
+
+  it("rejects a malformed key with a message that says what is expected", async () => {
+    await expect(runSim({ board: "alarm-esp32", flash: "/tmp/x.json", id: "1", key: "abc" })).rejects.toThrow(/64 hex characters/);
+  });
+});
