@@ -6,3 +6,4 @@ export { createEspruinoBle, type EspruinoBleHost, type EspruinoBleGlobals } from
 export { FakeNoble, FakePeripheral, FakeCharacteristic, type FakeNobleOptions } from "./fake-noble.ts";
 export { normUuid, espruinoToBytes } from "./bytes.ts";
 export { clockScheduler } from "./clock-scheduler.ts";
+export { bleProvider } from "./provider.ts";
