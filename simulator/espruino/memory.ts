@@ -42,7 +42,7 @@ interface RemoteObject {
 }
 
 /** Variables kept alive by a function's closures, as materialised scope objects. */
-function closureScopes(fn: Function): Array<{ key: string; vars: Record<string, unknown> }> {
+export function closureScopes(fn: Function): Array<{ key: string; vars: Record<string, unknown> }> {
   const g = globalThis as Record<string, unknown>;
   g.__vardeMemProbe = fn;
   try {
@@ -101,6 +101,11 @@ export class MemoryEstimator {
 
   /** Estimated JsVars in use: baseline + the program's globals + extra roots (callbacks held by the simulator). */
   usage(extraRoots: unknown[]): number {
+    return this.measure(extraRoots).usage;
+  }
+
+  /** usage() with the parts it is made of */
+  measure(extraRoots: unknown[]): { usage: number; parts: MemoryBreakdown } {
     const w = new Walk(this.builtins, this.opts.closures);
     const g = this.realm.global;
     for (const k of Object.getOwnPropertyNames(g)) {
@@ -109,7 +114,7 @@ export class MemoryEstimator {
       w.total += 1 + (d && "value" in d ? w.value(d.value) : 0);
     }
     for (const r of extraRoots) w.total += w.value(r);
-    return BASELINE_VARS + w.total;
+    return { usage: BASELINE_VARS + w.total, parts: w.parts };
   }
 
   /** E.getSizeOf(v): vars used by one value (closures included). */
@@ -118,8 +123,19 @@ export class MemoryEstimator {
   }
 }
 
+/** What an estimate is made of (vars per kind), to see where a program's memory goes. */
+export interface MemoryBreakdown {
+  functions: number;
+  objects: number;
+  typedArrays: number;
+  strings: number;
+  properties: number;
+  closureVars: number;
+}
+
 class Walk {
   total = 0;
+  readonly parts: MemoryBreakdown = { functions: 0, objects: 0, typedArrays: 0, strings: 0, properties: 0, closureVars: 0 };
   private seen = new WeakSet<object>();
   private scopes = new Set<string>();
 
@@ -135,8 +151,11 @@ class Walk {
         return 0;
       case "number":
         return Number.isInteger(v) && Math.abs(v) < 2 ** 31 ? 0 : 1;
-      case "string":
-        return Math.max(1, Math.ceil(v.length / 12));
+      case "string": {
+        const n = Math.max(1, Math.ceil(v.length / 12));
+        this.parts.strings += n;
+        return n;
+      }
       case "symbol":
       case "bigint":
         return 1;
@@ -151,7 +170,11 @@ class Walk {
   private object(o: object): number {
     if (this.builtins.has(o) || this.seen.has(o)) return 0;
     this.seen.add(o);
-    if (ArrayBuffer.isView(o)) return 2 + Math.ceil(o.byteLength / 12);
+    if (ArrayBuffer.isView(o)) {
+      const n = 2 + Math.ceil(o.byteLength / 12);
+      this.parts.typedArrays += n;
+      return n;
+    }
     if (Object.prototype.toString.call(o) === "[object ArrayBuffer]") {
       try {
         return 1 + Math.ceil((o as ArrayBuffer).byteLength / 12);
@@ -162,11 +185,14 @@ class Walk {
     const isFn = typeof o === "function";
     const isArr = Array.isArray(o);
     let n = isFn ? 2 : 1;
+    if (isFn) this.parts.functions += 2;
+    else this.parts.objects += 1;
     for (const k of Object.getOwnPropertyNames(o)) {
       if (isArr && k === "length") continue;
       if (isFn && FN_SKIP.has(k)) continue;
       const d = Object.getOwnPropertyDescriptor(o, k);
       if (!d) continue;
+      this.parts.properties++;
       n += 1 + ("value" in d ? this.value(d.value) : this.value(d.get) + this.value(d.set));
     }
     const proto = Object.getPrototypeOf(o);
@@ -199,7 +225,10 @@ class Walk {
       }
       if (this.scopes.has(key)) continue;
       this.scopes.add(key);
-      for (const name of Object.keys(s.vars)) n += 1 + this.value(s.vars[name]);
+      for (const name of Object.keys(s.vars)) {
+        this.parts.closureVars++;
+        n += 1 + this.value(s.vars[name]);
+      }
     }
     return n;
   }

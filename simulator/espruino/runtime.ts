@@ -227,7 +227,7 @@ export class EspruinoRuntime {
   /** Callbacks the simulator holds for the program (they count towards memory). */
   heldCallbacks(): unknown[] {
     const out: unknown[] = [];
-    for (const t of this.timers.values()) out.push(t.fn, t.args);
+    for (const t of this.timers.values()) out.push(t.fn, ...t.args);
     for (const w of this.watches.values()) out.push(w.fn);
     for (const k of Object.keys(this.eListeners)) out.push(...this.eListeners[k]);
     for (const s of Object.values(this.serials)) for (const k of Object.keys(s.listeners)) out.push(...s.listeners[k]);
