@@ -37,7 +37,8 @@ const mutated = fc.oneof(
     }),
 );
 
-/** Runs f; it may return or throw an Error, nothing else; and it must be quick. */
+/** Runs f; it may return or throw an Error, nothing else; and it must be quick (a generous bound: the
+ *  machine may be busy; a real hang or blow-up is orders of magnitude slower). */
 function onlyErrors(f: () => unknown): unknown {
   const t0 = performance.now();
   let out: unknown;
@@ -47,7 +48,7 @@ function onlyErrors(f: () => unknown): unknown {
     expect(e).toBeInstanceOf(Error);
     out = e;
   }
-  expect(performance.now() - t0).toBeLessThan(200);
+  expect(performance.now() - t0).toBeLessThan(1000);
   return out;
 }
 
@@ -78,7 +79,7 @@ describe("fuzz", () => {
           p.push(c);
           expect(p.len).toBeLessThanOrEqual(MAX_FRAME * 2);
         }
-        expect(performance.now() - t0).toBeLessThan(200);
+        expect(performance.now() - t0).toBeLessThan(1000);
         for (const b of bodies) expect(b.length).toBeGreaterThan(0);
       }),
       { numRuns: RUNS },
