@@ -208,4 +208,17 @@ describe("gateway (embedded broker, in-memory link)", () => {
     expect(commits).toBeLessThanOrEqual(5);
     expect(gw.metrics.get("varde_events_in_total")).toBe(50);
   });
+
+  it("time sync at session start and then every time_sync_s", async () => {
+    const { key, cfg } = setup({ session: { time_sync_s: 1 } });
+    const gw = await start(cfg);
+    const dev = new FakeDevice({ id: 1001, key });
+    cleanup.push(() => dev.close());
+    gw.addLink(dev.memoryLink());
+    await dev.waitFor(() => dev.sessions === 1 && dev.timeSync !== null, 3000, "handshake");
+    const t0 = Date.now();
+    await dev.waitFor(() => dev.received.filter((e) => e.timeSync).length >= 3, 4000, "two periodic syncs");
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1800);
+    expect(Math.abs(dev.timeSync.unix - Date.now() / 1000)).toBeLessThan(2);
+  });
 });

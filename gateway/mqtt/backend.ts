@@ -19,7 +19,7 @@ import type { GatewayConfig } from "../config.ts";
 import type { Outbox, StoredEvent } from "../outbox.ts";
 import type { Availability, BackendLink, Gateway } from "../gateway.ts";
 import type { Metrics } from "../metrics.ts";
-import { COMMANDS, TOPICS, filter, parseTopic, topic, type CommandName } from "./topics.ts";
+import { COMMANDS, TOPICS, filter, parseTopic, topic, type BackendEvent, type CommandName, type PayloadOf, type TopicName } from "./topics.ts";
 import { contentType, decodePayload, encodePayload } from "./payload.ts";
 import { decodeEnvelope } from "../wire.ts";
 import { nationalCodes } from "../codes.ts";
@@ -44,8 +44,9 @@ export class Backend implements BackendLink {
   private get gid(): string {
     return this.cfg.gatewayId;
   }
-  private enc(typeName: string, obj: Record<string, any>): Buffer {
-    return encodePayload(this.cfg.mqtt.payloadFormat, typeName, obj);
+  /** Encodes the payload of topic `name`; the object is type-checked against topics.ts. */
+  private enc<N extends TopicName>(name: N, obj: Partial<PayloadOf<N>>): Buffer {
+    return encodePayload(this.cfg.mqtt.payloadFormat, TOPICS[name].payload, obj as Record<string, any>);
   }
 
   private nextBdSeq(): number {
@@ -54,7 +55,7 @@ export class Backend implements BackendLink {
     return this.bdSeq;
   }
   private will(): NonNullable<IClientOptions["will"]> {
-    return { topic: topic("state", { gateway: this.gid }), payload: this.enc("GatewayState", { online: false, bdSeq: this.bdSeq, time: Math.floor(Date.now() / 1000), version: VERSION }), qos: 1, retain: true };
+    return { topic: topic("state", { gateway: this.gid }), payload: this.enc("state", { online: false, bdSeq: this.bdSeq, time: Math.floor(Date.now() / 1000), version: VERSION }), qos: 1, retain: true };
   }
 
   start(): void {
@@ -114,7 +115,7 @@ export class Backend implements BackendLink {
     const c = this.client;
     if (!c?.connected) return;
     const online = [...this.gw.devices.values()].filter((d) => d.online).length;
-    c.publish(topic("state", { gateway: this.gid }), this.enc("GatewayState", { online: true, bdSeq: this.bdSeq, time: Math.floor(Date.now() / 1000), version: VERSION, devicesOnline: online, outboxDepth: this.outbox.depth(), outboxFull: this.outbox.full }), this.pubOpts("state", "GatewayState"));
+    c.publish(topic("state", { gateway: this.gid }), this.enc("state", { online: true, bdSeq: this.bdSeq, time: Math.floor(Date.now() / 1000), version: VERSION, devicesOnline: online, outboxDepth: this.outbox.depth(), outboxFull: this.outbox.full }), this.pubOpts("state", "GatewayState"));
     for (const d of this.gw.devices.values()) if (d.availability) this.publishAvailability(d.id, d.availability);
   }
 
@@ -127,7 +128,7 @@ export class Backend implements BackendLink {
 
   publishAvailability(device: number, a: Availability): void {
     if (!this.client?.connected) return; // republished on connect
-    this.client.publish(topic("availability", { gateway: this.gid, device }), this.enc("DeviceAvailability", a), this.pubOpts("availability", "DeviceAvailability"));
+    this.client.publish(topic("availability", { gateway: this.gid, device }), this.enc("availability", a), this.pubOpts("availability", "DeviceAvailability"));
   }
 
   notify(): void {
@@ -152,7 +153,7 @@ export class Backend implements BackendLink {
   }
 
   /** The BackendEvent for a stored event. */
-  backendEvent(ev: StoredEvent): Record<string, any> {
+  backendEvent(ev: StoredEvent): BackendEvent {
     const env = decodeEnvelope(ev.payload);
     const entry = this.gw.registry.byId.get(ev.device);
     const now = Math.floor(Date.now() / 1000);
@@ -179,7 +180,7 @@ export class Backend implements BackendLink {
     const entry = { id: ev.id, timer: null as NodeJS.Timeout | null };
     this.inflight.set(ev.eventId, entry);
     this.metrics.inc("varde_events_published_total");
-    c.publish(topic("event", { gateway: this.gid, device: ev.device, type: ev.type }), this.enc("BackendEvent", msg), this.pubOpts("event", "BackendEvent"), (err) => {
+    c.publish(topic("event", { gateway: this.gid, device: ev.device, type: ev.type }), this.enc("event", msg), this.pubOpts("event", "BackendEvent"), (err) => {
       if (err) return; // connection lost: the drain restarts on reconnect
       if (this.inflight.get(ev.eventId) !== entry) return; // superseded by a reconnect
       if (this.cfg.mqtt.backendAck === "puback") {
@@ -230,7 +231,7 @@ export class Backend implements BackendLink {
     const opts = this.pubOpts("response", "CommandResponse");
     if (req.correlationData && this.cfg.mqtt.protocolVersion === 5) opts.properties = { ...opts.properties, correlationData: req.correlationData };
     const to = req.responseTopic || topic("response", { gateway: this.gid, command: /^[a-z-]+$/.test(command) ? command : "unknown" });
-    this.client.publish(to, this.enc("CommandResponse", { correlationId: req.correlationId ?? "", ...res }), opts);
+    this.client.publish(to, this.enc("response", { correlationId: req.correlationId ?? "", ...res }), opts);
   }
 
   private onCommand(command: string, payload: Buffer, packet: mqtt.IPublishPacket): void {
@@ -308,7 +309,7 @@ export class Backend implements BackendLink {
     const c = this.client;
     if (!c) return;
     if (c.connected) {
-      await new Promise<void>((r) => c.publish(topic("state", { gateway: this.gid }), this.enc("GatewayState", { online: false, bdSeq: this.bdSeq, time: Math.floor(Date.now() / 1000), version: VERSION }), { qos: 1, retain: true }, () => r()));
+      await new Promise<void>((r) => c.publish(topic("state", { gateway: this.gid }), this.enc("state", { online: false, bdSeq: this.bdSeq, time: Math.floor(Date.now() / 1000), version: VERSION }), { qos: 1, retain: true }, () => r()));
     }
     await new Promise<void>((r) => c.end(false, {}, () => r()));
   }

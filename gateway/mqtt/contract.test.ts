@@ -4,7 +4,8 @@ import { describe, it, expect } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { COMMANDS, EVENT_TYPES, TOPICS, filter, parseTopic, topic } from "./topics.ts";
+import { COMMANDS, EVENT_TYPES, PAYLOAD_FIELDS, TOPICS, filter, parseTopic, topic } from "./topics.ts";
+import { type as protoType } from "../wire.ts";
 import { ASYNCAPI_PATH, renderAsyncApi } from "./asyncapi.ts";
 
 const docPath = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "docs", "backend-contract.md");
@@ -42,6 +43,13 @@ describe("backend contract", () => {
 
   it("docs/asyncapi.yaml is the generated file (run: node --import tsx gateway/mqtt/asyncapi.ts --write)", () => {
     expect(fs.readFileSync(ASYNCAPI_PATH, "utf8")).toBe(renderAsyncApi());
+  });
+
+  it("the typed payloads in topics.ts have exactly the fields of the messages in varde.proto", () => {
+    for (const [name, fields] of Object.entries(PAYLOAD_FIELDS)) {
+      expect([name, Object.keys(fields).sort()]).toEqual([name, protoType(name).fieldsArray.map((f) => f.name).sort()]);
+    }
+    for (const t of Object.values(TOPICS)) expect(Object.keys(PAYLOAD_FIELDS)).toContain(t.payload);
   });
 
   it("topic helpers round-trip and refuse wildcards in values", () => {

@@ -70,6 +70,46 @@ export const TOPICS = {
 
 export type TopicName = keyof typeof TOPICS;
 
+// ---- payload types (plain objects as protocol/schema.ts encodes/decodes them; camelCase names) ----
+// PAYLOAD_FIELDS below lists every field of each message; contract.test.ts checks it against
+// varde.proto, and `satisfies` makes the compiler check it against these interfaces both ways.
+
+export interface NationalCode { system: string; code: string; display: string }
+export interface BackendEvent {
+  eventId: string; gateway: string; device: number; kind: number; type: string; time: number; received: number;
+  late: boolean; historical: boolean; codes: NationalCode[]; envelope: Record<string, any>; label: string; test: boolean;
+}
+export interface GatewayState { online: boolean; bdSeq: number; time: number; version: string; devicesOnline: number; outboxDepth: number; outboxFull: boolean }
+export interface DeviceAvailability { online: boolean; time: number; reason: string; lastSeen: number; firmware: string; board: string }
+export interface EventAck { eventIds: string[] }
+export interface CommandRequest {
+  correlationId: string; device: number; schedule: Record<string, any>; alarmSeq: number; responder: string;
+  heartbeatS: number; config: Record<string, any>; command: Record<string, any>;
+}
+export interface CommandResponse { correlationId: string; ok: boolean; error: string; state: string; downlinkSeq: number; json: string }
+
+/** The payload type carried by each topic. */
+export interface TopicPayloads {
+  state: GatewayState;
+  availability: DeviceAvailability;
+  event: BackendEvent;
+  ack: EventAck;
+  command: CommandRequest;
+  response: CommandResponse;
+}
+export type PayloadOf<N extends TopicName> = TopicPayloads[N];
+
+type Exact<T> = { [K in keyof T]-?: true };
+export const PAYLOAD_FIELDS = {
+  NationalCode: { system: true, code: true, display: true } satisfies Exact<NationalCode>,
+  BackendEvent: { eventId: true, gateway: true, device: true, kind: true, type: true, time: true, received: true, late: true, historical: true, codes: true, envelope: true, label: true, test: true } satisfies Exact<BackendEvent>,
+  GatewayState: { online: true, bdSeq: true, time: true, version: true, devicesOnline: true, outboxDepth: true, outboxFull: true } satisfies Exact<GatewayState>,
+  DeviceAvailability: { online: true, time: true, reason: true, lastSeen: true, firmware: true, board: true } satisfies Exact<DeviceAvailability>,
+  EventAck: { eventIds: true } satisfies Exact<EventAck>,
+  CommandRequest: { correlationId: true, device: true, schedule: true, alarmSeq: true, responder: true, heartbeatS: true, config: true, command: true } satisfies Exact<CommandRequest>,
+  CommandResponse: { correlationId: true, ok: true, error: true, state: true, downlinkSeq: true, json: true } satisfies Exact<CommandResponse>,
+} as const;
+
 /** Values of the {type} segment of the event topic. */
 export const EVENT_TYPES = [
   "alarm", "dose", "fault", "battery", "supply", "heartbeat", "schedule_ack", "config_ack", "status",
