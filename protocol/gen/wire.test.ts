@@ -57,6 +57,8 @@ describe("wire encoding", () => {
     expect(() => enc({ t: 5 })).toThrow(/M\.t: string expected/);
     expect(() => enc({ p: 5 })).toThrow(/M\.p: array expected/);
     expect(() => encodeWith(T, "Nope", {})).toThrow(/unknown message type Nope/);
+    expect(() => encodeWith(T, "M", null)).toThrow(/M: object expected/);
+    expect(() => enc({ m: 5 })).toThrow(/M\.m: object expected/);
   });
 });
 

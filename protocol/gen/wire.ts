@@ -215,6 +215,7 @@ function putMessage(t: Table, type: string, obj: any, buf: Uint8Array | null, po
 
 /** Encodes obj as message `type` of table t (canonical bytes). Throws on values that do not fit their field. */
 export function encodeWith(t: Table, type: string, obj: any): Uint8Array {
+  if (obj === null || typeof obj !== "object") fail(type + ": object expected, got " + obj);
   const n = putMessage(t, type, obj, null, 0, 0);
   const buf = new Uint8Array(n);
   putMessage(t, type, obj, buf, 0, 0);
