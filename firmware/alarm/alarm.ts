@@ -23,6 +23,7 @@ import type { Identity } from "../core/link.ts";
 import { Session } from "../core/session.ts";
 import { Indicator } from "./indicator.ts";
 import { decodeEnvelope, FaultCode, CommandKind, DeviceKind } from "../../protocol/gen/codec.ts";
+import { truncateUtf8, MAX_ERROR_BYTES } from "../../protocol/caps.ts";
 
 export const MAINTENANCE_HOLD_MS = 5000;
 /** how long "acknowledged" and "cancelled" stay shown before idle */
@@ -330,7 +331,8 @@ export class AlarmApp {
     for (let i = 0; i < limits.length; i++) {
       const l: any = limits[i];
       const v = c[l[0]];
-      if (v && (v < l[1] || v > l[2])) err = l[0] + " " + v + " outside " + l[1] + ".." + l[2];
+      if (v && v < l[1]) err = l[0] + " " + v + " < min " + l[1];
+      if (v && v > l[2]) err = l[0] + " " + v + " > max " + l[2];
     }
     if (!err) {
       this.state.set("cfg", {
@@ -340,7 +342,7 @@ export class AlarmApp {
       this.cfg = this.loadConfig();
       this.scheduleHeartbeat(this.cfg.heartbeatS * 1000);
     }
-    this.link.sendReliable({ configAck: { version: c.version, ok: !err, error: err } }, CLS_TELEMETRY);
+    this.link.sendReliable({ configAck: { version: c.version, ok: !err, error: truncateUtf8(err, MAX_ERROR_BYTES) } }, CLS_TELEMETRY);
   }
 
   scheduleHeartbeat(ms: number): void {

@@ -14,12 +14,18 @@ export class Clock {
   lastError: number;
   /** sum of corrections applied (ms), so mono() does not jump when the clock is set */
   shift: number;
+  /**
+   * Seconds to add to a time stamped in this boot before the clock was first set (0 = none needed):
+   * the link applies it to such events when it sends them, so they carry the real time.
+   */
+  fix: number;
 
   constructor(hal: Hal) {
     this.hal = hal;
     this.syncedAt = 0;
     this.lastError = 0;
     this.shift = 0;
+    this.fix = 0;
   }
 
   /** milliseconds that never jump on a time sync (for uptime and intervals) */
@@ -44,6 +50,7 @@ export class Clock {
   apply(unix: number, millis: number): number {
     const gw = unix + (millis || 0) / 1000;
     const err = this.hal.now() / 1000 - gw;
+    if (!this.valid() && this.fix === 0) this.fix = -Math.round(err);
     this.shift += err * 1000;
     this.hal.setTime(gw);
     this.syncedAt = unix;

@@ -86,6 +86,22 @@ describe("Link", () => {
     expect(again[0].time).toBe(d.gw.got[0].time);
   });
 
+  it("corrects the time of events stamped before the first time sync of this boot", () => {
+    const d = device();
+    d.hal.t = 42_000; // clock never set since power-on: 42 s after the epoch
+    d.hal.up = false;
+    d.link.sendReliable({ alarm: {} }, CLS_CRITICAL);
+    d.hal.advance(3000);
+    d.hal.setLinkUp(true);
+    d.pump();
+    expect(d.gw.got[0].time).toBe(42); // sent before anybody told it the time
+    d.hal.deliver(d.gw.hello(1, 1800000000));
+    d.pump();
+    const again = d.gw.with("alarm");
+    expect(again[again.length - 1].time).toBe(1800000000 - 3);
+    expect(again[again.length - 1].seq).toBe(again[0].seq);
+  });
+
   it("does not transmit while the link is down and sends at once when it comes up", () => {
     const { hal, link, gw, pump } = device();
     hal.up = false;

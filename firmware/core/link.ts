@@ -5,7 +5,8 @@
 // retransmit waits an exponential backoff (min * 2^n, capped at max) with "equal jitter" (half fixed,
 // half random), forever. A Hello, a link coming up or an ack restarts at once. A record written
 // before this boot, or whose event is older than LATE_AFTER_S, is sent with late = true (its original
-// time and boot are kept, so the gateway's (boot, seq) dedup still holds).
+// time and boot are kept, so the gateway's (boot, seq) dedup still holds). An event stamped before
+// the first time sync of this boot (clock not set) is sent with its time corrected by Clock.fix.
 // Best-effort messages (heartbeat, Status, acks) are sent once with seq 0.
 //
 // Downlink: frames are opened with the device key; a frame that fails is tried with the all-zero key
@@ -16,6 +17,7 @@ import { encodeFrame, FrameParser } from "../../protocol/framing.ts";
 import { seal, open } from "../../protocol/mac.ts";
 import { encodeEnvelope, decodeEnvelope } from "../../protocol/gen/codec.ts";
 import type { Hal } from "./hal.ts";
+import { CLOCK_VALID_FROM } from "./clock.ts";
 import type { Clock } from "./clock.ts";
 import type { State } from "./state.ts";
 import { Outbox, fromHex } from "./outbox.ts";
@@ -170,10 +172,17 @@ export class Link {
     if (!h || !this.hal.linkUp()) return;
     let payload = fromHex(h.hex);
     const env = decodeEnvelope(payload);
+    let change = false;
+    if (env.time < CLOCK_VALID_FROM && !h.old && this.clock.fix) {
+      // stamped before the first time sync of this boot: now we know the real time
+      env.time += this.clock.fix;
+      change = true;
+    }
     if (h.old || this.clock.unix() - env.time > LATE_AFTER_S) {
       env.late = true;
-      payload = encodeEnvelope(env);
+      change = true;
     }
+    if (change) payload = encodeEnvelope(env);
     if (this.attempt > 0) this.retries++;
     this.writePayload(payload);
     const self = this;

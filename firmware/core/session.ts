@@ -7,6 +7,7 @@ import type { Hal } from "./hal.ts";
 import type { Clock } from "./clock.ts";
 import type { Link } from "./link.ts";
 import { CommandKind } from "../../protocol/gen/codec.ts";
+import { truncateUtf8, MAX_FIRMWARE_BYTES, MAX_BOARD_BYTES } from "../../protocol/caps.ts";
 
 /** Facts about the device the session reports (from the app). */
 export interface DeviceFacts {
@@ -45,6 +46,9 @@ export class Session {
     this.clock = clock;
     this.link = link;
     this.facts = facts;
+    // the protocol's string caps (protocol/caps.ts) keep every frame within its size budget
+    facts.firmware = truncateUtf8(facts.firmware, MAX_FIRMWARE_BYTES);
+    facts.board = truncateUtf8(facts.board, MAX_BOARD_BYTES);
     this.startMs = clock.mono();
     this.handshakes = 0;
     this.lastNonce = 0;
