@@ -31,6 +31,11 @@ export interface EspruinoBleHost {
   setConsole?(device: string): void;
   /** Battery voltage for NRF.getBattery(), when the board models one. */
   batteryVolts?(): number;
+  /**
+   * Keeps firmware values the BLE stack holds (listeners, the setServices description) where the
+   * device's memory estimate sees them, as Espruino keeps them in hidden variables that cost JsVars.
+   */
+  hold?(name: string, items: unknown[]): void;
 }
 
 type Listener = (...args: unknown[]) => unknown;
@@ -38,22 +43,30 @@ type Listener = (...args: unknown[]) => unknown;
 /** Espruino's object events: several listeners per name, `on`, `removeListener`, `removeAllListeners`, `emit`. */
 class Listeners {
   private map = new Map<string, Listener[]>();
-  constructor(private readonly host: EspruinoBleHost, private readonly self: object) {}
+  constructor(private readonly host: EspruinoBleHost, private readonly self: object, private readonly tag: string) {}
+  private held(name: string): void {
+    this.host.hold?.(this.tag + "#on" + name, this.map.get(name) ?? []);
+  }
   on(name: string, fn: Listener): void {
     if (typeof fn !== "function") throw new Error(`${String(name)} listener must be a function`);
     const l = this.map.get(name) ?? [];
     l.push(fn);
     this.map.set(name, l);
+    this.held(name);
   }
   removeListener(name: string, fn: Listener): void {
     const l = this.map.get(name);
     if (!l) return;
     const i = l.indexOf(fn);
     if (i >= 0) l.splice(i, 1);
+    this.held(name);
   }
   removeAllListeners(name?: string): void {
-    if (name === undefined) this.map.clear();
-    else this.map.delete(name);
+    const names = name === undefined ? [...this.map.keys()] : [name];
+    for (const n of names) {
+      this.map.delete(n);
+      this.held(n);
+    }
   }
   count(name: string): number {
     return this.map.get(name)?.length ?? 0;
@@ -90,8 +103,8 @@ export function createEspruinoBle(peripheral: SimBlePeripheral, host: EspruinoBl
   const onWrite = new Map<string, Listener>();
   const NRF: Record<string, unknown> = {};
   const Bluetooth: Record<string, unknown> = {};
-  const nrfEvents = new Listeners(host, NRF);
-  const btEvents = new Listeners(host, Bluetooth);
+  const nrfEvents = new Listeners(host, NRF, "NRF");
+  const btEvents = new Listeners(host, Bluetooth, "Bluetooth");
 
   const portHost: PeripheralHost = {
     connect: (addr) => nrfEvents.emit("connect", [addr]),
@@ -146,6 +159,7 @@ export function createEspruinoBle(peripheral: SimBlePeripheral, host: EspruinoBl
   NRF.setServices = (data: unknown, options?: { uart?: boolean; advertise?: string[] }) => {
     const built = buildServices(data);
     peripheral.setServices(built.services);
+    host.hold?.("BLE_SVC_D", [data, options]);
     onWrite.clear();
     for (const [k, v] of built.handlers) onWrite.set(k, v);
     peripheral.uart = options?.uart !== false;

@@ -96,6 +96,14 @@ export class SimBlePeripheral {
   /** set by the radio while a central is connected */
   connection: PeripheralLink | null = null;
 
+  /**
+   * A peripheral for a board file (hardware/*.toml): its ATT MTU is the board's notification payload + 3
+   * (53 on an nRF52832 Espruino), named like Espruino's default advertising name.
+   */
+  static forBoard(board: { id: string; data: { mtu_payload?: number } }, opts: { name?: string; address?: string } = {}): SimBlePeripheral {
+    return new SimBlePeripheral({ attMtu: (board.data.mtu_payload ?? 20) + 3, name: opts.name ?? `Puck.js ${board.id}`, address: opts.address });
+  }
+
   constructor(opts: SimBlePeripheralOptions = {}) {
     this.name = opts.name ?? "Puck.js";
     this.attMtu = opts.attMtu ?? 23;

@@ -13,6 +13,9 @@ import type { SimBlePeripheral } from "./peripheral.ts";
 export function bleProvider(periph: SimBlePeripheral): GlobalProvider {
   return (rt) => {
     let alive = true;
+    // Created on first use, i.e. after the runtime marked its built-ins, so the memory estimate counts
+    // what it holds; a non-enumerable global the firmware does not see by iterating.
+    let holder: Record<string, unknown> | null = null;
     const ble = createEspruinoBle(periph, {
       // an Espruino event: runs from the device's own event queue, at the device's current time
       event: (fn, self, args) => {
@@ -22,6 +25,13 @@ export function bleProvider(periph: SimBlePeripheral): GlobalProvider {
       alive: () => alive && !rt.dead,
       setConsole: (name) => rt.setConsole(name),
       batteryVolts: () => rt.host.batteryMv() / 1000,
+      hold: (name, items) => {
+        if (!holder) {
+          holder = rt.realm.obj({});
+          Object.defineProperty(rt.realm.global, "\xFFble", { value: holder, enumerable: false, configurable: true, writable: false });
+        }
+        holder[name] = rt.realm.array(items);
+      },
     });
     return {
       // realm objects, so the firmware never holds a Node function and host errors become its Errors

@@ -83,7 +83,8 @@ async function rig() {
   const clock = new RealtimeClock({ seed: 3 });
   cleanup.push(() => clock.stop());
   const radio = new BleRadio({ scheduler: clockScheduler(clock), seed: 3, advIntervalMs: 20, connectDelayMs: 5 });
-  const periph = new SimBlePeripheral({ name: "Puck.js 5150", attMtu: 53 });
+  const periph = SimBlePeripheral.forBoard(board, { name: "Puck.js 5150" });
+  expect(periph.attMtu).toBe(53);
   radio.addPeripheral(periph);
   const dev = new SimDevice({ board, clock, providers: [bleProvider(periph)], rtc: "keep" });
   cleanup.push(() => dev.powerOff());
