@@ -87,6 +87,18 @@ describe("Outbox", () => {
     expect(cuts).toBeGreaterThan(100);
   });
 
+  it("offers critical records before telemetry, each class in order", () => {
+    const { ob } = fresh();
+    ob.add(CLS_TELEMETRY, rec);
+    ob.add(CLS_CRITICAL, rec);
+    ob.add(CLS_CRITICAL, rec);
+    expect(ob.head()!.seq).toBe(2);
+    ob.ack(2);
+    expect(ob.head()!.seq).toBe(3);
+    ob.ack(3);
+    expect(ob.head()!.seq).toBe(1);
+  });
+
   it("drops telemetry first, then refuses, and flags full", () => {
     const { ob } = fresh(undefined, 3);
     ob.add(CLS_CRITICAL, rec);

@@ -11,6 +11,7 @@
 // at any instant leaves either the old or the new file complete. Seq only grows: the header keeps
 // nextSeq, and every record/ack line carries a seq, so nextSeq survives compaction and reboots.
 //
+// Sending order (head()): critical records oldest first, then telemetry oldest first.
 // Bounded: at most `max` records. When full, the oldest telemetry record is dropped first; when only
 // critical records (alarms, faults) are left, a new record is refused. Both set `full` so the app
 // reports FAULT_OUTBOX_FULL. An accepted critical record is never dropped.
@@ -243,8 +244,13 @@ export class Outbox {
     return seq;
   }
 
-  /** The oldest record not yet acked. */
+  /**
+   * The record to send next: the oldest critical record, else the oldest telemetry record. Order is
+   * kept within each class; an alarm never waits behind telemetry the gateway is slow to take
+   * (a gateway short of disk drops telemetry first, and would leave it unacked).
+   */
   head(): OutboxRecord | undefined {
+    for (let i = 0; i < this.pending.length; i++) if (this.pending[i].cls === CLS_CRITICAL) return this.pending[i];
     return this.pending[0];
   }
 
