@@ -44,11 +44,6 @@ export class FakeNoble extends EventEmitter implements CentralPort {
     this.state = opts.state ?? "poweredOn";
   }
 
-  /** noble keeps the adapter state here too */
-  get _state(): string {
-    return this.state;
-  }
-
   /** Test hook: the adapter changes state (e.g. rfkill), as noble reports it. */
   setState(state: "poweredOn" | "poweredOff"): void {
     if (state === this.state) return;
@@ -234,10 +229,6 @@ export class FakeCharacteristic extends EventEmitter {
 
   async subscribeAsync(): Promise<void> {
     await this.owner.requireConn().subscribe(this.serviceUuid, this.uuid, true);
-  }
-
-  async unsubscribeAsync(): Promise<void> {
-    await this.owner.requireConn().subscribe(this.serviceUuid, this.uuid, false);
   }
 
   async writeAsync(data: Buffer | Uint8Array, withoutResponse: boolean): Promise<void> {
