@@ -42,6 +42,8 @@ export class DispenserHw {
   tray = 0;
   jammed = false;
   motorOn = false;
+  /** called when a compartment empties into the tray */
+  onEmptied: ((compartment: number) => void) | null = null;
   /** number of times the motor was switched on */
   motorStarts = 0;
   lidOpen = false;
@@ -129,6 +131,7 @@ export class DispenserHw {
       this.emptied.push({ compartment: c, at: this.clock.now() });
       this.tray++;
       this.pins.drive(this.p.tray_sensor, 1);
+      this.onEmptied?.(c);
     }
   }
 

@@ -25,7 +25,7 @@ import { VirtualGateway, type StoredEvent } from "./virtual-gateway.ts";
 const KIND_NAMES = ["DoseTaken", "DoseMissed", "DoseNotCollected", "DoseReminder", "DoseDispensed"];
 const KEY = new Uint8Array(32).map((_, i) => (i * 7 + 3) & 255);
 const DEVICE_ID = 4242;
-/** after the last simulated day: gateway online, no patient, until the outbox is empty */
+/** after the last simulated day: gateway online, no patient, until nothing new arrives (at most this) */
 const DRAIN_MS = 30 * 60_000;
 
 export interface RunOptions {
@@ -132,15 +132,38 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     doses.push({ s, b });
   }
   const press = () => dev.powered && dev.button().press(300);
+  // A patient whose press does nothing (device off, press lost) tries again: every 20 s, up to 6 times,
+  // until something lands in the tray. What lands is taken out `take_after_s` later, or at the time the
+  // behaviour says (uncollected:M), or never (never_take); doses dispensed ahead (travel) by the nurse.
+  let takePlan: { at?: number; never?: boolean } | null = null;
+  hw.onEmptied = () => {
+    const plan = takePlan;
+    takePlan = null;
+    if (plan?.never) return;
+    const t = plan?.at !== undefined ? Math.max(plan.at, clock.now() / 1000 + 1) : clock.now() / 1000 + (plan ? sc.takeAfterS : 5);
+    at(t, () => hw.takeOut());
+  };
+  const patientPress = (t: number, plan: { at?: number; never?: boolean } = {}) =>
+    at(t, () => {
+      const before = hw.emptied.length;
+      takePlan = plan;
+      let tries = 0;
+      const attempt = () => {
+        if (hw.emptied.length > before || hw.tray > 0 || tries++ >= 6) return;
+        press();
+        clock.schedule(20_000, attempt);
+      };
+      attempt();
+    });
   for (const { s, b } of doses) {
-    const take = (t: number) => at(t, () => hw.takeOut());
     switch (b.kind) {
-      case "on_time": at(s + 60, press); take(s + 60 + sc.takeAfterS); break;
-      case "late": at(s + b.minutes * 60, press); take(s + b.minutes * 60 + sc.takeAfterS); break;
-      case "early": at(s - b.minutes * 60, press); take(s - b.minutes * 60 + sc.takeAfterS); break;
-      case "uncollected": at(s + 60, press); take(s + b.minutes * 60); break;
-      case "twice": at(s + 60, press); at(s + 61.5, press); at(s + 90, press); take(s + 120); at(s + 180, press); break;
-      case "ignore": case "never_take": if (b.kind === "never_take") at(s + 60, press); break;
+      case "on_time": patientPress(s + 60); break;
+      case "late": patientPress(s + b.minutes * 60); break;
+      case "early": patientPress(s - b.minutes * 60); break;
+      case "uncollected": patientPress(s + 60, { at: s + b.minutes * 60 }); break;
+      case "twice": patientPress(s + 60); at(s + 61.5, press); at(s + 90, press); at(s + 180, press); break;
+      case "never_take": patientPress(s + 60, { never: true }); break;
+      case "ignore": break;
     }
   }
 
@@ -190,7 +213,17 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
   // drain: everything back to normal, then a final handshake reports the device's outbox
   if (!dev.powered) { dev.powerOn(); hw.applyInputs(); }
   gw.setOnline(true);
-  clock.runFor(DRAIN_MS);
+  // until nothing new arrived for a minute (the link retries at most every backoff_max_s = 60 s)
+  const drainEnd = clock.now() + DRAIN_MS;
+  let quietSince = clock.now();
+  let seen = gw.events.length;
+  while (clock.now() < drainEnd && clock.now() - quietSince < 65_000) {
+    clock.runFor(5_000);
+    if (gw.events.length !== seen || gw.pendingDownlinks() > 0) {
+      seen = gw.events.length;
+      quietSince = clock.now();
+    }
+  }
   const info = await finalInfo(gw, clock);
 
   // --- checks -------------------------------------------------------------------------------------

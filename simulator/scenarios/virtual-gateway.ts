@@ -99,7 +99,7 @@ export class VirtualGateway {
 
   private unixNow(): { unix: number; millis: number } {
     const ms = this.clock.now();
-    return { unix: Math.floor(ms / 1000), millis: ms % 1000 };
+    return { unix: Math.floor(ms / 1000), millis: Math.floor(ms % 1000) };
   }
 
   private hello(): void {
