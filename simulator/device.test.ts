@@ -156,6 +156,26 @@ describe("SimDevice running a hand-written bundle", () => {
   });
 });
 
+describe("timer jitter", () => {
+  it("delays timers by a seeded amount, identically for the same seed", () => {
+    const fire = (seed: number): number[] => {
+      const clock = new VirtualClock({ seed, startMs: 0 });
+      const dev = new SimDevice({ board, clock, timerJitterMs: 50 });
+      const at: number[] = [];
+      dev.install("setInterval(function () { tick(); }, 1000);");
+      dev.powerOn();
+      dev.runtime!.realm.global.tick = dev.runtime!.realm.fn(() => void at.push(clock.now()));
+      clock.runFor(5000);
+      return at;
+    };
+    const a = fire(1);
+    expect(a).toEqual(fire(1));
+    expect(a).not.toEqual(fire(2));
+    expect(a.length).toBeGreaterThanOrEqual(4);
+    a.forEach((t, i) => expect(t - (i > 0 ? a[i - 1] : 0)).toBeGreaterThanOrEqual(1000));
+  });
+});
+
 describe("setWatch and the button", () => {
   it("debounces a bouncing button into one event per press, with press length from lastTime", () => {
     const { clock, dev } = boot(`
@@ -190,6 +210,34 @@ describe("setWatch and the button", () => {
     clock.runFor(500);
     expect(dev.evaluate("N")).toEqual({ once: 1, falling: 3 });
     expect(() => dev.evaluate("clearWatch(undefined)")).toThrow(/not allowed/);
+  });
+});
+
+describe("power cut in the middle of the firmware's code", () => {
+  it("cuts before the n-th flash operation: earlier writes stay, later code never runs", () => {
+    const { clock, dev } = boot(`
+      globalThis.save = function () {
+        var st = require("Storage");
+        st.write("rec", "data");
+        try { st.write("idx", "1"); } catch (e) { digitalWrite(D25, 1); }
+        setTimeout(function () { st.write("late", "x"); }, 10);
+      };
+    `);
+    const disarm = dev.cutPowerAtFlashOp(2);
+    expect(() => dev.evaluate("save()")).toThrow(/no power/);
+    expect(dev.powered).toBe(false);
+    expect(dev.flash.exists("rec")).toBe(true);
+    expect(dev.flash.exists("idx")).toBe(false);
+    clock.runFor(100);
+    expect(dev.flash.exists("late")).toBe(false);
+    expect(dev.led("red").on).toBe(false);
+    expect(dev.errors).toEqual([]);
+    expect(dev.powerCuts).toBe(1);
+    disarm();
+    dev.powerOn();
+    dev.evaluate("save()");
+    clock.runFor(100);
+    expect(dev.flash.exists("idx") && dev.flash.exists("late")).toBe(true);
   });
 });
 

@@ -50,7 +50,12 @@ export interface SimDeviceOptions {
   batteryMv?: number;
   /** keep at most this many characters of console output (default 1,000,000) */
   outputLimit?: number;
+  /** each firmware timer fires up to this many ms late, drawn from the seeded PRNG (default 0) */
+  timerJitterMs?: number;
 }
+
+/** Thrown through the firmware's code when cutPowerAtFlashOp fires; never counted as a firmware error. */
+export class PowerCutError extends Error {}
 
 export interface UncaughtRecord {
   /** true time, ms */
@@ -72,6 +77,8 @@ export class SimDevice {
   readonly errors: UncaughtRecord[] = [];
   /** number of power-ons and reboots */
   boots = 0;
+  /** power cuts made by cutPowerAtFlashOp */
+  powerCuts = 0;
   private link: LinkEnd | null = null;
   private unlink: (() => void) | null = null;
   private out: string[] = [];
@@ -83,6 +90,7 @@ export class SimDevice {
   private readonly providers: GlobalProvider[];
   private readonly rtc: "reset" | "keep";
   private readonly memoryRefreshMs: number;
+  private readonly timerJitterMs: number;
   private buttons = new Map<string, Button>();
   private leds = new Map<string, Led>();
   private buzzerP: Buzzer | null = null;
@@ -102,6 +110,7 @@ export class SimDevice {
     this.providers = opts.providers ?? [];
     this.memoryRefreshMs = opts.memoryRefreshMs ?? 3_600_000;
     this.outputLimit = opts.outputLimit ?? 1_000_000;
+    this.timerJitterMs = opts.timerJitterMs ?? 0;
     const batPin = typeof this.board.pins.battery === "string" ? rolePin(this.board, "battery") : null;
     this.batteryP = new Battery(this.pins, this.board, batPin, opts.batteryMv);
     // the board's button and its pull resistor exist before any firmware runs: the pin idles at the
@@ -166,7 +175,8 @@ export class SimDevice {
   private start(runBoot = true): void {
     this.pins.powerOnReset();
     this.boots++;
-    const rt = new EspruinoRuntime(this.host());
+    const host = this.host();
+    const rt = new EspruinoRuntime(host);
     this.runtime = rt;
     if (!runBoot) return;
     for (let i = 0; i < 4; i++) this.runBootFile(rt, ".boot" + i);
@@ -181,7 +191,7 @@ export class SimDevice {
 
   private host(): RuntimeHost {
     const dev = this;
-    return {
+    const hostObj: RuntimeHost = {
       board: this.board,
       clock: this.clock,
       time: this.time,
@@ -190,6 +200,8 @@ export class SimDevice {
       rng: this.rng,
       providers: this.providers,
       memoryRefreshMs: this.memoryRefreshMs,
+      timerJitterMs: this.timerJitterMs,
+      jitterRng: this.rng.fork("timer-jitter"),
       batteryMv: () => this.batteryP.mv,
       serialOut: (device, bytes) => {
         for (const t of this.serialTaps) t(device, bytes);
@@ -198,7 +210,8 @@ export class SimDevice {
       output: (text) => this.appendOutput(text),
       uncaught: (e) => this.errors.push({ time: this.clock.now(), error: e, text: errorText(e) }),
       requestReboot: () => {
-        if (this.rebootPending) return;
+        // only the running interpreter may reboot the device (not one that lost power mid-code)
+        if (this.rebootPending || !this.runtime || this.runtime.host !== hostObj) return;
         this.rebootPending = true;
         this.clock.schedule(0, () => {
           this.rebootPending = false;
@@ -209,6 +222,7 @@ export class SimDevice {
         return dev.consoleHandler ?? undefined;
       },
     };
+    return hostObj;
   }
 
   // ---- data port -------------------------------------------------------------------------------
@@ -340,6 +354,26 @@ export class SimDevice {
 
   setMains(present: boolean): void {
     this.mains().set(present);
+  }
+
+  /**
+   * Cuts power just before the n-th mutating flash call from now (1 = the next one): that call does not
+   * happen, the interpreter is gone mid-code, flash keeps what was written before. Use it to prove the
+   * firmware survives a power cut at any instant. Returns a function that disarms it.
+   */
+  cutPowerAtFlashOp(n: number): () => void {
+    let left = n;
+    const hook = (): void => {
+      if (--left > 0) return;
+      this.flash.beforeMutate = null;
+      this.powerCuts++;
+      this.powerOff();
+      throw new PowerCutError(`${this.name}: power cut before flash operation ${n}`);
+    };
+    this.flash.beforeMutate = hook;
+    return () => {
+      if (this.flash.beforeMutate === hook) this.flash.beforeMutate = null;
+    };
   }
 
   /** Sets an Espruino error flag the firmware will read with E.getErrorFlags(). */

@@ -11,11 +11,12 @@
 // * write(name, data, offset, size): offset 0 with a size creates a file of `size` bytes of 0xFF and
 //   writes data at 0; a later write at an offset programs bytes in place. Like real NOR flash,
 //   programming can only clear bits: stored = old & new. Writing over bytes already written corrupts them.
-// * Atomicity: every call (write, erase, compact) is atomic in the simulator. Power can only be cut
-//   between two events of the virtual clock, and JavaScript in the device runs to completion inside
-//   one event, so a cut lands between two Storage calls, never inside one. Firmware that needs
-//   multi-call atomicity (e.g. an outbox record spread over two writes) must still handle a cut
-//   between the calls, and the simulator does produce those.
+// * Atomicity: one call (write, erase, compact) is atomic: it happens completely or not at all. A
+//   power cut lands between two calls — between two clock events (SimDevice.powerOff from a test or
+//   scenario) or, with SimDevice.cutPowerAtFlashOp(n), just before the n-th mutating call, in the
+//   middle of the firmware's own code. So firmware that spreads one record over two calls (data, then
+//   an index) sees the first without the second, and must recover from it. Torn writes inside one
+//   call (half a page programmed) are not modelled.
 // * Persistence: with `path`, the whole area is saved (JSON, written to a temp file then renamed) after
 //   every change, so it survives a simulator process restart.
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
@@ -64,6 +65,18 @@ export class Flash {
   bytesWritten = 0;
   /** number of compactions, automatic or requested */
   compactions = 0;
+  /** number of mutating calls so far (write, erase, eraseAll, compact) */
+  mutations = 0;
+  /**
+   * Called before every mutating call; if it throws, the call does not happen. SimDevice uses it to
+   * cut power at the Nth flash operation, i.e. in the middle of the firmware's own JavaScript.
+   */
+  beforeMutate: ((op: "write" | "erase" | "eraseAll" | "compact", name?: string) => void) | null = null;
+
+  private mutate(op: "write" | "erase" | "eraseAll" | "compact", name?: string): void {
+    if (this.beforeMutate) this.beforeMutate(op, name);
+    this.mutations++;
+  }
 
   constructor(opts: FlashOptions) {
     if (!(opts.capacity > 0)) throw new FlashUsageError(`flash capacity must be > 0 bytes (got ${opts.capacity})`);
@@ -119,6 +132,7 @@ export class Flash {
    */
   write(name: string, data: Uint8Array, offset?: number, size?: number): void {
     checkName(name);
+    this.mutate("write", name);
     const old = this.live(name);
     if (offset !== undefined && offset !== null && !(offset === 0 && size !== undefined) && old) {
       // program in place
@@ -151,6 +165,7 @@ export class Flash {
 
   /** Erases a file (its bytes become trash until compaction). Erasing a missing file is fine. */
   erase(name: string): void {
+    this.mutate("erase", name);
     const e = this.live(name);
     if (!e) return;
     e.trash = true;
@@ -158,12 +173,14 @@ export class Flash {
   }
 
   eraseAll(): void {
+    this.mutate("eraseAll");
     this.entries = [];
     this.changed();
   }
 
   /** Reclaims trash. */
   compact(): void {
+    this.mutate("compact");
     this.compactNow();
     this.changed();
   }

@@ -2,7 +2,7 @@
 export { VirtualClock, RealtimeClock, DEFAULT_EPOCH_MS, type Clock, type ClockTimer, type VirtualClockOptions } from "./clock.ts";
 export { createPrng, hash32, type Prng } from "./prng.ts";
 export { Flash, FlashFullError, FlashUsageError, NAME_MAX, type FlashOptions, type FlashStats } from "./flash.ts";
-export { SimDevice, type SimDeviceOptions, type UncaughtRecord } from "./device.ts";
+export { SimDevice, PowerCutError, type SimDeviceOptions, type UncaughtRecord } from "./device.ts";
 export { EspruinoRuntime, ESPRUINO_VERSION, batteryPercent, type GlobalProvider, type RuntimeHost } from "./espruino/runtime.ts";
 export { Realm, toBytes, bytesToString } from "./espruino/realm.ts";
 export { PinBank, pinNumber, PIN_COUNT, type PinChange, type PinMode } from "./espruino/pins.ts";

@@ -40,6 +40,9 @@ export interface RuntimeHost {
   readonly providers: GlobalProvider[];
   /** process.memory() recomputes its estimate at most this often (device ms); 0 = every call */
   readonly memoryRefreshMs: number;
+  /** each timer fires up to this many ms late (seeded); models a busy interpreter */
+  readonly timerJitterMs?: number;
+  readonly jitterRng?: Prng;
 }
 
 /**
@@ -177,6 +180,7 @@ export class EspruinoRuntime {
   }
 
   reportUncaught(e: unknown): void {
+    if (this.dead) return; // power went away mid-code: nothing is printed any more
     this.print(uncaughtText(e) + "\n");
     this.host.uncaught(e);
   }
@@ -334,6 +338,7 @@ export class EspruinoRuntime {
       return host.pins.analog(n);
     });
     g.analogWrite = r.fn((pin: unknown, value: unknown, opts?: { freq?: number }) => {
+      this.noPower();
       const duty = Math.max(0, Math.min(1, Number(value)));
       host.pins.setPwm(pinNumber(pin), { duty, freq: opts && typeof opts.freq === "number" ? opts.freq : 1000 });
     });
@@ -375,7 +380,7 @@ export class EspruinoRuntime {
     });
 
     // modules
-    this.modules.Storage = createStorageModule(r, host.flash);
+    this.modules.Storage = createStorageModule(r, host.flash, () => !this.dead);
     this.modules.crypto = this.makeCrypto();
     g.require = r.fn((name: unknown) => {
       const m = this.modules[String(name)];
@@ -440,7 +445,8 @@ export class EspruinoRuntime {
   }
 
   private armTimer(t: Timer, localDelay: number): void {
-    t.handle = this.host.clock.schedule(this.host.time.toTrueDelay(localDelay), () => {
+    const j = this.host.timerJitterMs && this.host.jitterRng ? this.host.jitterRng.next() * this.host.timerJitterMs : 0;
+    t.handle = this.host.clock.schedule(this.host.time.toTrueDelay(localDelay + j), () => {
       if (this.dead || this.timers.get(t.id) !== t) return;
       if (t.interval !== null) this.armTimer(t, t.interval);
       else this.timers.delete(t.id);
@@ -476,7 +482,12 @@ export class EspruinoRuntime {
     return [pinNumber(pin)];
   }
 
+  private noPower(): void {
+    if (this.dead) throw this.realm.error("no power");
+  }
+
   private digitalWrite(pin: unknown, value: unknown): void {
+    this.noPower();
     const list = this.pinList(pin);
     const v = Number(value) || (value === true ? 1 : 0);
     // arrays: the last pin gets bit 0 (Espruino)

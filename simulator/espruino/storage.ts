@@ -11,7 +11,8 @@ import { bytesToString, toBytes, type Realm } from "./realm.ts";
 /** Espruino: flash page (4096) minus the file header */
 export const STORAGEFILE_CHUNK = 4096 - 32;
 
-export function createStorageModule(realm: Realm, flash: Flash): Record<string, unknown> {
+/** `alive()` false = the device lost power mid-code: every call throws, nothing reaches flash. */
+export function createStorageModule(realm: Realm, flash: Flash, alive: () => boolean = () => true): Record<string, unknown> {
   const err = (m: string): Error => realm.error(m);
   const guard = <T>(f: () => T): T => {
     try {
@@ -96,10 +97,17 @@ export function createStorageModule(realm: Realm, flash: Flash): Record<string, 
       /* Espruino prints the file table; nothing useful to add here */
     },
     open(name: string, mode: string): unknown {
-      return openStorageFile(realm, flash, String(name), String(mode));
+      return openStorageFile(realm, flash, String(name), String(mode), alive);
     },
   };
-  return realm.obj(api as unknown as Record<string, unknown>);
+  const live: Record<string, unknown> = {};
+  for (const [k, f] of Object.entries(api)) {
+    live[k] = function (this: unknown, ...a: unknown[]) {
+      if (!alive()) throw err("Storage: no power");
+      return (f as (...x: unknown[]) => unknown).apply(this, a);
+    };
+  }
+  return realm.obj(live);
 }
 
 const isChunkName = (n: string): boolean => n.length > 0 && n.charCodeAt(n.length - 1) < 32 && n.charCodeAt(n.length - 1) > 0;
@@ -110,7 +118,7 @@ function usedLength(d: Uint8Array): number {
   return i < 0 ? d.length : i;
 }
 
-function openStorageFile(realm: Realm, flash: Flash, name: string, mode: string): unknown {
+function openStorageFile(realm: Realm, flash: Flash, name: string, mode: string, alive: () => boolean): unknown {
   if (name.length > NAME_MAX - 1) throw realm.error(`StorageFile name "${name}" is ${name.length} chars; the limit is ${NAME_MAX - 1}`);
   if (mode !== "r" && mode !== "w" && mode !== "a") throw realm.error(`StorageFile mode must be "r", "w" or "a", got "${mode}"`);
   const chunk = (n: number): string => name + String.fromCharCode(n);
@@ -189,5 +197,12 @@ function openStorageFile(realm: Realm, flash: Flash, name: string, mode: string)
       eraseAll();
     },
   };
-  return realm.obj(file as unknown as Record<string, unknown>);
+  const live: Record<string, unknown> = {};
+  for (const [k, f] of Object.entries(file)) {
+    live[k] = function (this: unknown, ...a: unknown[]) {
+      if (!alive()) throw realm.error("StorageFile: no power");
+      return (f as (...x: unknown[]) => unknown).apply(this, a);
+    };
+  }
+  return realm.obj(live);
 }
