@@ -2,7 +2,7 @@
 // Espruino NRF API. The shared transport contract (test/transports/) covers the stream behaviour; these
 // tests cover what is BLE-specific: chunking to the MTU, pairing, unavailable adapter, reconnect backoff.
 import { describe, expect, it } from "vitest";
-import { BleTransport, explainNobleError } from "./ble.ts";
+import { BleTransport, bleTransportForBoard, explainNobleError } from "./ble.ts";
 import type { Link } from "./transport.ts";
 import { BleRadio, FakeNoble } from "../../simulator/ble/index.ts";
 import { BlePeerDevice, VARDE_BLE } from "../../test/transports/ble-peer.ts";
@@ -132,6 +132,11 @@ describe("BleTransport", () => {
     expect(t.unavailable).toMatch(/npm install/);
     expect(logs).toEqual([t.unavailable]);
     await t.stop();
+  });
+
+  it("takes its UUIDs from a BLE board file, and refuses a serial board", () => {
+    expect(bleTransportForBoard("alarm-nrf52").name).toBe("ble:6e6b0001566172646521a1a2a3a4a5a6");
+    expect(() => bleTransportForBoard("alarm-esp32")).toThrow(/alarm-esp32.toml: \[data\] transport = "serial" has no BLE service.*alarm-nrf52/);
   });
 
   it("the real @abandonware/noble on this machine: loads or explains why not", async () => {

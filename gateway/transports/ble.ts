@@ -15,6 +15,7 @@
 // * Loss: the Link closes; the device is retried on its next advertisement after a backoff that doubles
 //   per failed attempt (backoffMinMs..backoffMaxMs) and resets once a link stayed up `stableMs`.
 import { BaseLink, type Link, type Transport } from "./transport.ts";
+import { loadBoard } from "../../hardware/boards.ts";
 
 /** The part of noble's API this transport uses (noble 1.9.2-26; also implemented by simulator/ble/fake-noble.ts). */
 export interface NobleLike {
@@ -376,6 +377,19 @@ export class BleTransport implements Transport {
     this.devices.clear();
     this.noble = null;
   }
+}
+
+/**
+ * A BLE transport for the devices of one board (hardware/<board>.toml [data]: service, to_device,
+ * from_device), e.g. for gateway.toml `[[transport]] type = "ble", board = "alarm-nrf52"`.
+ */
+export function bleTransportForBoard(boardId: string, opts: Omit<BleTransportOptions, "service" | "toDevice" | "fromDevice"> = {}): BleTransport {
+  const b = loadBoard(boardId);
+  const d = b.data;
+  if (d.transport !== "ble" || !d.service || !d.to_device || !d.from_device) {
+    throw new Error(`${b.file}: [data] transport = "${d.transport}" has no BLE service; a BLE [[transport]] needs a BLE board such as "alarm-nrf52"`);
+  }
+  return new BleTransport({ service: d.service, toDevice: d.to_device, fromDevice: d.from_device, ...opts });
 }
 
 /** Rejects after `ms` (calling onTimeout first); the timer never outlives the promise. */
