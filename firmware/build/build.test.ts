@@ -2,7 +2,9 @@ import { describe, it, expect } from "vitest";
 import { mkdtempSync, writeFileSync, readFileSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildFirmware, bundleEntry, FirmwareBuildError } from "./index.ts";
+import { buildFirmware, bundleEntry, bundleWithMap, FirmwareBuildError } from "./index.ts";
+import { checkEspruino } from "./check-espruino.ts";
+import { buildBoards } from "./build.ts";
 import { findEspruinoProblems, EspruinoCheckError } from "./check-espruino.ts";
 import { boardPath } from "../../hardware/boards.ts";
 
@@ -23,6 +25,13 @@ describe("buildFirmware", () => {
       expect(r.code).not.toContain("Proxy");
     });
   }
+
+  it("the CLI path reports each board and fails on an unknown one", async () => {
+    const lines: string[] = [];
+    const ok = await buildBoards(["nope-board"], (l) => lines.push(l));
+    expect(ok).toBe(false);
+    expect(lines.join("\n")).toMatch(/nope-board: BUILD FAILED\n.*no such board file; known boards: .*alarm-esp32/);
+  });
 
   it("fails a bundle over its budget, naming the board file and key", async () => {
     const dir = mkdtempSync(join(tmpdir(), "varde-board-"));
@@ -48,6 +57,10 @@ describe("buildFirmware", () => {
       const problems = findEspruinoProblems(code);
       expect(problems.map((p) => `${p.line}:${p.column} ${p.construct}`).join("\n")).toMatch(re);
     }
+    // the error names the TypeScript line, via the source map
+    writeFileSync(join(dir, "main.ts"), "declare const print: any;\nconst a = 1;\nconst m = new Map<string, number>();\nprint(m, a);\n");
+    const { code, locate } = await bundleWithMap(join(dir, "main.ts"), {});
+    expect(() => checkEspruino(code, "t", locate)).toThrow(/main\.ts:3:\d+ \(bundle 1:\d+\) Map \(missing on Espruino\)/);
     // ?. in the source is lowered by the build (Espruino lacks it), so the bundle passes
     writeFileSync(join(dir, "main.ts"), "declare const print: any; const o: any = {a: {b: 1}}; print(o?.a?.b);\n");
     const lowered = await bundleEntry(join(dir, "main.ts"), {});

@@ -12,6 +12,8 @@ export interface EspruinoProblem {
   fix: string;
   /** a few characters of the bundle around the spot (minified code is one long line) */
   near: string;
+  /** where it was written, "file.ts:line:column", when a source map is available */
+  source?: string;
 }
 
 export class EspruinoCheckError extends Error {
@@ -19,7 +21,9 @@ export class EspruinoCheckError extends Error {
   constructor(problems: EspruinoProblem[], label: string) {
     super(
       `${label}: ${problems.length} construct(s) Espruino does not support:\n` +
-        problems.map((p) => `  ${p.line}:${p.column} ${p.construct} — ${p.fix}\n      near: ${p.near}`).join("\n"),
+        problems
+          .map((p) => `  ${p.source ? p.source + " (bundle " + p.line + ":" + p.column + ")" : p.line + ":" + p.column} ${p.construct} — ${p.fix}\n      near: ${p.near}`)
+          .join("\n"),
     );
     this.problems = problems;
   }
@@ -284,8 +288,21 @@ export function findEspruinoProblems(code: string): EspruinoProblem[] {
   return problems;
 }
 
-/** Throws EspruinoCheckError listing every problem; `label` names the bundle in the message. */
-export function checkEspruino(code: string, label = "bundle"): void {
+/**
+ * Throws EspruinoCheckError listing every problem; `label` names the bundle in the message; `locate`
+ * (from source-map.ts) adds the TypeScript file:line:column of each.
+ */
+export function checkEspruino(
+  code: string,
+  label = "bundle",
+  locate?: (line: number, column: number) => { source: string; line: number; column: number } | null,
+): void {
   const problems = findEspruinoProblems(code);
+  if (locate) {
+    for (const p of problems) {
+      const o = locate(p.line, p.column);
+      if (o) p.source = `${o.source}:${o.line}:${o.column}`;
+    }
+  }
   if (problems.length > 0) throw new EspruinoCheckError(problems, label);
 }

@@ -13,6 +13,7 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadBoard, firmwareBoard, type Board } from "../../hardware/boards.ts";
 import { checkEspruino } from "./check-espruino.ts";
+import { locator, type Locator } from "./source-map.ts";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const DIST = join(ROOT, "dist", "firmware");
@@ -51,8 +52,17 @@ async function sizeCaps(): Promise<void> {
   if (typeof mod.checkSizeCaps === "function") mod.checkSizeCaps();
 }
 
+/** The IIFE wrapper put around esbuild's output (its length shifts line-1 columns of the map). */
+const WRAP_HEAD = "(function(){";
+const WRAP_TAIL = "})();\n";
+
 /** Bundles one entry file into the IIFE text (no checks). `define` maps global names to JS source. */
 export async function bundleEntry(entry: string, define: Record<string, string>): Promise<string> {
+  return (await bundleWithMap(entry, define)).code;
+}
+
+/** Like bundleEntry, plus a locator from bundle positions to TypeScript sources (paths relative to the repo). */
+export async function bundleWithMap(entry: string, define: Record<string, string>): Promise<{ code: string; locate: Locator }> {
   const out = await build({
     entryPoints: [entry],
     bundle: true,
@@ -70,8 +80,17 @@ export async function bundleEntry(entry: string, define: Record<string, string>)
     tsconfigRaw: { compilerOptions: { useDefineForClassFields: false } },
     external: ["Storage", "crypto"],
     define,
+    sourcemap: "external",
+    sourceRoot: "",
+    outfile: join(ROOT, "dist", "firmware", "bundle.js"), // names the outputs; nothing is written
   });
-  return "(function(){" + out.outputFiles[0].text.trim() + "})();\n";
+  const js = out.outputFiles.find((f) => f.path.endsWith(".js"))!;
+  const map = out.outputFiles.find((f) => f.path.endsWith(".map"));
+  const text = js.text.replace(/\n\/\/# sourceMappingURL=.*\n?$/, "");
+  const raw = map ? JSON.parse(map.text) : { sources: [], mappings: "" };
+  // sources are relative to the map's directory: make them relative to the repository
+  raw.sources = raw.sources.map((src: string) => relative(ROOT, join(ROOT, "dist", "firmware", src)));
+  return { code: WRAP_HEAD + text.trimEnd() + WRAP_TAIL, locate: locator(raw, WRAP_HEAD.length) };
 }
 
 /** Builds, checks and (unless noWrite) writes the bundle for a board id or board .toml path. */
@@ -81,11 +100,11 @@ export async function buildFirmware(boardId: string, opts: BuildOptions = {}): P
   const entry = join(ROOT, "firmware", board.kind, "main.ts");
   if (!existsSync(entry))
     throw new FirmwareBuildError(`${board.file}: kind "${board.kind}" has no app: ${relative(ROOT, entry)} does not exist`);
-  const code = await bundleEntry(entry, { BOARD: JSON.stringify(firmwareBoard(board)), FIRMWARE_VERSION: JSON.stringify(version) }).catch((e: Error) => {
+  const { code, locate } = await bundleWithMap(entry, { BOARD: JSON.stringify(firmwareBoard(board)), FIRMWARE_VERSION: JSON.stringify(version) }).catch((e: Error) => {
     throw new FirmwareBuildError(`esbuild failed for ${board.id} (${relative(ROOT, entry)}):\n${e.message}`);
   });
   const label = `${board.id} bundle (${relative(ROOT, entry)})`;
-  checkEspruino(code, label);
+  checkEspruino(code, label, locate);
   const bytes = Buffer.byteLength(code, "utf8");
   const budget = board.memory.bundle_budget;
   if (bytes > budget)
