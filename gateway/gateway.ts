@@ -142,8 +142,7 @@ export class Gateway implements SessionHost {
 
   onHandshake(s: Session, device: number, info: any): void {
     const d = this.state(device);
-    if (d.session && d.session !== s) d.session.close(); // the device moved to a new link
-    d.session = s;
+    d.session = s; // the newest handshake wins (a device reachable over two links is served on the latest)
     d.firmware = info.firmware ?? "";
     d.board = info.board ?? "";
     this.metrics.inc("varde_handshakes_total");
@@ -310,6 +309,17 @@ export class Gateway implements SessionHost {
     const v = Number(this.outbox.getMeta(k) ?? 0) + 1;
     this.outbox.setMeta(k, String(v));
     return v;
+  }
+
+  /** The last Config queued for the device (without its version), {} when none. */
+  lastConfig(device: number): Record<string, any> {
+    const c = JSON.parse(this.outbox.getMeta(`cfg:${device}`) ?? "{}");
+    delete c.version;
+    return c;
+  }
+  rememberConfig(device: number, config: Record<string, any>): Record<string, any> {
+    this.outbox.setMeta(`cfg:${device}`, JSON.stringify(config));
+    return config;
   }
 
   availabilityOf(device: number): Availability | null {

@@ -85,10 +85,17 @@ describe("MQTT backend on Mosquitto", () => {
     expect(resp.msgs.map((m) => [m.props.correlationData.toString(), dec("CommandResponse", m.payload).state])).toEqual([["corr-42", "queued"], ["corr-42", "delivered"]]);
     const cfgDl = dev.received.find((e) => e.config);
     expect(cfgDl.config).toMatchObject({ heartbeatS: 120, version: 1 });
+    // set-config then set-heartbeat: the heartbeat change keeps the rest of the config
+    await resp.c.publishAsync(topic("command", { gateway: "gw1", command: "set-config" }), Buffer.from(JSON.stringify({ device: 1001, config: { cancelWindowS: 15, ackTimeoutS: 90, heartbeatS: 120 } })), { qos: 1, properties: { responseTopic: "my/replies" } });
+    await resp.c.publishAsync(topic("command", { gateway: "gw1", command: "set-heartbeat" }), Buffer.from(JSON.stringify({ device: 1001, heartbeatS: 600 })), { qos: 1, properties: { responseTopic: "my/replies" } });
+    await dev.waitFor(() => dev.received.filter((e) => e.config).length >= 3, 3000, "3 configs");
+    expect(dev.received.filter((e) => e.config).at(-1).config).toMatchObject({ version: 3, heartbeatS: 600, cancelWindowS: 15, ackTimeoutS: 90 });
+    await waitFor(() => resp.msgs.length >= 6, 3000, "responses");
+    resp.msgs.length = 0;
     // status command in JSON
     await resp.c.publishAsync(topic("command", { gateway: "gw1", command: "status" }), Buffer.from(JSON.stringify({ correlationId: "s1" })), { qos: 1, properties: { responseTopic: "my/replies" } });
-    await waitFor(() => resp.msgs.length >= 3, 3000, "status");
-    const st = JSON.parse(dec("CommandResponse", resp.msgs[2].payload).json);
+    await waitFor(() => resp.msgs.length >= 1, 3000, "status");
+    const st = JSON.parse(dec("CommandResponse", resp.msgs[0].payload).json);
     expect(st.devices[0]).toMatchObject({ id: 1001, online: true });
   });
 

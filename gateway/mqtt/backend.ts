@@ -271,12 +271,14 @@ export class Backend implements BackendLink {
         body = { schedule: req.schedule };
         break;
       case "set-heartbeat":
+        // A Config replaces the device's whole config (0 = board default), so the other fields come
+        // from the last config sent to this device.
         if (!req.heartbeatS) return { ok: false, error: "set-heartbeat needs heartbeat_s > 0" };
-        body = { config: { version: this.gw.nextConfigVersion(device), heartbeatS: req.heartbeatS } };
+        body = { config: this.gw.rememberConfig(device, { ...this.gw.lastConfig(device), heartbeatS: req.heartbeatS, version: this.gw.nextConfigVersion(device) }) };
         break;
       case "set-config":
         if (!req.config) return { ok: false, error: "set-config needs config" };
-        body = { config: { ...req.config, version: req.config.version || this.gw.nextConfigVersion(device) } };
+        body = { config: this.gw.rememberConfig(device, { ...req.config, version: req.config.version || this.gw.nextConfigVersion(device) }) };
         break;
       case "device-command":
         if (!req.command) return { ok: false, error: "device-command needs command" };
