@@ -42,6 +42,10 @@ describe("boards", () => {
     expect(() => parseBoard(file, text.replace("backoff_max_s = 60", "backoff_max_s = 0"))).toThrow(/backoff_max_s/);
     expect(() => parseBoard(file, text + "\n[[[")).toThrow(/not valid TOML/);
   });
+  it("checks keys against each other", () => {
+    expect(() => parseBoard(file, text.replace(/storage_bytes = \d+/, "storage_bytes = 4096"))).toThrow(/memory\.bundle_budget" got 40960; expected less than memory\.storage_bytes \(4096\)/);
+    expect(() => parseBoard(file, text.replace("heartbeat_s = 300", "heartbeat_s = 7200"))).toThrow(/defaults\.heartbeat_s" got 7200; expected 30\.\.3600 seconds/);
+  });
   it("keeps kind-specific sections open", () => {
     const b = parseBoard(file, text + '\n[dispenser]\ncompartments = 28\n');
     expect(b.extra.dispenser).toEqual({ compartments: 28 });

@@ -184,6 +184,11 @@ export function parseBoard(file: string, text: string): Board {
   const d = defaults as Record<string, number>;
   if (d.backoff_max_s !== undefined && d.backoff_min_s !== undefined && d.backoff_max_s < d.backoff_min_s)
     fail(file, "defaults.backoff_max_s", d.backoff_max_s, `at least defaults.backoff_min_s (${d.backoff_min_s})`);
+  const mem = section(file, raw, "memory") as Record<string, number>;
+  if (mem.bundle_budget >= mem.storage_bytes)
+    fail(file, "memory.bundle_budget", mem.bundle_budget, `less than memory.storage_bytes (${mem.storage_bytes}): the bundle and the app's files share the Storage area`);
+  if (d.heartbeat_s !== undefined && (d.heartbeat_s < 30 || d.heartbeat_s > 3600))
+    fail(file, "defaults.heartbeat_s", d.heartbeat_s, "30..3600 seconds (supervision works in minutes, not hours)");
   const known = ["id", "kind", "chip", "description", "memory", "pins", "battery", "data", "defaults"];
   const extra: Record<string, Record<string, unknown>> = {};
   for (const k of Object.keys(raw)) if (!known.includes(k)) extra[k] = section(file, raw, k);
