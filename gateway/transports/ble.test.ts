@@ -94,6 +94,37 @@ describe("BleTransport", () => {
     expect(s.radio.idle).toBe(true);
   });
 
+  it("serves several devices, one Link each; an address filter keeps the others out", async () => {
+    const radio = new BleRadio({ ...fast, seed: 3 });
+    const noble = new FakeNoble(radio);
+    const peers = [0, 1, 2].map((i) => new BlePeerDevice(radio, { name: `Varde-${i}` }));
+    for (const p of peers) p.powerOn();
+    const all = new BleTransport({ ...VARDE_BLE, noble, backoffMinMs: 20 });
+    const links: Link[] = [];
+    await all.start((l) => links.push(l));
+    await waitFor(() => links.length === 3, 3000, "three links");
+    expect(new Set(links.map((l) => l.name)).size).toBe(3);
+    // each link reaches its own device
+    const got = peers.map(() => [] as number[]);
+    peers.forEach((p, i) => p.on("data", (b: Uint8Array) => got[i].push(...b)));
+    for (const l of links) await l.write(new TextEncoder().encode(l.name));
+    await waitFor(() => got.every((g) => g.length > 0), 3000, "bytes at every device");
+    const byAddr = peers.map((p, i) => [p.peripheral.address.split(" ")[0], Buffer.from(got[i]).toString()]);
+    for (const [addr, text] of byAddr) expect(text).toBe(`ble:${addr}`);
+    await all.stop();
+
+    const only = peers[1].peripheral.address.split(" ")[0];
+    const one = new BleTransport({ ...VARDE_BLE, noble, addresses: [only.toUpperCase()] });
+    const links2: Link[] = [];
+    await one.start((l) => links2.push(l));
+    await waitFor(() => links2.length === 1, 3000, "filtered link");
+    await new Promise((r) => setTimeout(r, 50));
+    expect(links2.map((l) => l.name)).toEqual([`ble:${only}`]);
+    expect(one.connected()).toEqual([only]);
+    await one.stop();
+    expect(radio.idle).toBe(true);
+  });
+
   it("a device that is off is waited for; after power-on it connects", async () => {
     const s = setup();
     await s.start();
