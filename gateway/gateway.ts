@@ -175,7 +175,7 @@ export class Gateway implements SessionHost {
     if (!type) return; // a bare ack, or a body the gateway does not take from devices
     const seq = env.seq ?? 0;
     if (seq === 0 && !(s.up && s.device === device)) {
-      this.onReject(s, "stale_nonce", device); // best-effort frame outside a handshaken session: cannot prove freshness
+      this.onReject(s, "no_session", device); // best-effort frame outside a handshaken session: cannot prove freshness
       return;
     }
     const boot = env.boot ?? 0;

@@ -15,7 +15,12 @@ import type { Link } from "./transports/transport.ts";
 import { openFrame, peekBody, sealFrame, ZERO_KEY } from "./wire.ts";
 import type { Registry } from "./registry.ts";
 
-export type RejectReason = "malformed" | "unknown_device" | "bad_mac" | "stale_nonce" | "replayed" | "outbox_full";
+/**
+ * Why a frame was not taken (metric label varde_frames_rejected_total{reason}). A reliable frame seen
+ * before (retransmission or replay) is not a rejection: it is acked again and counted in
+ * varde_duplicates_total.
+ */
+export type RejectReason = "malformed" | "unknown_device" | "bad_mac" | "stale_nonce" | "no_session" | "outbox_full";
 
 export interface SessionHost {
   registry: Registry;
