@@ -50,6 +50,8 @@ export interface ScenarioResult {
   /** by kind name */
   counts: Record<string, number>;
   wallMs: number;
+  /** virtual-clock events run (timers, link deliveries, peripheral ticks) */
+  simEvents: number;
   /** the stored events, readable (for reports and debugging) */
   log: string[];
 }
@@ -268,7 +270,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
   }
   return {
     name: sc.name, file: sc.file, run, ok: failures.length === 0, failures, days: sc.days, events: stored.length,
-    dispensed: hw.emptied.length, counts, wallMs: performance.now() - wall0, log,
+    dispensed: hw.emptied.length, counts, wallMs: performance.now() - wall0, simEvents: clock.eventsRun, log,
   };
 }
 
