@@ -19,7 +19,7 @@ async function boot(board: string, opts: { autoAck?: boolean } = {}) {
   // session start: the gateway's Hello sets the device clock, so events carry real Unix times
   rig.send(rig.gw.hello(0x1234, 1795000000));
   await rig.run(500);
-  expect(rig.gw.with("info")[0].info.nonce).toBe(0x1234);
+  expect(rig.gw.with("info").map((e) => e.info.nonce)).toContain(0x1234);
   return rig;
 }
 

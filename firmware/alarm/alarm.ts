@@ -176,6 +176,7 @@ export class AlarmApp {
     this.resume();
     this.scheduleHeartbeat(2000);
     this.link.kick();
+    this.session.announce();
   }
 
   pressed(level: boolean): boolean {

@@ -111,8 +111,9 @@ describe("Link", () => {
     expect(gw.got.length).toBe(0);
     hal.setLinkUp(true);
     pump();
-    expect(gw.got.length).toBe(1);
-    expect(gw.got[0].late).toBe(false);
+    expect(gw.with("alarm").length).toBe(1);
+    expect(gw.with("alarm")[0].late).toBe(false);
+    expect(gw.with("info")[0].info.nonce).toBe(0); // and it asked for a session
   });
 
   it("applies a reliable downlink once, persists its seq and re-acks duplicates", () => {
@@ -175,10 +176,15 @@ describe("Session", () => {
     expect(clock.unix()).toBe(1800000000);
     // the Hello restarted retransmission at once
     expect(gw.with("alarm").length).toBe(2);
+    // asking for a session: DeviceInfo with nonce 0
+    session.announce();
+    pump();
+    expect(gw.with("info")[1].info.nonce).toBe(0);
+    gw.got.length = 0;
     // re-handshake on a new Hello
     hal.deliver(gw.hello(5, 1800000001));
     pump();
-    expect(gw.with("info")[1].info.nonce).toBe(5);
+    expect(gw.with("info")[0].info.nonce).toBe(5);
     expect(session.handshakes).toBe(2);
   });
 

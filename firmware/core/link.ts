@@ -68,6 +68,8 @@ export class Link {
   onEnvelope: (env: any) => void;
   /** called when the gateway acked a reliable record of ours */
   onAcked: (seq: number) => void;
+  /** called when the link came up (after retransmission restarted) */
+  onUp: () => void;
   /** hal.sha256 bound to the hal (mac.ts calls it as a plain function) */
   sha: (d: Uint8Array) => Uint8Array;
   /** counters for Status / tests */
@@ -90,6 +92,7 @@ export class Link {
     this.lastDownlink = state.get("dl", 0);
     this.onEnvelope = function () {};
     this.onAcked = function () {};
+    this.onUp = function () {};
     this.txFrames = 0;
     this.retries = 0;
     this.badMac = 0;
@@ -106,8 +109,10 @@ export class Link {
       self.parser.push(bytes);
     });
     hal.onLinkState(function (up: boolean) {
-      if (up) self.kick();
-      else self.parser.reset();
+      if (up) {
+        self.kick();
+        self.onUp();
+      } else self.parser.reset();
     });
   }
 

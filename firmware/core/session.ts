@@ -2,6 +2,7 @@
 // with the device key, which proves freshness), takes Hello.gateway_time as a first time sync, applies
 // TimeSync, and serves the commands every device kind shares (STATUS, MAINTENANCE, REBOOT).
 // A new Hello at any time is a re-handshake: it is answered again and retransmission restarts at once.
+// The device asks for a handshake (announce: DeviceInfo with nonce 0) at boot and on link up.
 // Everything else (AlarmAck, Config, app commands) is passed to the app's handler.
 import type { Hal } from "./hal.ts";
 import type { Clock } from "./clock.ts";
@@ -58,6 +59,9 @@ export class Session {
     link.onEnvelope = function (env: any) {
       self.handle(env);
     };
+    link.onUp = function () {
+      self.announce();
+    };
   }
 
   uptimeS(): number {
@@ -88,14 +92,27 @@ export class Session {
     this.onApp(env);
   }
 
+  /**
+   * Asks for a session: an unsolicited DeviceInfo with nonce 0, which the gateway answers with a
+   * fresh Hello (it cannot complete a handshake by itself). Sent at boot and when the link comes up.
+   */
+  announce(): void {
+    this.info(0);
+  }
+
   hello(h: any): void {
     this.handshakes++;
     this.lastNonce = h.nonce;
     if (this.clock.syncedAt === 0 && h.gatewayTime) this.timeSync(h.gatewayTime, 0);
+    this.info(h.nonce);
+    this.link.kick();
+  }
+
+  info(nonce: number): void {
     const f = this.facts;
     this.link.send({
       info: {
-        nonce: h.nonce,
+        nonce: nonce,
         kind: f.kind,
         firmware: f.firmware,
         board: f.board,
@@ -106,7 +123,6 @@ export class Session {
         seq: this.link.outbox.nextSeq,
       },
     });
-    this.link.kick();
   }
 
   timeSync(unix: number, millis: number): void {
