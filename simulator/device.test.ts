@@ -156,6 +156,31 @@ describe("SimDevice running a hand-written bundle", () => {
   });
 });
 
+describe("providers", () => {
+  it("add globals and modules, and a provider's device can carry the console", () => {
+    const wrote: string[] = [];
+    const clock = new VirtualClock();
+    const dev = new SimDevice({
+      board,
+      clock,
+      providers: [
+        (rt) => ({
+          globals: { Radio: rt.realm.obj({ write: (s: unknown) => void wrote.push(String(s)) }) },
+          modules: { extra: rt.realm.obj({ answer: 42 }) },
+        }),
+      ],
+    });
+    const typed: string[] = [];
+    dev.setConsoleInputHandler((b) => typed.push(Buffer.from(b).toString("latin1")));
+    dev.install(`E.setConsole(Radio); print("hello"); globalThis.A = require("extra").answer;`);
+    dev.powerOn();
+    expect(dev.evaluate("A")).toBe(42);
+    expect(wrote).toEqual(["hello\r\n"]);
+    dev.runtime!.receive("Radio", new Uint8Array([0x31]));
+    expect(typed).toEqual(["1"]);
+  });
+});
+
 describe("timer jitter", () => {
   it("delays timers by a seeded amount, identically for the same seed", () => {
     const fire = (seed: number): number[] => {

@@ -188,8 +188,18 @@ export class EspruinoRuntime {
   /** Console output: captured by the device and sent to whatever the console is on. */
   print(text: string): void {
     this.host.output(text);
+    const wire = text.replace(/\n/g, "\r\n");
     const dev = this.serials[this.consoleName];
-    if (dev) this.serialWrite(dev, toBytes(text.replace(/\n/g, "\r\n")), true);
+    if (dev) return this.serialWrite(dev, toBytes(wire), true);
+    // a console device added by a provider (e.g. Bluetooth from simulator/ble): use its write()
+    const other = this.realm.global[this.consoleName] as { write?: unknown } | undefined;
+    if (!this.dead && other && typeof other.write === "function") {
+      try {
+        this.realm.call(other.write, [wire], other);
+      } catch {
+        /* console output must never break the program */
+      }
+    }
   }
 
   /** Schedules host work on the device's clock; dropped if the runtime dies first. */
@@ -209,13 +219,13 @@ export class EspruinoRuntime {
   /** Bytes arriving on a serial device (from a link). */
   receive(deviceName: string, bytes: Uint8Array): void {
     if (this.dead) return;
-    const dev = this.serials[deviceName];
-    if (!dev) return;
+    // the console device's input is the REPL's (providers call this for their own devices too)
     if (this.consoleName === deviceName) {
       if (this.host.consoleInput) this.host.consoleInput(bytes, this);
       return;
     }
-    this.deliver(dev, bytesToString(bytes));
+    const dev = this.serials[deviceName];
+    if (dev) this.deliver(dev, bytesToString(bytes));
   }
 
   private deliver(dev: SerialSim, data: string): void {
