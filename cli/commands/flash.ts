@@ -88,10 +88,12 @@ export function register(program: Command): void {
         }).finally(() => {
           if (barOn) bar.stop();
         });
-        if (o.json) console.log(JSON.stringify(r));
+        // stdout.write, not console.log: EspruinoTools' late log lines are still routed away from console
+        const out = (l: string) => process.stdout.write(l + "\n");
+        if (o.json) out(JSON.stringify(r));
         else {
-          console.log(`flashed device ${r.id}: firmware ${r.firmware} for ${r.board} (${r.bytes} bytes in ${r.slot}, sha256 ${r.sha256.slice(0, 16)}…) in ${(r.uploadMs / 1000).toFixed(1)} s`);
-          console.log(r.info ? `verified: device ${r.id} answers over the Varde protocol with firmware ${r.firmware}` : `not verified over the Varde protocol (BLE: run varde probe through a USB cable, or check the gateway)`);
+          out(`flashed device ${r.id}: firmware ${r.firmware} for ${r.board} (${r.bytes} bytes in ${r.slot}, sha256 ${r.sha256.slice(0, 16)}…) in ${(r.uploadMs / 1000).toFixed(1)} s`);
+          out(r.info ? `verified: device ${r.id} answers over the Varde protocol with firmware ${r.firmware}` : `not verified over the Varde protocol (BLE: run varde probe through a USB cable, or check the gateway)`);
         }
       }),
     );

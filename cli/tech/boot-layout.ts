@@ -6,7 +6,9 @@
 //   varde.id     JSON identity {"id":n,"key":"<64 hex>","kind":"alarm"} (docs/architecture.md)
 //
 // Update: stage the new bundle into the idle slot, read its SHA-256 back from the device, then switch
-// by rewriting the pointer: one small Storage.write. At boot the loader runs the pointed slot only if
+// by rewriting the pointer: one small Storage.write. When the flash cannot hold two bundles, the
+// running app is given up first (pointer erased, then its slot): an interrupted upload then leaves a
+// device at the REPL, still never running a partial bundle. At boot the loader runs the pointed slot only if
 // its length and SHA-256 match the pointer, so an upload cut at any point leaves either the old app
 // (pointer not yet switched) or, if the pointer itself is torn, the REPL with a message: never a
 // partial bundle. The loader evals the app at global scope (a direct eval at the top level of
@@ -52,9 +54,23 @@ export function hashExpr(file: string): string {
     SHA_HEX + ")(c)};})()";
 }
 
-/** Expression: erase a slot, optionally compact, and report free bytes. */
-export function eraseExpr(file: string, compact: boolean): string {
-  return "(function(){var S=require(\"Storage\");S.erase(" + JSON.stringify(file) + ");" + (compact ? "S.compact();" : "") + "return S.getFree();})()";
+/** Slots no pointer names: left-overs of earlier (maybe interrupted) uploads, free to erase. */
+export function unusedSlots(current: BootPointer | null): string[] {
+  return SLOTS.filter((s) => !current || s !== current.f);
+}
+
+/** Expression: erase files, optionally compact, and report free bytes. */
+export function eraseExpr(files: string[], compact: boolean): string {
+  return "(function(){var S=require(\"Storage\");" + files.map((f) => "S.erase(" + JSON.stringify(f) + ");").join("") + (compact ? "S.compact();" : "") + "return S.getFree();})()";
+}
+
+/**
+ * Expression: give up the running app to make room (when the flash cannot hold two bundles): the pointer
+ * goes first, so from here until the next commit the loader finds no app and the device boots to the
+ * REPL, never into a partial bundle.
+ */
+export function dropActiveExpr(activeSlot: string): string {
+  return "(function(){var S=require(\"Storage\");S.erase(\"varde.boot\");S.erase(" + JSON.stringify(activeSlot) + ");S.compact();return S.getFree();})()";
 }
 
 /** Expression: write identity and loader, then switch the pointer (the commit point). Returns "ok". */

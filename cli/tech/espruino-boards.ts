@@ -17,3 +17,8 @@ export function boardFitsChip(espruinoBoard: string, chip: string): boolean {
 export function expectedBoards(chip: string): string[] {
   return BY_CHIP[chip] ?? [];
 }
+
+/** Every Espruino board name in the table. */
+export function allEspruinoBoards(): string[] {
+  return [...new Set(Object.values(BY_CHIP).flat())];
+}

@@ -17,6 +17,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { portKind } from "./link.ts";
+import { allEspruinoBoards } from "./espruino-boards.ts";
 
 const require = createRequire(import.meta.url);
 
@@ -48,6 +49,7 @@ function silence(): () => void {
 
 async function loadTools(): Promise<Tools> {
   if (tools) return tools;
+  guardSerialErrors();
   const restore = silence();
   try {
     const lib = require("espruino");
@@ -63,7 +65,43 @@ async function loadTools(): Promise<Tools> {
     error: (e: unknown) => debug("ERROR", e),
   };
   tools.Core.Status = { setStatus: () => {}, hasProgress: () => false, incrementProgress: () => {} };
+  // EspruinoTools' prompt-recovery timers write Ctrl-C after their link may be gone, and then throw on
+  // the missing device (an uncaught TypeError that would kill this process): drop such late writes.
+  const write = tools.Core.Serial.write;
+  tools.Core.Serial.write = function (...a: unknown[]) {
+    if (!tools.Core.Serial.isConnected()) {
+      debug("write after disconnect dropped:", a[0]);
+      return;
+    }
+    return write.apply(this, a);
+  };
   return tools;
+}
+
+/**
+ * EspruinoTools' serial transport registers no 'error' listener on its SerialPort, so a write to a
+ * pulled cable (EIO) would be an uncaught exception that kills the process mid-flash. An error nobody
+ * listens for is logged instead; the port's 'close' that follows ends the session as a lost link.
+ */
+function guardSerialErrors(): void {
+  let SP: { prototype: { emit: (ev: string, ...a: unknown[]) => boolean; listenerCount(ev: string): number } };
+  try {
+    const espRequire = createRequire(require.resolve("espruino/package.json"));
+    SP = espRequire("serialport").SerialPort;
+  } catch {
+    return; // no serialport for the tools: serial ports are unavailable to them anyway
+  }
+  const emit = SP.prototype.emit;
+  if ((emit as { vardeGuard?: boolean }).vardeGuard) return;
+  const guarded = function (this: { listenerCount(ev: string): number }, ev: string, ...a: unknown[]): boolean {
+    if (ev === "error" && this.listenerCount("error") === 0) {
+      debug("serial error (no listener):", (a[0] as Error)?.message);
+      return false;
+    }
+    return emit.call(this, ev, ...a);
+  };
+  (guarded as { vardeGuard?: boolean }).vardeGuard = true;
+  SP.prototype.emit = guarded;
 }
 
 export interface EspruinoOptions {
@@ -99,13 +137,21 @@ export async function openEspruino(port: string, o: EspruinoOptions = {}): Promi
   if (busy) throw new Error("an Espruino session is already open in this process");
   const T = await loadTools();
   busy = true;
-  const restore = silence();
+  const restoreConsole = silence();
+  let restored = false;
+  // EspruinoTools' own timers (prompt recovery) may still log for a moment after the link is gone
+  const restore = () => {
+    if (restored) return;
+    restored = true;
+    busy = false;
+    setTimeout(restoreConsole, 1500).unref();
+  };
   const kind = portKind(port);
   const cfg = T.Config;
   cfg.BLUETOOTH_LOW_ENERGY = kind === "ble";
   cfg.BLUETOOTH_LOW_ENERGY_DBUS = false;
   cfg.ENV_ON_CONNECT = true;
-  cfg.BOARD_JSON_URL = fs.mkdtempSync(path.join(os.tmpdir(), "varde-boardjson-"));
+  cfg.BOARD_JSON_URL = offlineBoardJsonDir();
   cfg.STORAGE_UPLOAD_METHOD = o.fastStorage ? 1 : 0;
   cfg.SAVE_ON_SEND = 0;
   cfg.SET_TIME_ON_WRITE = false;
@@ -128,6 +174,7 @@ export async function openEspruino(port: string, o: EspruinoOptions = {}): Promi
       (st: unknown) => resolve(st),
       () => {
         isOpen = false;
+        restore(); // a lost link ends the session: the next openEspruino may start a new one
         const fns = onDisconnect;
         onDisconnect = [];
         fns.forEach((f) => f());
@@ -135,7 +182,6 @@ export async function openEspruino(port: string, o: EspruinoOptions = {}): Promi
     );
   });
   if (status === undefined) {
-    busy = false;
     restore();
     throw new EspruinoError(`port ${port}: EspruinoTools could not open it (run with VARDE_DEBUG=1 for its log)`);
   }
@@ -207,11 +253,18 @@ export async function openEspruino(port: string, o: EspruinoOptions = {}): Promi
         });
       }
       isOpen = false;
-      busy = false;
       restore();
     },
   };
   return session;
+}
+
+/** A local directory of empty board JSON files for every Espruino build we know: nothing to download,
+ * and no "file not found" noise for the boards Varde runs on. */
+function offlineBoardJsonDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "varde-boardjson-"));
+  for (const b of allEspruinoBoards()) fs.writeFileSync(path.join(dir, b + ".json"), "{}");
+  return dir;
 }
 
 function addExplicitSerialPath(T: Tools, port: string): void {

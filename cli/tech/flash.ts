@@ -9,7 +9,7 @@
 //  6. Hello over the Varde protocol: expected id (MAC with the device key), firmware version, board
 import { loadRegistry, type DeviceEntry } from "../../gateway/registry.ts";
 import { loadBoard, type Board } from "../../hardware/boards.ts";
-import { commitExpr, eraseExpr, hashExpr, idleSlot, stateExpr, storageCost, LOADER, type BootPointer } from "./boot-layout.ts";
+import { commitExpr, dropActiveExpr, eraseExpr, hashExpr, idleSlot, unusedSlots, stateExpr, storageCost, LOADER, type BootPointer } from "./boot-layout.ts";
 import { boardFitsChip, expectedBoards } from "./espruino-boards.ts";
 import { EspruinoError, openEspruino, type EspruinoSession } from "./espruino-tools.ts";
 import { LinkError, openLink, portKind } from "./link.ts";
@@ -179,9 +179,14 @@ export async function flashDevice(o: FlashOptions): Promise<FlashResult> {
     if (st.boot && st.boot.b && st.boot.b !== board.id && !o.force)
       throw new FlashError(`wrong board: the device was last flashed for board "${st.boot.b}" (firmware ${st.boot.v}), you asked for "${board.id}". Check --board, or pass --force to replace it`);
     const slot = idleSlot(st.boot);
-    let free = (await s.evaluate(eraseExpr(slot, false), 10)) as number;
-    const needDev = storageCost(code.length) + (st.loader ? 0 : storageCost(LOADER.length)) + 2 * storageCost(200);
-    if (typeof free === "number" && free < needDev) free = (await s.evaluate(eraseExpr(slot, true), 30)) as number;
+    let free = (await s.evaluate(eraseExpr(unusedSlots(st.boot), false), 10)) as number;
+    // the bundle, the loader unless already there, and the new pointer (the identity rewrite is in place)
+    const needDev = storageCost(code.length) + (st.loader ? 0 : storageCost(LOADER.length)) + storageCost(256);
+    if (typeof free === "number" && free < needDev) free = (await s.evaluate(eraseExpr(unusedSlots(st.boot), true), 30)) as number;
+    if (typeof free === "number" && free < needDev && st.boot && free + storageCost(st.boot.n) >= needDev) {
+      phase("check", `not enough flash to keep firmware ${st.boot.v} while uploading: replacing it in place (until the upload completes, the device boots to the REPL)`);
+      free = (await s.evaluate(dropActiveExpr(st.boot.f), 30)) as number;
+    }
     if (typeof free !== "number") throw new FlashError(`the device on ${o.port} stopped answering while preparing its Storage`);
     if (free < needDev)
       throw new FlashError(
@@ -268,7 +273,7 @@ export async function flashDevice(o: FlashOptions): Promise<FlashResult> {
     phase("done");
     return result;
   } finally {
-    if (s.connected()) await s.close();
+    await s.close(); // also ends a session whose link was lost
   }
 }
 

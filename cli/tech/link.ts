@@ -62,9 +62,13 @@ export async function openLink(port: string, baudRate = 115200): Promise<Link> {
       else reject(new LinkError(`port ${port}: cannot open: ${m}`));
     }),
   );
+  // a write to a vanished device (cable pulled) fails with EIO: the close that follows is what callers act on
+  sp.on("error", () => undefined);
   return {
     port,
-    write: (b) => void sp.write(typeof b === "string" ? Buffer.from(b, "latin1") : Buffer.from(b)),
+    write: (b) => {
+      if (sp.isOpen) sp.write(typeof b === "string" ? Buffer.from(b, "latin1") : Buffer.from(b), () => undefined);
+    },
     onData: (fn) => void sp.on("data", fn),
     onClose: (fn) => void sp.on("close", fn),
     close: () => new Promise<void>((r) => (sp.isOpen ? sp.close(() => r()) : r())),

@@ -1,0 +1,206 @@
+// varde flash and varde probe against simulated devices on real pseudo-terminals: the same code path
+// as a USB cable (serialport, EspruinoTools, the Espruino console, the Varde protocol), in real time.
+// One device lives through a sequence (blank -> flashed -> re-flashed via maintenance -> interrupted
+// upload -> retry), so each step starts from what the previous one left, as in the field.
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { fileURLToPath } from "node:url";
+import { Flash, openPtyPair } from "../../simulator/index.ts";
+import { provisionDevice } from "../../cli/tech/provision.ts";
+import { flashDevice, type Bundle, type Phase } from "../../cli/tech/flash.ts";
+import { probeDevice } from "../../cli/tech/probe.ts";
+import { bundleFor } from "../../cli/tech/bundle.ts";
+import { openLink } from "../../cli/tech/link.ts";
+import { simOnPty, type SimOnPty } from "./support/sim-pty.ts";
+
+const run = promisify(execFile);
+const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+let dir: string;
+let registry: string;
+let v1: Bundle;
+let v2: Bundle;
+let v3: Bundle;
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "varde-flash-test-"));
+  registry = path.join(dir, "registry.toml");
+  v1 = await bundleFor("alarm-esp32", undefined, "1.0.0-test");
+  v2 = await bundleFor("alarm-esp32", undefined, "2.0.0-test");
+  v3 = await bundleFor("alarm-esp32", undefined, "3.0.0-test");
+});
+
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function powerCycle(sim: SimOnPty): void {
+  sim.dev.powerOff();
+  sim.dev.powerOn();
+}
+
+describe("flash and probe a simulated alarm button on a pty", () => {
+  let sim: SimOnPty;
+  let id: number;
+  beforeAll(async () => {
+    // room for two bundles, so the running firmware is kept while the next one is staged
+    sim = await simOnPty("alarm-esp32", { flash: new Flash({ capacity: 128 * 1024 }) });
+    id = provisionDevice({ registry, kind: "alarm", board: "alarm-esp32", label: "Flat 3B" }).entry.id;
+  });
+  afterAll(() => sim.stop());
+
+  it("probe sees a blank Espruino at the REPL", async () => {
+    const r = await probeDevice({ port: sim.port, registry, timeoutMs: 1500 });
+    expect(r.mode).toBe("repl");
+    expect(r.storage).toMatchObject({ id: null, firmware: null, espruino: "ESP32 2v29" });
+  });
+
+  it("flashes a blank device, which reboots into the firmware and answers as the provisioned id", async () => {
+    const phases: Phase[] = [];
+    let last = 0;
+    const r = await flashDevice({ port: sim.port, board: "alarm-esp32", device: id, registry, bundle: v1, fast: true, onPhase: (p) => phases.push(p), onProgress: (d) => (last = d) });
+    expect(r).toMatchObject({ id, board: "alarm-esp32", firmware: "1.0.0-test", slot: "varde.a", bytes: v1.code.length });
+    expect(r.info).toMatchObject({ firmware: "1.0.0-test", board: "alarm-esp32", kind: 1 });
+    expect(last).toBe(v1.code.length);
+    expect(phases).toEqual(["prepare", "connect", "check", "upload", "verify", "commit", "reboot", "handshake", "done"]);
+    expect(sim.dev.consoleDevice).toBe("LoopbackA"); // production: the console left the data port
+    expect(sim.dev.flash.list().sort()).toEqual(expect.arrayContaining([".bootcde", "varde.a", "varde.boot", "varde.id"]));
+    expect(JSON.parse(Buffer.from(sim.dev.flash.read("varde.id")!).toString())).toMatchObject({ id, kind: "alarm" });
+    expect(sim.dev.errors).toEqual([]);
+  });
+
+  it("probe (also through the varde command, --json) reports identity, versions, outbox, battery, clock, flags", async () => {
+    powerCycle(sim); // still boots the new firmware from flash
+    const r = await probeDevice({ port: sim.port, registry });
+    expect(r).toMatchObject({ mode: "firmware", id, verified: true, kind: "alarm", board: "alarm-esp32", firmware: "1.0.0-test", registryLabel: "Flat 3B" });
+    expect(r.label).toMatch(new RegExp(`^${id}-[0-9A-Z]{5}$`));
+    expect(typeof r.outboxDepth).toBe("number");
+    expect(r.battery!.millivolts).toBeGreaterThan(3000);
+    expect(typeof r.clockOffsetS).toBe("number");
+    expect(r.errorFlags).toBe(0);
+    const { stdout } = await run(process.execPath, [path.join(ROOT, "bin", "varde.js"), "probe", "--port", sim.port, "--registry", registry, "--json"]);
+    expect(JSON.parse(stdout)).toMatchObject({ mode: "firmware", id, verified: true, firmware: "1.0.0-test" });
+  });
+
+  it("re-flashes a running device through maintenance access, into the other slot", async () => {
+    const phases: Phase[] = [];
+    const r = await flashDevice({ port: sim.port, board: "alarm-esp32", device: id, registry, bundle: v2, fast: true, onPhase: (p) => phases.push(p) });
+    expect(phases).toContain("maintenance");
+    expect(r.slot).toBe("varde.b");
+    expect(r.info).toMatchObject({ firmware: "2.0.0-test" });
+    expect(sim.dev.errors).toEqual([]);
+  });
+
+  it("an interrupted upload never boots half a bundle; the same command again flashes cleanly", async () => {
+    let cut = false;
+    const attempt = flashDevice({
+      port: sim.port, board: "alarm-esp32", device: id, registry, bundle: v3, fast: true,
+      onProgress: (done, total) => {
+        if (!cut && done > total * 0.4) {
+          cut = true;
+          void sim.unplug(); // the cable is pulled mid-upload
+        }
+      },
+    });
+    await expect(attempt).rejects.toThrow(/upload interrupted after \d+ of \d+ bytes.*Nothing was switched/);
+    expect(cut).toBe(true);
+    const staged = sim.dev.flash.read("varde.a");
+    expect(staged && staged.length).toBe(v3.code.length); // the idle slot holds a partial upload...
+    await sim.replug();
+    powerCycle(sim);
+    const r = await probeDevice({ port: sim.port, registry });
+    expect(r).toMatchObject({ mode: "firmware", id, verified: true, firmware: "2.0.0-test" }); // ...and is never booted
+    expect(sim.dev.errors).toEqual([]);
+    const again = await flashDevice({ port: sim.port, board: "alarm-esp32", device: id, registry, bundle: v3, fast: true });
+    expect(again).toMatchObject({ slot: "varde.a", firmware: "3.0.0-test" });
+    powerCycle(sim);
+    expect((await probeDevice({ port: sim.port, registry })).firmware).toBe("3.0.0-test");
+  });
+
+  it("refuses a device that runs firmware for another board, before writing anything", async () => {
+    const other = provisionDevice({ registry, kind: "dispenser", board: "dispenser-esp32" }).entry.id;
+    const before = sim.dev.flash.list().length;
+    await expect(flashDevice({ port: sim.port, board: "dispenser-esp32", device: other, registry, bundle: v1, fast: true })).rejects.toThrow(
+      /wrong board: the device .*"alarm-esp32".* you asked for "dispenser-esp32"/,
+    );
+    expect(sim.dev.flash.list().length).toBe(before);
+  });
+});
+
+describe("flash errors a technician can act on", () => {
+  it("without room for two bundles: replaced in place, an interrupted upload leaves the REPL, a retry works", async () => {
+    const sim = await simOnPty("alarm-esp32"); // the board's 64 KiB: one bundle plus the outbox
+    try {
+      const id = provisionDevice({ registry, kind: "alarm", board: "alarm-esp32" }).entry.id;
+      await flashDevice({ port: sim.port, board: "alarm-esp32", device: id, registry, bundle: v1, fast: true });
+      const details: string[] = [];
+      let cut = false;
+      await expect(
+        flashDevice({
+          port: sim.port, board: "alarm-esp32", device: id, registry, bundle: v2, fast: true,
+          onPhase: (_p, d) => d && details.push(d),
+          onProgress: (done, total) => {
+            if (!cut && done > total * 0.5) {
+              cut = true;
+              void sim.unplug();
+            }
+          },
+        }),
+      ).rejects.toThrow(/upload interrupted/);
+      expect(details.join("\n")).toMatch(/not enough flash to keep firmware 1.0.0-test while uploading: replacing it in place/);
+      await sim.replug();
+      sim.dev.powerOff();
+      sim.dev.powerOn();
+      expect(sim.dev.output).toMatch(/Varde: no verified app in flash/); // the loader refused: no half bundle ran
+      expect(sim.dev.errors).toEqual([]);
+      expect((await probeDevice({ port: sim.port, registry })).mode).toBe("repl");
+      const r = await flashDevice({ port: sim.port, board: "alarm-esp32", device: id, registry, bundle: v2, fast: true });
+      expect(r.info).toMatchObject({ firmware: "2.0.0-test" });
+    } finally {
+      await sim.stop();
+    }
+  });
+
+  it("wrong board: the Espruino reports another chip", async () => {
+    const sim = await simOnPty("alarm-nrf52");
+    try {
+      const id = provisionDevice({ registry, kind: "alarm", board: "alarm-esp32" }).entry.id;
+      await expect(flashDevice({ port: sim.port, board: "alarm-esp32", device: id, registry, bundle: v1, fast: true })).rejects.toThrow(
+        /wrong board: the device reports Espruino board PUCKJS .* board "alarm-esp32" is a ESP32/,
+      );
+      expect(sim.dev.flash.list()).toEqual([]);
+    } finally {
+      await sim.stop();
+    }
+  });
+
+  it("not enough flash on the device", async () => {
+    const sim = await simOnPty("alarm-esp32", { flash: new Flash({ capacity: 16 * 1024 }) });
+    try {
+      const id = provisionDevice({ registry, kind: "alarm", board: "alarm-esp32" }).entry.id;
+      await expect(flashDevice({ port: sim.port, board: "alarm-esp32", device: id, registry, bundle: v1, fast: true })).rejects.toThrow(
+        /not enough flash on the device: the bundle needs \d+ bytes, \d+ are free/,
+      );
+    } finally {
+      await sim.stop();
+    }
+  });
+
+  it("port missing, port busy, nothing answering, device not provisioned", async () => {
+    const id = provisionDevice({ registry, kind: "alarm", board: "alarm-esp32" }).entry.id;
+    const base = { board: "alarm-esp32", registry, bundle: v1, fast: true };
+    await expect(flashDevice({ ...base, device: id, port: path.join(dir, "ttyUSB9") })).rejects.toThrow(/ttyUSB9 does not exist: is the device plugged in/);
+    await expect(flashDevice({ ...base, device: 999999, port: "/dev/null" })).rejects.toThrow(/device 999999 is not in the registry/);
+    const pty = await openPtyPair(dir, "silent-");
+    try {
+      const holder = await openLink(pty.hostPath); // e.g. the gateway still running
+      await expect(flashDevice({ ...base, device: id, port: pty.hostPath })).rejects.toThrow(/is busy: another program has it open/);
+      await holder.close();
+      await expect(flashDevice({ ...base, device: id, port: pty.hostPath })).rejects.toThrow(/no Espruino answering on/);
+    } finally {
+      await pty.close();
+    }
+  });
+});
