@@ -35,10 +35,10 @@ describe("examples", () => {
     const dev = new FakeDevice({ id: 1001, key });
     cleanup.push(() => dev.close());
     gw.addLink(dev.memoryLink());
-    await dev.waitFor(() => dev.sessions === 1, 3000, "handshake");
+    await dev.waitFor(() => dev.sessions === 1, 10000, "handshake");
     const seqs = [dev.alarm(), dev.alarm(), dev.reliable({ dose: { kind: 0, slot: 1 } })];
-    await dev.waitFor(() => dev.alarmAcks.length === 2, 5000, "2 AlarmAcks");
-    await waitFor(() => gw.outbox.depth() === 0, 5000, "outbox emptied by application acks");
+    await dev.waitFor(() => dev.alarmAcks.length === 2, 10000, "2 AlarmAcks");
+    await waitFor(() => gw.outbox.depth() === 0, 10000, "outbox emptied by application acks");
     expect(stored.map((e) => e.envelope.seq)).toEqual(seqs);
     expect(dev.alarmAcks.map((a) => a.alarmSeq)).toEqual(seqs.slice(0, 2));
   });

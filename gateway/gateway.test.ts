@@ -45,11 +45,11 @@ describe("gateway (embedded broker, in-memory link)", () => {
     const dev = new FakeDevice({ id: 1001, key });
     cleanup.push(() => dev.close());
     gw.addLink(dev.memoryLink());
-    await dev.waitFor(() => dev.sessions === 1 && dev.timeSync !== null, 3000, "handshake + time sync");
+    await dev.waitFor(() => dev.sessions === 1 && dev.timeSync !== null, 10000, "handshake + time sync");
     const seq = dev.alarm();
-    await dev.waitFor(() => dev.acked.includes(seq), 3000, "ack of the alarm");
+    await dev.waitFor(() => dev.acked.includes(seq), 10000, "ack of the alarm");
     const evTopic = topic("event", { gateway: "gw1", device: 1001, type: "alarm" });
-    await waitFor(() => sub.msgs.some((m) => m.topic === evTopic), 3000, "alarm at broker");
+    await waitFor(() => sub.msgs.some((m) => m.topic === evTopic), 10000, "alarm at broker");
     const m = sub.msgs.find((x) => x.topic === evTopic)!;
     expect(m.qos).toBe(1);
     expect(m.retain).toBe(false);
@@ -66,14 +66,14 @@ describe("gateway (embedded broker, in-memory link)", () => {
     expect(decodeMessage("DeviceAvailability", new Uint8Array(av!.payload)).online).toBe(true);
     // the responder acknowledges
     await sub.c.publishAsync(topic("command", { gateway: "gw1", command: "ack-alarm" }), Buffer.from(encodeMessage("CommandRequest", { correlationId: "c-1", device: 1001, alarmSeq: seq, responder: "Kari" })), { qos: 1 });
-    await dev.waitFor(() => dev.alarmAcks.length === 1, 3000, "AlarmAck");
+    await dev.waitFor(() => dev.alarmAcks.length === 1, 10000, "AlarmAck");
     expect(dev.alarmAcks[0]).toMatchObject({ alarmSeq: seq, responder: "Kari" });
     const respTopic = topic("response", { gateway: "gw1", command: "ack-alarm" });
-    await waitFor(() => sub.msgs.filter((x) => x.topic === respTopic).length === 2, 3000, "queued + delivered responses");
+    await waitFor(() => sub.msgs.filter((x) => x.topic === respTopic).length === 2, 10000, "queued + delivered responses");
     const states = sub.msgs.filter((x) => x.topic === respTopic).map((x) => decodeMessage("CommandResponse", new Uint8Array(x.payload)));
     expect(states.map((s) => [s.correlationId, s.state])).toEqual([["c-1", "queued"], ["c-1", "delivered"]]);
     // puback mode (default): the event left the outbox
-    await waitFor(() => gw.outbox.depth() === 0, 3000, "outbox drained");
+    await waitFor(() => gw.outbox.depth() === 0, 10000, "outbox drained");
     expect(gw.metrics.get("varde_events_in_total")).toBe(1);
   });
 
@@ -84,17 +84,17 @@ describe("gateway (embedded broker, in-memory link)", () => {
     const dev = new FakeDevice({ id: 1001, key, retryMs: 30 });
     cleanup.push(() => dev.close());
     gw.addLink(dev.memoryLink());
-    await dev.waitFor(() => dev.sessions === 1, 3000, "handshake");
+    await dev.waitFor(() => dev.sessions === 1, 10000, "handshake");
     // drop the gateway's acks for a while so the device retransmits
     const seqs = [dev.alarm(), dev.reliable({ fault: { code: 1 } }), dev.alarm({ test: true })];
-    await dev.waitFor(() => dev.outbox.length === 0, 3000, "all acked");
+    await dev.waitFor(() => dev.outbox.length === 0, 10000, "all acked");
     await new Promise((r) => setTimeout(r, 100));
     // a replay of an already stored frame is acked but not stored again
     dev.send({ seq: seqs[0], alarm: {} });
     dev.send({ seq: 99, alarm: {} }, new Uint8Array(32).fill(7)); // wrong key
     dev.sendRaw(sealFrame(new Uint8Array(32), { device: 4242, boot: 1, seq: 1, alarm: {} })); // unknown device
-    await waitFor(() => gw.metrics.get("varde_frames_rejected_total") >= 2, 3000, "rejections");
-    await waitFor(() => sub.msgs.length >= 3, 3000, "3 events");
+    await waitFor(() => gw.metrics.get("varde_frames_rejected_total") >= 2, 10000, "rejections");
+    await waitFor(() => sub.msgs.length >= 3, 10000, "3 events");
     await new Promise((r) => setTimeout(r, 150));
     const ids = sub.msgs.map((m) => decodeMessage("BackendEvent", new Uint8Array(m.payload)).eventId);
     expect(new Set(ids).size).toBe(3);
@@ -112,9 +112,9 @@ describe("gateway (embedded broker, in-memory link)", () => {
     cleanup.push(() => dev.close());
     dev.answerHello = false;
     gw.addLink(dev.memoryLink());
-    await dev.waitFor(() => dev.received.filter((e) => e.hello).length >= 2, 3000, "second Hello");
+    await dev.waitFor(() => dev.received.filter((e) => e.hello).length >= 2, 10000, "second Hello");
     dev.answerHello = true;
-    await dev.waitFor(() => dev.sessions === 1 && dev.timeSync !== null, 3000, "handshake");
+    await dev.waitFor(() => dev.sessions === 1 && dev.timeSync !== null, 10000, "handshake");
     expect(gw.core.status()).toMatchObject({ links: [{ device: 1001, up: true }] });
   });
 
@@ -125,18 +125,18 @@ describe("gateway (embedded broker, in-memory link)", () => {
     const dev = new FakeDevice({ id: 1001, key });
     cleanup.push(() => dev.close());
     gw.addLink(dev.memoryLink());
-    await dev.waitFor(() => dev.sessions === 1, 3000, "handshake");
+    await dev.waitFor(() => dev.sessions === 1, 10000, "handshake");
     dev.heartbeat(1);
     const t0 = Date.now();
     const types = () => sub.msgs.filter((m) => m.topic.includes("/event/")).map((m) => m.topic.split("/").pop());
-    await waitFor(() => types().includes("device_lost"), 4000, "device_lost");
+    await waitFor(() => types().includes("device_lost"), 10000, "device_lost");
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1900);
     const avail = () => sub.msgs.filter((m) => m.topic.endsWith("/availability")).map((m) => decodeMessage("DeviceAvailability", new Uint8Array(m.payload)));
     expect(avail().at(-1)).toMatchObject({ online: false, reason: "heartbeat_missed" });
     const lost = sub.msgs.find((m) => m.topic.endsWith("/event/device_lost"))!;
     expect(decodeMessage("BackendEvent", new Uint8Array(lost.payload)).codes).toEqual([{ system: "VKP", code: "3.10", display: "no contact" }]);
     dev.heartbeat(1);
-    await waitFor(() => types().includes("device_back"), 3000, "device_back");
+    await waitFor(() => types().includes("device_back"), 10000, "device_back");
     expect(avail().at(-1)).toMatchObject({ online: true });
     expect(types().filter((t) => t === "device_lost").length).toBe(1);
     expect(types().filter((t) => t === "heartbeat").length).toBe(2);
@@ -152,7 +152,7 @@ describe("gateway (embedded broker, in-memory link)", () => {
     const dev = new FakeDevice({ id: 1001, key });
     cleanup.push(() => dev.close());
     gw.addLink(dev.memoryLink());
-    await dev.waitFor(() => dev.lastDownlink === 3, 3000, "3 downlinks");
+    await dev.waitFor(() => dev.lastDownlink === 3, 10000, "3 downlinks");
     const order = dev.received.filter((e) => e.seq).map((e) => [e.seq, e.alarmAck ? "alarmAck" : e.schedule ? "schedule" : "command"]);
     expect(order.slice(0, 3)).toEqual([[1, "alarmAck"], [2, "schedule"], [3, "command"]]);
     expect(dev.received.find((e) => e.schedule).schedule.doses.map((d: any) => d.minute)).toEqual([480, 1200]);
@@ -165,22 +165,22 @@ describe("gateway (embedded broker, in-memory link)", () => {
     const dev = new FakeDevice({ id: 1001, key });
     cleanup.push(() => dev.close());
     gw.addLink(dev.memoryLink());
-    await dev.waitFor(() => dev.sessions === 1, 3000, "handshake");
+    await dev.waitFor(() => dev.sessions === 1, 10000, "handshake");
     for (let i = 0; i < 5; i++) dev.alarm();
-    await dev.waitFor(() => dev.outbox.length === 0, 3000, "acks");
+    await dev.waitFor(() => dev.outbox.length === 0, 10000, "acks");
     await new Promise((r) => setTimeout(r, 120)); // past hello_retry_ms
     dev.reboot();
     dev.heartbeat();
-    await dev.waitFor(() => dev.sessions === 2, 3000, "handshake after reboot");
+    await dev.waitFor(() => dev.sessions === 2, 10000, "handshake after reboot");
     // re-flashed: seq starts again at 1 with a new boot id
     dev.reboot();
     dev.seq = 1;
     await new Promise((r) => setTimeout(r, 120));
     dev.heartbeat();
-    await dev.waitFor(() => dev.sessions === 3, 3000, "handshake after re-flash");
+    await dev.waitFor(() => dev.sessions === 3, 10000, "handshake after re-flash");
     const seq = dev.alarm();
     expect(seq).toBe(1);
-    await dev.waitFor(() => dev.outbox.length === 0, 3000, "ack of the new alarm");
+    await dev.waitFor(() => dev.outbox.length === 0, 10000, "ack of the new alarm");
     expect(gw.metrics.get("varde_device_seq_resets_total")).toBe(1);
     expect(gw.metrics.get("varde_events_in_total", { type: "alarm" })).toBe(6);
   });
@@ -199,10 +199,10 @@ describe("gateway (embedded broker, in-memory link)", () => {
       cleanup.push(() => d.close());
       gw.addLink(d.memoryLink());
     }
-    await waitFor(() => devs.every((d) => d.sessions === 1), 5000, "50 handshakes");
+    await waitFor(() => devs.every((d) => d.sessions === 1), 10000, "50 handshakes");
     const before = gw.outbox.commits;
     for (const d of devs) d.alarm();
-    await waitFor(() => devs.every((d) => d.outbox.length === 0), 5000, "50 acks");
+    await waitFor(() => devs.every((d) => d.outbox.length === 0), 10000, "50 acks");
     const commits = gw.outbox.commits - before;
     console.log(`group commit: 50 alarms stored and acked with ${commits} transaction(s)`);
     expect(commits).toBeLessThanOrEqual(5);
@@ -215,9 +215,9 @@ describe("gateway (embedded broker, in-memory link)", () => {
     const dev = new FakeDevice({ id: 1001, key });
     cleanup.push(() => dev.close());
     gw.addLink(dev.memoryLink());
-    await dev.waitFor(() => dev.sessions === 1 && dev.timeSync !== null, 3000, "handshake");
+    await dev.waitFor(() => dev.sessions === 1 && dev.timeSync !== null, 10000, "handshake");
     const t0 = Date.now();
-    await dev.waitFor(() => dev.received.filter((e) => e.timeSync).length >= 3, 4000, "two periodic syncs");
+    await dev.waitFor(() => dev.received.filter((e) => e.timeSync).length >= 3, 10000, "two periodic syncs");
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1800);
     expect(Math.abs(dev.timeSync.unix - Date.now() / 1000)).toBeLessThan(2);
   });

@@ -37,10 +37,10 @@ describe("operation", () => {
     const dev = new FakeDevice({ id: 1001, key });
     cleanup.push(() => dev.close());
     gw.addLink(dev.memoryLink());
-    await dev.waitFor(() => dev.sessions === 1, 3000, "handshake");
+    await dev.waitFor(() => dev.sessions === 1, 10000, "handshake");
     dev.reliable({ fault: { code: 3 } });
     const evTopic = topic("event", { gateway: "gw1", device: 1001, type: "fault" });
-    await waitFor(() => msgs.some((m) => m.topic === evTopic), 3000, "fault event");
+    await waitFor(() => msgs.some((m) => m.topic === evTopic), 10000, "fault event");
     // opt-in JSON rendering
     const ev = JSON.parse(msgs.find((m) => m.topic === evTopic)!.payload);
     expect(ev).toMatchObject({ type: "fault", device: 1001, kind: "DEVICE_KIND_ALARM", envelope: { fault: { code: "FAULT_FORCED_OPENING" } } });

@@ -37,7 +37,7 @@ async function device(gw: GatewayHandle, key: string, retryMs = 200): Promise<Fa
   const dev = new FakeDevice({ id: 1001, key, retryMs });
   cleanup.push(() => dev.close());
   gw.addLink(dev.memoryLink());
-  await dev.waitFor(() => dev.sessions === 1, 3000, "handshake");
+  await dev.waitFor(() => dev.sessions === 1, 10000, "handshake");
   return dev;
 }
 type Msg = { topic: string; payload: Buffer; retain: boolean; qos: number; props: any };
@@ -60,11 +60,11 @@ describe("MQTT backend on Mosquitto", () => {
     const sub = await client(broker.url, { protocolVersion: 5 }, ["varde/v1/gw1/#"]);
     const dev = await device(gw, key);
     const seqs = [dev.alarm(), dev.reliable({ dose: { kind: 1, delayS: 1800, slot: 3 } })];
-    await dev.waitFor(() => dev.outbox.length === 0, 3000, "acks");
-    await waitFor(() => sub.msgs.filter((m) => m.topic.includes("/event/")).length >= 2, 3000, "2 events");
+    await dev.waitFor(() => dev.outbox.length === 0, 10000, "acks");
+    await waitFor(() => sub.msgs.filter((m) => m.topic.includes("/event/")).length >= 2, 10000, "2 events");
     expect(gw.outbox.depth()).toBe(2); // published, but not acked by the backend yet
     // no app ack within ack_timeout_s → republished with the same event id
-    await waitFor(() => sub.msgs.filter((m) => m.topic.includes("/event/")).length >= 4, 4000, "republish");
+    await waitFor(() => sub.msgs.filter((m) => m.topic.includes("/event/")).length >= 4, 10000, "republish");
     const evs = sub.msgs.filter((m) => m.topic.includes("/event/")).map((m) => dec("BackendEvent", m.payload));
     const ids = [...new Set(evs.map((e) => e.eventId))];
     expect(ids).toEqual(seqs.map((s) => `1001:${dev.boot}:${s}`));
@@ -74,27 +74,27 @@ describe("MQTT backend on Mosquitto", () => {
     expect(m0.props.contentType).toBe("application/x-protobuf; proto=varde.v1.BackendEvent");
     // the backend acks → the events leave the outbox
     await sub.c.publishAsync(topic("ack", { gateway: "gw1" }), Buffer.from(encodeMessage("EventAck", { eventIds: ids })), { qos: 1 });
-    await waitFor(() => gw.outbox.depth() === 0, 3000, "outbox empty after app ack");
+    await waitFor(() => gw.outbox.depth() === 0, 10000, "outbox empty after app ack");
     // MQTT 5 request/response: response topic and correlation data from the request properties
     const resp = await client(broker.url, { protocolVersion: 5 }, ["my/replies"]);
     await resp.c.publishAsync(topic("command", { gateway: "gw1", command: "set-heartbeat" }), Buffer.from(encodeMessage("CommandRequest", { device: 1001, heartbeatS: 120 })), {
       qos: 1,
       properties: { responseTopic: "my/replies", correlationData: Buffer.from("corr-42") },
     });
-    await waitFor(() => resp.msgs.length >= 2, 3000, "queued + delivered");
+    await waitFor(() => resp.msgs.length >= 2, 10000, "queued + delivered");
     expect(resp.msgs.map((m) => [m.props.correlationData.toString(), dec("CommandResponse", m.payload).state])).toEqual([["corr-42", "queued"], ["corr-42", "delivered"]]);
     const cfgDl = dev.received.find((e) => e.config);
     expect(cfgDl.config).toMatchObject({ heartbeatS: 120, version: 1 });
     // set-config then set-heartbeat: the heartbeat change keeps the rest of the config
     await resp.c.publishAsync(topic("command", { gateway: "gw1", command: "set-config" }), Buffer.from(JSON.stringify({ device: 1001, config: { cancelWindowS: 15, ackTimeoutS: 90, heartbeatS: 120 } })), { qos: 1, properties: { responseTopic: "my/replies" } });
     await resp.c.publishAsync(topic("command", { gateway: "gw1", command: "set-heartbeat" }), Buffer.from(JSON.stringify({ device: 1001, heartbeatS: 600 })), { qos: 1, properties: { responseTopic: "my/replies" } });
-    await dev.waitFor(() => dev.received.filter((e) => e.config).length >= 3, 3000, "3 configs");
+    await dev.waitFor(() => dev.received.filter((e) => e.config).length >= 3, 10000, "3 configs");
     expect(dev.received.filter((e) => e.config).at(-1).config).toMatchObject({ version: 3, heartbeatS: 600, cancelWindowS: 15, ackTimeoutS: 90 });
-    await waitFor(() => resp.msgs.length >= 6, 3000, "responses");
+    await waitFor(() => resp.msgs.length >= 6, 10000, "responses");
     resp.msgs.length = 0;
     // status command in JSON
     await resp.c.publishAsync(topic("command", { gateway: "gw1", command: "status" }), Buffer.from(JSON.stringify({ correlationId: "s1" })), { qos: 1, properties: { responseTopic: "my/replies" } });
-    await waitFor(() => resp.msgs.length >= 1, 3000, "status");
+    await waitFor(() => resp.msgs.length >= 1, 10000, "status");
     const st = JSON.parse(dec("CommandResponse", resp.msgs[0].payload).json);
     expect(st.devices[0]).toMatchObject({ id: 1001, online: true });
   });
@@ -105,17 +105,17 @@ describe("MQTT backend on Mosquitto", () => {
     const { cfg } = setup({ url: broker.url, protocol_version: 4, keepalive_s: 1 });
     const gw = await start(cfg);
     const sub = await client(broker.url, { protocolVersion: 4 }, [topic("state", { gateway: "gw1" })]);
-    await waitFor(() => sub.msgs.length >= 1, 3000, "birth");
+    await waitFor(() => sub.msgs.length >= 1, 10000, "birth");
     const birth = dec("GatewayState", sub.msgs[0].payload);
     expect(birth.online).toBe(true);
     // a consumer arriving later gets the birth as a retained message
     const late = await client(broker.url, { protocolVersion: 4 }, [topic("state", { gateway: "gw1" })]);
-    await waitFor(() => late.msgs.length >= 1, 3000, "retained birth");
+    await waitFor(() => late.msgs.length >= 1, 10000, "retained birth");
     expect(late.msgs[0].retain).toBe(true);
     expect(dec("GatewayState", late.msgs[0].payload).bdSeq).toBe(birth.bdSeq);
     // the gateway's connection dies without DISCONNECT (as with SIGKILL or a cut cable)
     (gw as any).core.backend.client.stream.destroy();
-    await waitFor(() => sub.msgs.length >= 3, 5000, "will then rebirth");
+    await waitFor(() => sub.msgs.length >= 3, 10000, "will then rebirth");
     const states = sub.msgs.slice(0, 3).map((m) => dec("GatewayState", m.payload));
     expect(states.map((s) => [s.online, s.bdSeq])).toEqual([[true, birth.bdSeq], [false, birth.bdSeq], [true, birth.bdSeq + 1]]);
   });
@@ -128,7 +128,7 @@ describe("MQTT backend on Mosquitto", () => {
     const sub = await client(broker.tlsUrl, { ca: fs.readFileSync(pki.ca), cert: fs.readFileSync(pki.clientCert), key: fs.readFileSync(pki.clientKey), username: "gw1", password: "s3cret-pw" }, ["varde/v1/gw1/device/+/event/#"]);
     const dev = await device(gw, key);
     dev.alarm();
-    await waitFor(() => sub.msgs.length === 1, 5000, "alarm over TLS");
+    await waitFor(() => sub.msgs.length === 1, 10000, "alarm over TLS");
     expect(gw.metrics.get("varde_mqtt_connects_total")).toBe(1);
     // a client certificate from another CA does not get in
     const rogue = mqtt.connect(broker.tlsUrl, { ca: fs.readFileSync(pki.ca), cert: fs.readFileSync(pki.rogueCert), key: fs.readFileSync(pki.rogueKey), username: "gw1", password: "s3cret-pw", reconnectPeriod: 0 });
@@ -173,7 +173,7 @@ describe("MQTT backend on Mosquitto", () => {
       }
       await new Promise((r) => setTimeout(r, 10));
     }
-    await dev.waitFor(() => dev.outbox.length === 0, 5000, "device outbox empty");
+    await dev.waitFor(() => dev.outbox.length === 0, 10000, "device outbox empty");
     await waitFor(() => seen.size === N && gw.outbox.depth() === 0, 15000, `all ${N} events at the backend and acked`);
     expect([...seen].sort()).toEqual([...sent].sort());
     expect(received).toBeGreaterThanOrEqual(N); // duplicates are allowed on the wire, not after dedup
