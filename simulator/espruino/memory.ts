@@ -80,11 +80,26 @@ export class MemoryEstimator {
     private readonly opts: { closures: boolean } = { closures: true },
   ) {}
 
-  /** Call once the context's globals are installed: everything reachable now is "the interpreter". */
+  private marked = false;
+
+  /**
+   * Call once the context's globals are installed: the global names present now are "the interpreter".
+   * The objects reachable from them are collected lazily, on the first estimate (most runs never ask).
+   */
   markBuiltins(): void {
+    for (const k of Object.getOwnPropertyNames(this.realm.global)) this.builtinGlobals.add(k);
+  }
+
+  private collectBuiltins(): void {
+    if (this.marked) return;
+    this.marked = true;
     const g = this.realm.global;
-    for (const k of Object.getOwnPropertyNames(g)) this.builtinGlobals.add(k);
-    const stack: unknown[] = [g];
+    this.builtins.add(g);
+    const stack: unknown[] = [Object.getPrototypeOf(g)];
+    for (const k of this.builtinGlobals) {
+      const d = Object.getOwnPropertyDescriptor(g, k);
+      if (d) stack.push("value" in d ? d.value : d.get);
+    }
     while (stack.length) {
       const o = stack.pop();
       if ((typeof o !== "object" && typeof o !== "function") || o === null || this.builtins.has(o)) continue;
@@ -106,6 +121,7 @@ export class MemoryEstimator {
 
   /** usage() with the parts it is made of */
   measure(extraRoots: unknown[]): { usage: number; parts: MemoryBreakdown } {
+    this.collectBuiltins();
     const w = new Walk(this.builtins, this.opts.closures);
     const g = this.realm.global;
     for (const k of Object.getOwnPropertyNames(g)) {
@@ -119,6 +135,7 @@ export class MemoryEstimator {
 
   /** E.getSizeOf(v): vars used by one value (closures included). */
   sizeOf(v: unknown): number {
+    this.collectBuiltins();
     return new Walk(this.builtins, this.opts.closures).value(v);
   }
 }

@@ -98,7 +98,7 @@ export class Realm {
   run(code: string, filename: string): unknown {
     this.depth++;
     try {
-      return new vm.Script(code, { filename }).runInContext(this.ctx);
+      return compiled(code, filename).runInContext(this.ctx);
     } finally {
       this.depth--;
     }
@@ -119,6 +119,23 @@ export class Realm {
       this.depth--;
     }
   }
+}
+
+// Compiled scripts are context-independent: a bundle booted a thousand times (power-cut runs) is
+// compiled once. Small sources (REPL lines, callbacks) are not worth caching.
+const scriptCache = new Map<string, vm.Script>();
+const CACHE_MIN_CHARS = 2048;
+const CACHE_MAX = 16;
+function compiled(code: string, filename: string): vm.Script {
+  if (code.length < CACHE_MIN_CHARS) return new vm.Script(code, { filename });
+  const key = filename + "\0" + code;
+  let s = scriptCache.get(key);
+  if (!s) {
+    s = new vm.Script(code, { filename });
+    if (scriptCache.size >= CACHE_MAX) scriptCache.delete(scriptCache.keys().next().value as string);
+    scriptCache.set(key, s);
+  }
+  return s;
 }
 
 /** Bytes from anything Espruino accepts as data: string of byte-chars, number, array, typed array, ArrayBuffer, {data,count}. */
