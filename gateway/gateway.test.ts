@@ -221,4 +221,16 @@ describe("gateway (embedded broker, in-memory link)", () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1800);
     expect(Math.abs(dev.timeSync.unix - Date.now() / 1000)).toBeLessThan(2);
   });
+
+  it("a device provisioned while the gateway runs is accepted without a restart", async () => {
+    const { dir, cfg } = setup();
+    const gw = await start(cfg);
+    const key = newDeviceKey();
+    const dev = new FakeDevice({ id: 1002, key });
+    cleanup.push(() => dev.close());
+    gw.addLink(dev.memoryLink());
+    await waitFor(() => gw.metrics.get("varde_frames_rejected_total", { reason: "unknown_device" }) >= 1, 10000, "rejected while unknown");
+    appendDevice(path.join(dir, "registry.toml"), { id: 1002, kind: "dispenser", board: "dispenser-esp32", key, label: "new", created: "" });
+    await dev.waitFor(() => dev.sessions >= 1 && gw.core.status().links.some((l: any) => l.device === 1002 && l.up), 10000, "handshake after provisioning");
+  });
 });

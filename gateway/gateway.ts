@@ -107,6 +107,14 @@ export class Gateway implements SessionHost {
     return s;
   }
 
+  /** A new registry (the file changed: a device was provisioned): new devices are accepted at once. */
+  setRegistry(reg: Registry): void {
+    const added = reg.devices.filter((d) => !this.registry.byId.has(d.id)).map((d) => d.id);
+    this.registry = reg;
+    for (const d of reg.devices) this.state(d.id);
+    if (added.length) this.emit({ kind: "registry", text: `registry reloaded: device(s) ${added.join(", ")} provisioned` });
+  }
+
   start(): void {
     this.superviseTimer = setInterval(() => this.supervise(), Math.max(50, Math.min(1000, (this.cfg.heartbeatS * 1000) / 4)));
     this.superviseTimer.unref?.();
@@ -326,7 +334,7 @@ export class Gateway implements SessionHost {
     return this.devices.get(device)?.availability ?? null;
   }
 
-  status(): object {
+  status() {
     return {
       boot: this.boot,
       uptimeS: Math.floor((this.now() - this.startedAt) / 1000),

@@ -82,6 +82,7 @@ export async function startGateway(configOrPath: GatewayConfig | string, opts: S
   let backend: Backend | null = null;
   const transports: Transport[] = [];
   const listenPorts: number[] = [];
+  let unwatch = () => {};
   try {
     let url = config.mqtt.url;
     if (!url) {
@@ -99,6 +100,16 @@ export async function startGateway(configOrPath: GatewayConfig | string, opts: S
     const metricsUrl = await metrics.serve(config.metrics.host, config.metrics.port, () => ({ gateway: config.gatewayId, broker: url, mqttConnected: backend!.connected, bdSeq: backend!.bdSeq, ...core!.status() }));
     core.start();
     backend.start();
+    // `varde provision` appends to the registry while the gateway runs: pick new devices up without a restart
+    const onRegistryChange = () => {
+      try {
+        core!.setRegistry(loadRegistry(config.registry));
+      } catch (e) {
+        logger.error(`${(e as Error).message} — keeping the previous registry until the file is fixed`);
+      }
+    };
+    fs.watchFile(config.registry, { interval: 1000 }, onRegistryChange);
+    unwatch = () => fs.unwatchFile(config.registry, onRegistryChange);
     const log = (m: string) => logger.warn(m);
     for (const t of config.transports) {
       const tr = makeTransport(t, config, log);
@@ -126,6 +137,7 @@ export async function startGateway(configOrPath: GatewayConfig | string, opts: S
       stop: async () => {
         if (stopped) return;
         stopped = true;
+        unwatch();
         for (const t of transports) await t.stop();
         core!.stop();
         await backend!.stop();
@@ -137,6 +149,7 @@ export async function startGateway(configOrPath: GatewayConfig | string, opts: S
       },
     };
   } catch (e) {
+    unwatch();
     for (const t of transports) await t.stop().catch(() => undefined);
     core.stop();
     await backend?.stop().catch(() => undefined);
