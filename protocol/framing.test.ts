@@ -106,14 +106,13 @@ describe("FrameParser", () => {
     let coincidences = 0;
     fc.assert(
       fc.property(fc.array(item, { maxLength: 14 }), cuts, (items, cs) => {
-        const sent = items.filter((x) => "frame" in x).map((x) => hex((x as { frame: Uint8Array }).frame));
+        // one extra intact frame at the end flushes anything a trailing false start may hold
+        const sent = items.filter((x) => "frame" in x).map((x) => hex((x as { frame: Uint8Array }).frame)).concat(["42"]);
         const got: string[] = [];
         const p = new FrameParser((b) => got.push(hex(b)));
         const all = concat(items.map((x) => ("frame" in x ? encodeFrame(x.frame) : x.junk)));
-        // one extra intact frame at the end flushes anything a trailing false start may hold
         pushChunked(p, concat([all, encodeFrame(new Uint8Array([0x42]))]), cs);
         expect(p.len).toBeLessThanOrEqual(MAX_FRAME * 2);
-        expect(got.pop()).toBe("42");
         const spurious = got.filter((g) => !sent.includes(g));
         if (spurious.length === 0) {
           expect(got).toEqual(sent);
