@@ -69,18 +69,20 @@ describe("alarm bundle in the simulator", () => {
     await rig.run(20_000);
     rig.dev.reboot();
     await rig.run(3600_000);
-    rig.setGateway(true);
-    await rig.run(130_000);
-    const alarms = rig.gw.distinct("alarm");
-    expect(alarms.length).toBe(1);
-    expect(alarms[0].late).toBe(true);
-    // no responder within ack_timeout_s: red/blue alternating ("no-response"), not "received"
+    // still trying; past ack_timeout_s it shows "no-response" (red/blue alternating), never success
     const seen = new Set<string>();
     for (let i = 0; i < 4; i++) {
       seen.add(rig.leds().join());
       await rig.run(250);
     }
     expect(seen).toEqual(new Set(["true,false,false", "false,false,true"]));
+    rig.setGateway(true);
+    await rig.run(130_000);
+    const alarms = rig.gw.distinct("alarm");
+    expect(alarms.length).toBe(1);
+    expect(alarms[0].late).toBe(true);
+    // delivered at last: "received" (blue) again, the responder's timeout restarted
+    expect(rig.leds()).toEqual([false, false, true]);
     // the ack timeout fired while offline and was reported too
     expect(rig.gw.distinct("fault").map((e) => e.fault.code)).toContain(FaultCode.FAULT_ACK_TIMEOUT);
   });

@@ -11,7 +11,9 @@
 //  * holding the button while powering on for MAINTENANCE_HOLD_MS moves the REPL to the data port.
 // States shown and heard (indicator.ts): sending -> received (gateway ack) -> acknowledged (AlarmAck
 // from a responder); no AlarmAck within ack_timeout_s -> no-response + FAULT_ACK_TIMEOUT (and a later
-// AlarmAck still turns it to acknowledged).
+// AlarmAck still turns it to acknowledged). The timeout runs from the press and is restarted when the
+// gateway acks the alarm: an alarm that timed out while the gateway was unreachable goes back to
+// "received" once delivered, and times out again if no responder answers after that.
 // Supervision: a best-effort Heartbeat every heartbeat_s (set by Config) with battery and outbox depth.
 // Battery: Battery{low} queued (reliable) when crossing below low_mv and when back above it.
 import type { Hal } from "../core/hal.ts";
@@ -129,7 +131,10 @@ export class AlarmApp {
     this.link.onAcked = function (seq: number) {
       if (seq === self.alarmSeq && !self.gatewayHas) {
         self.gatewayHas = true;
-        if (self.ind.state === "sending") self.ind.set("received");
+        // a responder can only answer once the gateway has it: the ack timeout counts from here, and
+        // an alarm that timed out while offline ("no-response") is now "received" again
+        if (self.ind.state === "sending" || self.ind.state === "no-response") self.ind.set("received");
+        self.armAckTimer(self.cfg.ackTimeoutS * 1000);
       }
     };
   }
