@@ -106,6 +106,8 @@ export class MemoryEstimator {
       this.builtins.add(o);
       stack.push(Object.getPrototypeOf(o));
       for (const k of Object.getOwnPropertyNames(o)) {
+        // a sloppy function's `arguments` is its live call's arguments (e.g. E.getSizeOf's value)
+        if (typeof o === "function" && (k === "arguments" || k === "caller")) continue;
         const d = Object.getOwnPropertyDescriptor(o, k);
         if (!d) continue;
         if ("value" in d) stack.push(d.value);
