@@ -9,7 +9,7 @@ import { reachable } from "./gen/generate.ts";
 import { encodeCanonical, decodeMessage, lookupType, schemaCodec } from "./schema.ts";
 import { arbitraryMessage, normalize } from "./arbitrary.ts";
 
-const RUNS = 300;
+const RUNS = Number(process.env.CODEC_RUNS || 300);
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
 // Every field kind the firmware codec supports, including what varde.proto does not use yet.
