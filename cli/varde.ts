@@ -14,6 +14,7 @@ const commands: Array<() => Promise<{ register: (p: Command) => void }>> = [
   () => import("./commands/build.ts"),
   () => import("./commands/demo.ts"),
   () => import("./commands/sim.ts"),
+  () => import("./commands/scenario.ts"),
 ];
 for (const load of commands) (await load()).register(program);
 

@@ -56,6 +56,13 @@ export interface ScenarioResult {
   log: string[];
 }
 
+const boards = new Map<string, Board>();
+function boardFor(id: string): Board {
+  let b = boards.get(id);
+  if (!b) boards.set(id, (b = loadBoard(id)));
+  return b;
+}
+
 const bundles = new Map<string, Promise<string>>();
 /** The firmware bundle for a board, built once per process. */
 export function bundleFor(boardId: string): Promise<string> {
@@ -89,7 +96,7 @@ interface DoseModel {
 export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<ScenarioResult> {
   const wall0 = performance.now();
   const run = opts.run ?? 0;
-  const board: Board = loadBoard(sc.board);
+  const board: Board = boardFor(sc.board);
   const bundle = opts.bundle ?? (await bundleFor(sc.board));
   const d = (board.extra.dispenser ?? {}) as Record<string, number>;
   const startS = osloToUnix(sc.start);
@@ -327,17 +334,45 @@ function oracle(
   }
 }
 
+export interface FilesOptions {
+  /** only runs with index in [from, to) of files with `runs = N` (split a long file across workers) */
+  from?: number;
+  to?: number;
+  onResult?: (r: ScenarioResult) => void;
+}
+
 /** Loads and runs scenario files; a file with `runs = N` runs N seeded variants. */
-export async function runScenarioFiles(files: string[], onResult?: (r: ScenarioResult) => void): Promise<ScenarioResult[]> {
+export async function runScenarioFiles(files: string[], opts: FilesOptions = {}): Promise<ScenarioResult[]> {
   const out: ScenarioResult[] = [];
   for (const f of files) {
     const sc = loadScenario(f);
     const bundle = await bundleFor(sc.board);
-    for (let r = 0; r < sc.runs; r++) {
+    const from = Math.max(0, opts.from ?? 0);
+    const to = Math.min(sc.runs, opts.to ?? sc.runs);
+    for (let r = from; r < to; r++) {
       const res = await runScenario(sc, { run: r, bundle });
       out.push(res);
-      onResult?.(res);
+      opts.onResult?.(res);
     }
   }
   return out;
+}
+
+export interface Summary {
+  scenarios: number;
+  runs: number;
+  failed: number;
+  /** simulated days over all runs */
+  days: number;
+  wallMs: number;
+}
+
+export function summarize(rs: ScenarioResult[]): Summary {
+  return {
+    scenarios: new Set(rs.map((r) => r.file)).size,
+    runs: rs.length,
+    failed: rs.filter((r) => !r.ok).length,
+    days: rs.reduce((a, r) => a + r.days, 0),
+    wallMs: rs.reduce((a, r) => a + r.wallMs, 0),
+  };
 }
