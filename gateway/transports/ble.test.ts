@@ -100,10 +100,17 @@ describe("BleTransport", () => {
     const peers = [0, 1, 2].map((i) => new BlePeerDevice(radio, { name: `Varde-${i}` }));
     for (const p of peers) p.powerOn();
     const all = new BleTransport({ ...VARDE_BLE, noble, backoffMinMs: 20 });
+    let scanStops = 0;
+    let connectsWhileScanning = 0;
+    noble.on("scanStop", () => scanStops++);
+    for (const p of peers) p.on("connect", () => radio.isScanning(noble) && connectsWhileScanning++);
     const links: Link[] = [];
     await all.start((l) => links.push(l));
     await waitFor(() => links.length === 3, 3000, "three links");
     expect(new Set(links.map((l) => l.name)).size).toBe(3);
+    // the scan pauses for each connection set-up (controllers refuse to connect while scanning)
+    expect(scanStops).toBeGreaterThanOrEqual(3);
+    expect(connectsWhileScanning).toBe(0);
     // each link reaches its own device
     const got = peers.map(() => [] as number[]);
     peers.forEach((p, i) => p.on("data", (b: Uint8Array) => got[i].push(...b)));

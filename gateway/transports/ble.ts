@@ -7,7 +7,8 @@
 //   fix, `unavailable` set, the gateway keeps running its other transports. Tests inject a noble
 //   (simulator/ble FakeNoble) through `noble`.
 // * Scan by the service UUID (duplicates allowed, so a device seen again after its backoff is retried),
-//   connect one device at a time (an HCI controller handles one pending LE connection), discover the two
+//   connect one device at a time with the scan paused (an HCI controller handles one pending LE
+//   connection, and many refuse to connect while scanning), discover the two
 //   characteristics, subscribe, then hand the Link to the session. Every step has a timeout.
 // * Stream: notifications are passed on in arrival order as "data"; a frame may span notifications, the
 //   session's FrameParser reassembles it. Writes are split into chunks of the negotiated MTU-3 bytes and
@@ -67,6 +68,12 @@ export interface BleTransportOptions {
   setupTimeoutMs?: number;
   writeTimeoutMs?: number;
   writeWithoutResponse?: boolean;
+  /**
+   * Pause scanning while a connection is set up (default true). Many HCI controllers refuse an LE
+   * connection while scanning ("Command Disallowed", noble/noble#165, #658, abandonware/noble#254), and
+   * some stop scanning after a connect (noble/noble#223), so the scan is restarted afterwards.
+   */
+  pauseScanToConnect?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -185,6 +192,7 @@ export class BleTransport implements Transport {
   private devices = new Map<string, DeviceEntry>();
   private connecting = false;
   private scanning = false;
+  private scanAnnounced = false;
   private readonly service: string;
   private readonly toUuid: string;
   private readonly fromUuid: string;
@@ -206,6 +214,7 @@ export class BleTransport implements Transport {
       setupTimeoutMs: opts.setupTimeoutMs ?? 10_000,
       writeTimeoutMs: opts.writeTimeoutMs ?? 5_000,
       writeWithoutResponse: opts.writeWithoutResponse ?? false,
+      pauseScanToConnect: opts.pauseScanToConnect ?? true,
     };
     this.name = `ble:${this.service}`;
   }
@@ -262,9 +271,13 @@ export class BleTransport implements Transport {
     if (!this.noble || this.scanning || this.stopped) return;
     this.scanning = true;
     this.noble.startScanningAsync([this.service], true).then(
-      () => this.log(`${this.name}: scanning for devices`),
+      () => {
+        if (!this.scanAnnounced) this.log(`${this.name}: scanning for devices`);
+        this.scanAnnounced = true;
+      },
       (e: Error) => {
         this.scanning = false;
+        this.scanAnnounced = false;
         this.log(`${this.name}: cannot scan (${e.message}); will retry when the adapter reports poweredOn`);
       },
     );
@@ -309,6 +322,10 @@ export class BleTransport implements Transport {
       }
     };
     try {
+      if (this.o.pauseScanToConnect && this.scanning && this.noble) {
+        this.scanning = false;
+        await this.noble.stopScanningAsync().catch(() => undefined);
+      }
       await withTimeout(p.connectAsync(), this.o.connectTimeoutMs, `${name}: connect`, () => p.cancelConnect());
       p.once("disconnect", onDisconnect);
       if (this.stopped) throw new Error("transport stopped");
@@ -339,6 +356,7 @@ export class BleTransport implements Transport {
       this.backoff(e);
     } finally {
       this.connecting = false;
+      if (!this.stopped && this.adapterState === "poweredOn") this.startScan();
     }
   }
 
