@@ -156,6 +156,27 @@ describe("SimDevice running a hand-written bundle", () => {
   });
 });
 
+describe("Date in the device", () => {
+  it("is UTC like Espruino, whatever the host's time zone", () => {
+    const saved = process.env.TZ;
+    process.env.TZ = "Europe/Oslo";
+    try {
+      const clock = new VirtualClock();
+      const dev = new SimDevice({ board, clock });
+      dev.install("");
+      dev.powerOn();
+      dev.evaluate("setTime(Date.parse('2026-03-29T01:30:00Z') / 1000)");
+      expect(dev.evaluate("[new Date().getHours(), new Date('2026-03-29T01:00:00').getTime(), new Date(2026, 2, 29, 1).getTime(), new Date().getTimezoneOffset()]")).toEqual([
+        1, 1774746000000, 1774746000000, 0,
+      ]);
+      expect(dev.evaluate("String(new Date(0))")).toBe("Thu Jan 01 1970 00:00:00 GMT+0000");
+    } finally {
+      if (saved === undefined) delete process.env.TZ;
+      else process.env.TZ = saved;
+    }
+  });
+});
+
 describe("providers", () => {
   it("add globals and modules, and a provider's device can carry the console", () => {
     const wrote: string[] = [];

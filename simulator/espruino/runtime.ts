@@ -421,13 +421,15 @@ export class EspruinoRuntime {
           var n = arguments.length;
           if (!(this instanceof D)) return new RealDate(now()).toString();
           if (n === 0) return new RealDate(now());
-          if (n === 1) return new RealDate(a);
+          if (n === 1) return new RealDate(typeof a === "string" ? utc(a) : a);
           return new RealDate(RealDate.UTC(a, b, n > 2 ? c : 1, n > 3 ? d : 0, n > 4 ? e : 0, n > 5 ? f : 0, n > 6 ? g : 0));
         }
         D.prototype = RealDate.prototype;
         D.prototype.constructor = D;
         D.now = function () { return now(); };
-        D.parse = RealDate.parse;
+        // an ISO date-time without an offset is local time, and Espruino's local time is UTC
+        function utc(str) { return /^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d(:\\d\\d(\\.\\d+)?)?$/.test(str) ? str + "Z" : str; }
+        D.parse = function (str) { return RealDate.parse(utc(String(str))); };
         D.UTC = RealDate.UTC;
         var P = RealDate.prototype;
         ["FullYear", "Month", "Date", "Day", "Hours", "Minutes", "Seconds", "Milliseconds"].forEach(function (k) {
@@ -435,6 +437,13 @@ export class EspruinoRuntime {
           if (P["setUTC" + k]) P["set" + k] = P["setUTC" + k];
         });
         P.getTimezoneOffset = function () { return 0; };
+        // "Sun Mar 29 2026 01:00:00 GMT+0000", as Espruino prints it (not the host's time zone)
+        P.toString = function () {
+          var u = this.toUTCString().split(" ");
+          return u[0].slice(0, 3) + " " + u[2] + " " + u[1] + " " + u[3] + " " + u[4] + " GMT+0000";
+        };
+        P.toDateString = function () { return this.toString().slice(0, 15); };
+        P.toTimeString = function () { return this.toString().slice(16); };
         globalThis.Date = D;
       })`,
       "date.js",

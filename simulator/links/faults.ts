@@ -1,5 +1,5 @@
 // Fault injection on a link end: corrupt bytes, drop chunks or bytes, delay (order kept, like a wire),
-// duplicate chunks, disconnect/reconnect. Applies to both directions of the wrapped end. Every random
+// duplicate chunks, split chunks into pieces, disconnect/reconnect. Applies to both directions of the wrapped end. Every random
 // choice comes from a seeded PRNG, so a failing run replays exactly.
 import type { Clock } from "../clock.ts";
 import type { Prng } from "../prng.ts";
@@ -16,6 +16,8 @@ export interface FaultOptions {
   duplicateChunk?: number;
   /** extra delay per chunk, ms: a fixed number or [min, max] drawn per chunk; order is kept */
   delayMs?: number | [number, number];
+  /** probability per chunk that it arrives split in random pieces (as UART reads do) */
+  splitChunk?: number;
 }
 
 export interface FaultStats {
@@ -24,6 +26,7 @@ export interface FaultStats {
   droppedChunks: number;
   droppedBytes: number;
   duplicatedChunks: number;
+  splitChunks: number;
   /** chunks lost because the link was disconnected */
   lostDisconnected: number;
 }
@@ -35,7 +38,7 @@ export class FaultyLink implements LinkEnd {
   private readonly unsub: () => void;
   private lastAt = [0, 0];
   private up = true;
-  readonly stats: FaultStats = { chunks: 0, corruptedBytes: 0, droppedChunks: 0, droppedBytes: 0, duplicatedChunks: 0, lostDisconnected: 0 };
+  readonly stats: FaultStats = { chunks: 0, corruptedBytes: 0, droppedChunks: 0, droppedBytes: 0, duplicatedChunks: 0, splitChunks: 0, lostDisconnected: 0 };
 
   constructor(
     private readonly inner: LinkEnd,
@@ -108,21 +111,33 @@ export class FaultyLink implements LinkEnd {
       }
     }
     if (!data.length) return;
+    let pieces = [data];
+    if (data.length > 1 && this.rng.chance(o.splitChunk ?? 0)) {
+      pieces = [];
+      let at = 0;
+      while (at < data.length) {
+        const n = this.rng.int(1, data.length - at);
+        pieces.push(data.subarray(at, at + n));
+        at += n;
+      }
+      this.stats.splitChunks++;
+    }
     const copies = this.rng.chance(o.duplicateChunk ?? 0) ? 2 : 1;
     if (copies === 2) this.stats.duplicatedChunks++;
     const d = o.delayMs === undefined ? 0 : typeof o.delayMs === "number" ? o.delayMs : o.delayMs[0] + this.rng.next() * (o.delayMs[1] - o.delayMs[0]);
     for (let c = 0; c < copies; c++) {
       if (d <= 0 && this.lastAt[dir] <= this.clock.now()) {
-        out(data);
+        for (const p of pieces) out(p);
         continue;
       }
       const at = Math.max(this.clock.now() + d, this.lastAt[dir]);
       this.lastAt[dir] = at;
-      const chunk = data;
-      this.clock.schedule(at - this.clock.now(), () => {
-        if (this.up) out(chunk);
-        else this.stats.lostDisconnected++;
-      });
+      for (const chunk of pieces) {
+        this.clock.schedule(at - this.clock.now(), () => {
+          if (this.up) out(chunk);
+          else this.stats.lostDisconnected++;
+        });
+      }
     }
   }
 }

@@ -62,6 +62,19 @@ describe("fault injection", () => {
     expect(r1.got.length).toBe((200 - r1.stats.droppedChunks) * 2);
   });
 
+  it("splits chunks into pieces that still arrive in order", () => {
+    const clock = new VirtualClock({ seed: 5 });
+    const [a, b] = createMemoryLinkPair(clock);
+    const fa = new FaultyLink(a, clock, { splitChunk: 1, delayMs: [0, 5] });
+    const pieces: number[][] = [];
+    b.onData((x) => pieces.push([...x]));
+    for (let i = 0; i < 10; i++) fa.write(Uint8Array.from({ length: 20 }, (_, k) => i * 20 + k));
+    clock.runFor(1000);
+    expect(pieces.flat()).toEqual(Array.from({ length: 200 }, (_, k) => k));
+    expect(pieces.length).toBeGreaterThan(20);
+    expect(fa.stats.splitChunks).toBe(10);
+  });
+
   it("loses everything while disconnected, in both directions", () => {
     const clock = new VirtualClock();
     const [a, b] = createMemoryLinkPair(clock);
