@@ -132,6 +132,23 @@ describe("BleTransport", () => {
     expect(radio.idle).toBe(true);
   });
 
+  it("a connect that never completes (device gone after its advertisement) times out, is cancelled and retried", async () => {
+    const s = setup();
+    s.peer.powerOn();
+    const t = new BleTransport({ ...VARDE_BLE, noble: s.noble, connectTimeoutMs: 80, backoffMinMs: 10, log: (m) => s.logs.push(m) });
+    // the device is heard once, then stops advertising before the connection is made
+    s.noble.once("discover", () => {
+      s.peer.peripheral.sleeping = true;
+    });
+    await t.start((l) => s.links.push(l));
+    await waitFor(() => s.logs.find((l) => /connect timed out after 80 ms/.test(l)), 3000, "connect timeout");
+    expect(s.links.length).toBe(0);
+    s.peer.peripheral.sleeping = false; // back in range
+    await waitFor(() => s.links[0], 3000, "link after the device returns");
+    await t.stop();
+    expect(s.radio.idle).toBe(true);
+  });
+
   it("a device that is off is waited for; after power-on it connects", async () => {
     const s = setup();
     await s.start();

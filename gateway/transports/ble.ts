@@ -351,7 +351,7 @@ export class BleTransport implements Transport {
       from?.removeListener("data", onData);
       p.removeListener("disconnect", onDisconnect);
       if (!this.stopped) this.log(`${name}: ${(err as Error).message}`);
-      if (p.state === "connected" || p.state === "connecting") await p.disconnectAsync().catch(() => undefined);
+      if (p.state === "connected") await settle(p.disconnectAsync(), this.o.setupTimeoutMs);
       e.link = null;
       this.backoff(e);
     } finally {
@@ -386,7 +386,7 @@ export class BleTransport implements Transport {
       if (e.link) {
         const link = e.link;
         waits.push(new Promise<void>((r) => (link.closed ? r() : link.once("close", () => r()))));
-        waits.push(e.peripheral.disconnectAsync().catch(() => undefined));
+        waits.push(settle(e.peripheral.disconnectAsync(), this.o.setupTimeoutMs));
       }
     }
     await Promise.all(waits);
@@ -408,6 +408,17 @@ export function bleTransportForBoard(boardId: string, opts: Omit<BleTransportOpt
     throw new Error(`${b.file}: [data] transport = "${d.transport}" has no BLE service; a BLE [[transport]] needs a BLE board such as "alarm-nrf52"`);
   }
   return new BleTransport({ service: d.service, toDevice: d.to_device, fromDevice: d.from_device, ...opts });
+}
+
+/**
+ * Waits for p at most `ms`, ignoring its outcome. noble's disconnectAsync() resolves only on a
+ * "disconnect" event, which never comes for a link that is already gone.
+ */
+function settle(p: Promise<unknown>, ms: number): Promise<void> {
+  return withTimeout(p, ms, "").then(
+    () => undefined,
+    () => undefined,
+  );
 }
 
 /** Rejects after `ms` (calling onTimeout first); the timer never outlives the promise. */

@@ -6,6 +6,7 @@
 // * connectAsync() waits until the device advertises (no timeout: callers use cancelConnect()).
 // * peripheral.mtu is the negotiated ATT MTU after connect; "disconnect" is emitted on any link loss.
 // * characteristic "data" events carry (Buffer, isNotification).
+// * disconnectAsync() resolves on the next "disconnect" event only (never, without a connection).
 // Unlike noble, requests pending on a link that drops are rejected at once (noble may leave them
 // hanging; ble.ts guards with timeouts anyway).
 import { EventEmitter } from "node:events";
@@ -162,14 +163,17 @@ export class FakePeripheral extends EventEmitter {
     if (this.cancel) this.cancel();
   }
 
-  async disconnectAsync(): Promise<void> {
-    if (this.cancel) {
-      this.cancel();
-      return;
-    }
-    if (!this.conn) return;
-    this.state = "disconnecting";
-    this.conn.close(0x16, false);
+  /**
+   * Like noble: resolves on the next "disconnect" event, so without a connection it never resolves
+   * (callers must not wait on it unguarded); a pending connect is not cancelled by it.
+   */
+  disconnectAsync(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.once("disconnect", () => resolve());
+      if (!this.conn) return;
+      this.state = "disconnecting";
+      this.conn.close(0x16, false);
+    });
   }
 
   async discoverSomeServicesAndCharacteristicsAsync(serviceUuids: string[], charUuids: string[]): Promise<{ services: FakeService[]; characteristics: FakeCharacteristic[] }> {
