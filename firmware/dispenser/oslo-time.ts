@@ -66,10 +66,23 @@ export function utcYear(t: number): number {
   return civilFromDays(fdiv(t, DAY))[0];
 }
 
+// One-year cache of the DST boundaries: the firmware asks for offsets many times per step, and the
+// calendar arithmetic is slow on Espruino. [cFrom, cTo) is the UTC year the boundaries belong to.
+let cFrom = 1;
+let cTo = 0;
+let cStart = 0;
+let cEnd = 0;
+
 /** Offset of Oslo local time from UTC at instant t, in seconds (3600 or 7200). */
 export function osloOffset(t: number): number {
-  const y = utcYear(t);
-  return t >= dstStart(y) && t < dstEnd(y) ? CEST : CET;
+  if (t < cFrom || t >= cTo) {
+    const y = utcYear(t);
+    cFrom = daysFromCivil(y, 1, 1) * DAY;
+    cTo = daysFromCivil(y + 1, 1, 1) * DAY;
+    cStart = dstStart(y);
+    cEnd = dstEnd(y);
+  }
+  return t >= cStart && t < cEnd ? CEST : CET;
 }
 
 /** Local Oslo wall-clock seconds since 1970-01-01 00:00 local, for instant t. */

@@ -48,8 +48,28 @@ export function validateSchedule(s: any): string {
   return "";
 }
 
+// Small cache of dosesOnDay() for the schedule object last asked about (the dose cycle asks for the
+// same few days many times per step; the DST arithmetic is slow on Espruino). Bounded: 8 days.
+let cacheFor: Schedule | null = null;
+let cacheDays: any = {};
+let cacheN = 0;
+
 /** Dose instants of local day `day` (days since epoch in Oslo wall time), ascending, unique. */
 export function dosesOnDay(s: Schedule, day: number): number[] {
+  if (cacheFor !== s || cacheN >= 8) {
+    cacheFor = s;
+    cacheDays = {};
+    cacheN = 0;
+  }
+  const hit = cacheDays[day];
+  if (hit) return hit;
+  const list = computeDay(s, day);
+  cacheDays[day] = list;
+  cacheN++;
+  return list;
+}
+
+function computeDay(s: Schedule, day: number): number[] {
   const bit = 1 << weekday(day);
   const out: number[] = [];
   for (let i = 0; i < s.doses.length; i++) {
