@@ -19,10 +19,10 @@ package t;
 enum Color { RED = 0; GREEN = 1; BLUE = 2; NEG = -5; }
 message Inner { uint32 a = 1; repeated Inner kids = 2; string label = 3; }
 message All {
-  uint32 u = 1; int32 i = 2; sint32 s = 3; bool b = 4; fixed32 f = 5; sfixed32 x = 6; float g = 7; double d = 8;
+  uint32 u = 1; int32 i = 2; sint32 s = 3; bool b = 4; fixed32 f = 5; sfixed32 x = 6; reserved 7, 8; // float/double: not on the device link
   string t = 9; bytes y = 10; Color e = 11; Inner m = 12;
   repeated uint32 ru = 13; repeated sint32 rs = 14 [packed = false]; repeated string rt = 15; repeated Inner rm = 16;
-  repeated Color re = 17; repeated bool rb = 18; repeated fixed32 rf = 19; repeated double rd = 20; repeated bytes ry = 21;
+  repeated Color re = 17; repeated bool rb = 18; repeated fixed32 rf = 19; repeated sfixed32 rd = 20; repeated bytes ry = 21;
   oneof pick { uint32 ou = 22; string ot = 23; Inner om = 24; }
   optional uint32 pu = 25;
   uint32 far_away = 300;
@@ -32,7 +32,7 @@ message Junk { uint32 v = 100; fixed64 w = 101; string l = 102; fixed32 k = 103;
 // same numbers and types, packing flipped: decoders must accept both forms
 message Flip {
   repeated uint32 ru = 13 [packed = false]; repeated sint32 rs = 14 [packed = true]; repeated Color re = 17 [packed = false];
-  repeated bool rb = 18 [packed = false]; repeated fixed32 rf = 19 [packed = false]; repeated double rd = 20 [packed = false];
+  repeated bool rb = 18 [packed = false]; repeated fixed32 rf = 19 [packed = false]; repeated sfixed32 rd = 20 [packed = false];
 }
 `;
 const testRoot = protobuf.parse(ALL_KINDS).root;

@@ -28,5 +28,7 @@ describe("codec generator", () => {
     const text = readFileSync(p, "utf8").replace("uint32 nonce = 1;\n  uint32 gateway_time = 2;", "uint32 nonce = 1;\n  uint64 gateway_time = 2;");
     writeFileSync(p, text);
     expect(() => generateCodec(p)).toThrow(/gatewayTime: type uint64 cannot go on the device link/);
+    writeFileSync(p, text.replace("uint64 gateway_time = 2;", "float gateway_time = 2;"));
+    expect(() => generateCodec(p)).toThrow(/gatewayTime: type float cannot go on the device link .*no float\/double/);
   });
 });

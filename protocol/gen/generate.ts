@@ -18,10 +18,10 @@ const ROOT_TYPE = "varde.v1.Envelope";
 
 const KIND: { [t: string]: string } = {
   uint32: "u", int32: "i", sint32: "s", bool: "b", fixed32: "f", sfixed32: "x",
-  float: "g", double: "d", string: "t", bytes: "y",
+  string: "t", bytes: "y",
 };
 const TS_TYPE: { [k: string]: string } = {
-  u: "number", i: "number", e: "number", s: "number", f: "number", x: "number", g: "number", d: "number",
+  u: "number", i: "number", e: "number", s: "number", f: "number", x: "number",
   b: "boolean", t: "string", y: "Uint8Array",
 };
 
@@ -32,8 +32,8 @@ function kindOf(f: protobuf.Field): string {
   const k = KIND[f.type];
   if (!k)
     throw new Error(
-      `${f.fullName}: type ${f.type} cannot go on the device link (the firmware codec has no 64-bit integers); ` +
-        `use a 32-bit type in varde.proto or move the field to a backend message`,
+      `${f.fullName}: type ${f.type} cannot go on the device link (the firmware codec has no 64-bit integers ` +
+        `and no float/double); use a 32-bit integer type (e.g. a scaled uint32) in varde.proto or move the field to a backend message`,
     );
   return k;
 }

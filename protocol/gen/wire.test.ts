@@ -5,7 +5,7 @@ import type { Table } from "./wire.ts";
 import { encodeEnvelope, decodeEnvelope, FaultCode } from "./codec.ts";
 
 const T: Table = {
-  M: "|1,u,u,,|2,i,i,,|3,s,s,,|4,b,b,,|5,t,t,,|6,y,y,,|7,f,f,,|8,x,x,,|9,g,g,,|10,d,d,,|11,m,m,M,|12,p,u,,p|13,r,u,,r|14,a,u,,oz|15,c,t,,oz",
+  M: "|1,u,u,,|2,i,i,,|3,s,s,,|4,b,b,,|5,t,t,,|6,y,y,,|7,f,f,,|8,x,x,,|11,m,m,M,|12,p,u,,p|13,r,u,,r|14,a,u,,oz|15,c,t,,oz",
 };
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const unhex = (s: string) => new Uint8Array(Buffer.from(s, "hex"));
@@ -35,8 +35,6 @@ describe("wire encoding", () => {
   });
   it("fixed widths are little-endian", () => {
     expect(enc({ f: 0xdeadbeef, x: -2 })).toBe("3defbeadde45feffffff");
-    expect(enc({ g: 1.5 })).toBe("4d0000c03f");
-    expect(enc({ d: -0.5 })).toBe("51000000000000e0bf");
   });
   it("defaults omitted, empty messages and oneof defaults kept, ascending order", () => {
     expect(enc({ u: 0, i: 0, s: 0, b: false, t: "", y: new Uint8Array(0), p: [], r: [] })).toBe("");
@@ -64,7 +62,7 @@ describe("wire encoding", () => {
 
 describe("wire decoding", () => {
   it("fills defaults; messages and oneof members only when present", () => {
-    expect(dec("")).toEqual({ u: 0, i: 0, s: 0, b: false, t: "", y: new Uint8Array(0), f: 0, x: 0, g: 0, d: 0, p: [], r: [] });
+    expect(dec("")).toEqual({ u: 0, i: 0, s: 0, b: false, t: "", y: new Uint8Array(0), f: 0, x: 0, p: [], r: [] });
     expect(dec("7000").a).toBe(0);
     expect(dec("7000").c).toBeUndefined();
   });

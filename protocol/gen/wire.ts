@@ -6,7 +6,9 @@
 //   spec = "|" entry ( "|" entry )*      entries sorted by ascending field number
 //   entry = num "," name "," kind "," ref "," mod
 //   kind: u uint32, i int32, e enum (int32 on the wire), s sint32 (zigzag), b bool, f fixed32,
-//         x sfixed32, g float, d double, t string, y bytes, m message (ref = message name)
+//         x sfixed32, t string, y bytes, m message (ref = message name)
+//   (no 64-bit integers, no float/double: the generator refuses them on the device link, keeping this
+//   file small for the firmware bundle budget)
 //   mod:  "" singular, "p" repeated packed, "r" repeated unpacked, "o<name>" member of oneof <name>
 //         (explicit presence: written whenever not null/undefined, even at its default)
 //
@@ -101,8 +103,7 @@ function isInt(v: any, lo: number, hi: number): boolean {
 }
 
 function wireType(kind: string): number {
-  if (kind === "f" || kind === "x" || kind === "g") return 5;
-  if (kind === "d") return 1;
+  if (kind === "f" || kind === "x") return 5;
   if (kind === "t" || kind === "y" || kind === "m") return 2;
   return 0;
 }
@@ -111,7 +112,6 @@ function isDefault(kind: string, v: any): boolean {
   if (kind === "t") return v === "";
   if (kind === "y") return v.length === 0;
   if (kind === "b") return !v;
-  if (kind === "g" || kind === "d") return v === 0 && 1 / v > 0; // -0 is written, as protobufjs does
   return v === 0;
 }
 
@@ -145,16 +145,6 @@ function putValue(t: Table, kind: string, ref: string, v: any, buf: Uint8Array |
   if (kind === "f" || kind === "x") {
     if (kind === "f" ? !isInt(v, 0, TWO32 - 1) : !isInt(v, -2147483648, 2147483647)) fail(where + ": 32-bit integer expected, got " + v);
     return putFixed(buf, pos, v < 0 ? v + TWO32 : v);
-  }
-  if (kind === "g" || kind === "d") {
-    if (typeof v !== "number") fail(where + ": number expected, got " + v);
-    const n = kind === "g" ? 4 : 8;
-    if (buf) {
-      const dv = new DataView(buf.buffer, buf.byteOffset + pos, n);
-      if (n === 4) dv.setFloat32(0, v, true);
-      else dv.setFloat64(0, v, true);
-    }
-    return pos + n;
   }
   if (kind === "t") {
     if (typeof v !== "string") fail(where + ": string expected, got " + typeof v);
@@ -311,13 +301,6 @@ function getScalar(r: Reader, kind: string, end: number): any {
   if (kind === "x") {
     const v = getFixed(r, end);
     return v >= 2147483648 ? v - TWO32 : v;
-  }
-  if (kind === "g" || kind === "d") {
-    const n = kind === "g" ? 4 : 8;
-    if (r.p + n > end) fail("truncated float at byte " + r.p);
-    const dv = new DataView(r.b.buffer, r.b.byteOffset + r.p, n);
-    r.p += n;
-    return n === 4 ? dv.getFloat32(0, true) : dv.getFloat64(0, true);
   }
   const v = getVarint(r, end);
   if (kind === "u") return v;
