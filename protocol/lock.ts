@@ -4,6 +4,9 @@
 // locked message or enum disappears. Adding is always fine.
 //   node --import tsx protocol/lock.ts            check varde.proto against the lock (exit 1 on a break)
 //   node --import tsx protocol/lock.ts --update   check, then record the current schema (additions)
+//   node --import tsx protocol/lock.ts --reset    rewrite the lock from the current schema, forgetting what
+//                                                 was locked: ONLY for entries that never shipped (say so
+//                                                 in the commit message)
 import protobuf from "protobufjs";
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -134,6 +137,11 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     lock = readLock();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  }
+  if (process.argv.includes("--reset")) {
+    writeFileSync(LOCK_PATH, lockText(buildLock(root)));
+    console.log(`rewrote ${LOCK_PATH} from varde.proto (history dropped; only for never-shipped entries)`);
+    process.exit(0);
   }
   const errs = checkCompat(lock, root);
   if (errs.length) {
