@@ -144,7 +144,10 @@ export class Gateway implements SessionHost {
 
   onReject(s: Session, reason: RejectReason, device: number): void {
     this.metrics.inc("varde_frames_rejected_total", { reason });
-    this.log(reason === "stale_nonce" ? "debug" : "warn", `${s.link.name}: frame rejected (${reason})`, { device, reason });
+    // security-relevant rejections are warnings; the others are expected in normal operation (a
+    // full outbox is reported once by the outbox itself)
+    const warn = reason === "unknown_device" || reason === "bad_mac" || reason === "malformed";
+    this.log(warn ? "warn" : "debug", `${s.link.name}: frame rejected (${reason})`, { device, reason });
     this.emit({ kind: "rejected", text: `rejected a frame on ${s.link.name} from device ${device}: ${reason}`, device, reason });
   }
 

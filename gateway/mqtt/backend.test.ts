@@ -183,4 +183,42 @@ describe("MQTT backend on Mosquitto", () => {
     const hist = gw.metrics.get("varde_mqtt_connects_total");
     expect(hist).toBeGreaterThanOrEqual(2);
   });
+
+  it("broker away with a small outbox bound: telemetry dropped oldest first, alarms never lost (held in the device until there is room)", async () => {
+    const broker = await startMosquitto();
+    cleanup.push(() => broker.stop());
+    const { key, cfg } = setup({ url: broker.url, protocol_version: 5, backend_ack: "application" });
+    cfg.outbox.maxBytes = 900; // room for ten heartbeats, or about ten alarms
+    const gw = await start(cfg);
+    const alarms = new Set<string>();
+    let heartbeats = 0;
+    const fullStates: boolean[] = [];
+    const be = await client(broker.url, { protocolVersion: 5, clientId: "bounded-backend", clean: false, properties: { sessionExpiryInterval: 3600 } }, ["varde/v1/gw1/device/+/event/#", topic("state", { gateway: "gw1" })]);
+    be.c.on("message", (t, p) => {
+      if (t.endsWith("/state")) return void fullStates.push(!!dec("GatewayState", p).outboxFull);
+      const ev = dec("BackendEvent", p);
+      if (ev.type === "alarm") alarms.add(ev.eventId);
+      if (ev.type === "heartbeat") heartbeats++;
+      be.c.publish(topic("ack", { gateway: "gw1" }), Buffer.from(encodeMessage("EventAck", { eventIds: [ev.eventId] })), { qos: 1 });
+    });
+    const dev = await device(gw, key, 100);
+    await broker.stop();
+    await waitFor(() => !gw.core.backend!.connected, 10000, "gateway notices the broker is gone");
+    for (let i = 0; i < 10; i++) dev.heartbeat();
+    await waitFor(() => gw.outbox.depth() === 10, 10000, "10 heartbeats queued");
+    const sent: string[] = [];
+    for (let i = 0; i < 15; i++) sent.push(`1001:${dev.boot}:${dev.alarm()}`);
+    await waitFor(() => gw.outbox.full, 10000, "outbox full");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(gw.metrics.get("varde_events_dropped_total")).toBe(10); // every heartbeat made room for alarms
+    expect(dev.outbox.length).toBeGreaterThan(0); // the rest wait in the device, unacked
+    expect(gw.metrics.get("varde_frames_rejected_total", { reason: "outbox_full" })).toBeGreaterThan(0);
+    await broker.restart();
+    await dev.waitFor(() => dev.outbox.length === 0, 15000, "device outbox drained into the gateway");
+    await waitFor(() => alarms.size === 15 && gw.outbox.depth() === 0, 15000, "15 alarms at the backend");
+    expect([...alarms].sort()).toEqual([...sent].sort());
+    expect(heartbeats).toBe(0);
+    expect(fullStates).toContain(true);
+    console.log(`bounded outbox: 10 heartbeats dropped, ${sent.length} alarms sent, ${alarms.size} received; frames refused while full: ${gw.metrics.get("varde_frames_rejected_total", { reason: "outbox_full" })}`);
+  });
 });

@@ -313,6 +313,7 @@ export class Backend implements BackendLink {
     if (c.connected) {
       await new Promise<void>((r) => c.publish(topic("state", { gateway: this.gid }), this.enc("state", { online: false, bdSeq: this.bdSeq, time: Math.floor(Date.now() / 1000), version: VERSION }), { qos: 1, retain: true }, () => r()));
     }
-    await new Promise<void>((r) => c.end(false, {}, () => r()));
+    // not connected: a forced end (a graceful one would wait for a broker that is not there)
+    await new Promise<void>((r) => c.end(!c.connected, {}, () => r()));
   }
 }
