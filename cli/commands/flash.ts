@@ -54,7 +54,7 @@ export function register(program: Command): void {
         const bundle = await bundleFor(o.board, o.bundle, o.firmwareVersion);
         const tty = process.stderr.isTTY && !o.json;
         const bar = new cliProgress.SingleBar(
-          { format: "  uploading [{bar}] {percentage}% | {value}/{total} bytes | {eta_formatted} left", stream: process.stderr, noTTYOutput: false, hideCursor: tty },
+          { format: "  uploading [{bar}] {percentage}% | {value}/{total} bytes | {eta_formatted} left", stream: process.stderr, noTTYOutput: true, notTTYSchedule: 2000, hideCursor: tty },
           cliProgress.Presets.shades_classic,
         );
         let barOn = false;

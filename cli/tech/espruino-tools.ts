@@ -183,7 +183,11 @@ export async function openEspruino(port: string, o: EspruinoOptions = {}): Promi
   });
   if (status === undefined) {
     restore();
-    throw new EspruinoError(`port ${port}: EspruinoTools could not open it (run with VARDE_DEBUG=1 for its log)`);
+    throw new EspruinoError(
+      kind === "ble"
+        ? `BLE device ${port}: could not connect. Is it advertising and in range, is a Bluetooth adapter present and the optional @abandonware/noble installed? (VARDE_DEBUG=1 shows the tools' log)`
+        : `port ${port}: EspruinoTools could not open it (VARDE_DEBUG=1 shows the tools' log)`,
+    );
   }
   isOpen = true;
   const env = { ...(T.Core.Env.getData() as Record<string, unknown>) };

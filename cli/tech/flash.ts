@@ -61,7 +61,8 @@ export interface FlashResult {
 
 export class FlashError extends Error {}
 
-const LINES_PER_SEND = 8;
+// upload lines (384 bytes each) per round trip: progress every 1.5 KB without many extra round trips
+const LINES_PER_SEND = 4;
 
 function sha256Hex(s: string): string {
   return createHash("sha256").update(s, "latin1").digest("hex");
@@ -118,7 +119,8 @@ async function requestMaintenance(o: FlashOptions, board: Board): Promise<Device
       );
     o.onPhase?.("maintenance", `device ${hello.env.device} runs firmware ${info.firmware}: asking for maintenance access`);
     client.maintenance(hello.env.device);
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 600)); // the firmware moves its console 300 ms after the command
+
     return hello;
   } finally {
     client.close();
