@@ -12,12 +12,12 @@
 // cut starts a fresh console (input half-typed before is lost, as on hardware).
 //
 // REPL-only Espruino globals the simulator core does not define, provided here through a GlobalProvider:
-//   load()   restart the interpreter and run the boot code (.bootcde) - E.reboot() in the simulator
-//   reset()  stop the program: clears timers, intervals and watches and prints the banner. Approximation:
-//            variables in RAM are kept (the core has no "restart without boot code" hook yet)
+//   load()   restart the interpreter and run the boot code (.bootcde): E.reboot() in the simulator
+//   reset()  a fresh interpreter without the boot code (SimDevice.reset), then the banner and prompt;
+//            it runs after the current line, as on Espruino (the CLI pauses after sending it)
 //   echo(on) console echo on/off
-//   atob, btoa  (the `espruino` tools upload Storage files as atob("...") chunks)
 // and process.env.MODULES (the built-in module list; without it the tools try to download "Storage").
+// atob/btoa, which the tools' Storage uploads use, come from the core.
 import type { SimDevice } from "../device.ts";
 import type { EspruinoRuntime, GlobalProvider } from "../espruino/runtime.ts";
 import { EspruinoConsole } from "./console.ts";
@@ -38,6 +38,7 @@ function consoleSerial(rt: EspruinoRuntime): { write(s: string): void } | undefi
 export class SimRepl {
   private con: EspruinoConsole | null = null;
   private rt: EspruinoRuntime | null = null;
+  private dev: SimDevice | null = null;
   /** print the Espruino banner when a REPL starts after a reset() */
   banner = true;
 
@@ -52,14 +53,14 @@ export class SimRepl {
           (r.global.E as { reboot(): void }).reboot();
         }),
         reset: r.fn(() => {
-          (r.global.clearInterval as () => void)();
-          (r.global.clearWatch as () => void)();
-          const con = this.consoleFor(rt);
-          if (this.banner) con.banner(String(env?.VERSION ?? "2v29"));
+          rt.later(0, () => {
+            const dev = this.dev;
+            if (!dev) return;
+            dev.reset();
+            if (dev.runtime && this.banner) this.consoleFor(dev.runtime).banner(String(env?.VERSION ?? "2v29"));
+          });
         }),
         echo: r.fn((on: unknown) => this.consoleFor(rt).setEcho(!!on)),
-        atob: r.fn((s: unknown) => Buffer.from(String(s), "base64").toString("latin1")),
-        btoa: r.fn((s: unknown) => Buffer.from(String(s), "latin1").toString("base64")),
       },
       onKill: () => {
         if (this.rt === rt) {
@@ -73,6 +74,7 @@ export class SimRepl {
 
   /** Routes the device's console input to the REPL. */
   attach(dev: SimDevice): void {
+    this.dev = dev;
     dev.setConsoleInputHandler((bytes, rt) => this.consoleFor(rt).input(latin1(bytes)));
   }
 
