@@ -37,11 +37,11 @@ class VirtualTime implements BleScheduler {
   }
 }
 
-function world(opts: { seed?: number; faults?: Record<string, number>; attMtu?: number; centralMtu?: number } = {}) {
+function world(opts: { seed?: number; faults?: Record<string, number>; attMtu?: number; centralMtu?: number; txQueue?: number } = {}) {
   const time = new VirtualTime();
   const radio = new BleRadio({ scheduler: time, seed: opts.seed ?? 1, faults: opts.faults });
   const central = new FakeNoble(radio, { maxAttMtu: opts.centralMtu ?? 256 });
-  const periph = new SimBlePeripheral({ name: "Puck.js a1b2", attMtu: opts.attMtu ?? 53 });
+  const periph = new SimBlePeripheral({ name: "Puck.js a1b2", attMtu: opts.attMtu ?? 53, txQueue: opts.txQueue });
   radio.addPeripheral(periph);
   const events: unknown[][] = [];
   const errors: unknown[] = [];
@@ -232,6 +232,26 @@ describe("simulated Espruino BLE (NRF/Bluetooth) and the fake central", () => {
     expect(lost).toBe(0x08);
     expect(w.events.at(-1)).toEqual(["disconnect", 0x08]);
     expect(w.radio.stats.linkLosses).toBe(1);
+  });
+
+  it("a full SoftDevice TX queue loses notifications silently, as Espruino ignores NRF_ERROR_RESOURCES", async () => {
+    const w = world({ txQueue: 2 });
+    varde(w.NRF, [], { encrypted: false });
+    const p = await connect(w);
+    const d = p.discoverSomeServicesAndCharacteristicsAsync([n(SVC)], [n(FROM)]);
+    await w.time.run(50);
+    const from = (await d).characteristics[0];
+    const got: number[] = [];
+    from.on("data", (b: Buffer) => got.push(b[0]));
+    const s = from.subscribeAsync();
+    await w.time.run(20);
+    await s;
+    for (let i = 1; i <= 5; i++) w.NRF.updateServices({ [SVC]: { [FROM]: { value: [i], notify: true } } });
+    await w.time.run(20);
+    w.NRF.updateServices({ [SVC]: { [FROM]: { value: [6], notify: true } } }); // the queue has drained
+    await w.time.run(20);
+    expect(got).toEqual([1, 2, 6]);
+    expect(w.radio.stats.notificationsOverflowed).toBe(3);
   });
 
   it("power-off drops the link and forgets the GATT table; the address stays", async () => {

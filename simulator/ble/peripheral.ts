@@ -52,7 +52,7 @@ export interface PeripheralLink {
   readonly encrypted: boolean;
   readonly mitm: boolean;
   readonly centralAddress: string;
-  /** queues a notification; false when the central has not subscribed (the value is only stored) */
+  /** queues a notification; false when the central has not subscribed or the TX queue is full (it is lost) */
   notify(service: string, char: string, bytes: Uint8Array): boolean;
   close(reason: number, fromPeripheral: boolean): void;
 }
@@ -74,11 +74,18 @@ export interface SimBlePeripheralOptions {
   attMtu?: number;
   /** advertised name before the firmware sets one (Espruino advertises "Puck.js xxxx") */
   name?: string;
+  /**
+   * Notifications the SoftDevice holds for sending (its HVN TX queue). One more while it is full is lost
+   * without an error: Espruino's NRF.updateServices ignores NRF_ERROR_RESOURCES. S132 v5+ defaults to 1;
+   * the size in Espruino's own SoftDevice set-up is not modelled, so the default is unlimited.
+   */
+  txQueue?: number;
 }
 
 export class SimBlePeripheral {
   readonly address: string;
   readonly attMtu: number;
+  readonly txQueue: number;
   name: string;
   /** false while the device is powered off (no advertising, no connection) */
   powered = false;
@@ -100,13 +107,14 @@ export class SimBlePeripheral {
    * A peripheral for a board file (hardware/*.toml): its ATT MTU is the board's notification payload + 3
    * (53 on an nRF52832 Espruino), named like Espruino's default advertising name.
    */
-  static forBoard(board: { id: string; data: { mtu_payload?: number } }, opts: { name?: string; address?: string } = {}): SimBlePeripheral {
-    return new SimBlePeripheral({ attMtu: (board.data.mtu_payload ?? 20) + 3, name: opts.name ?? `Puck.js ${board.id}`, address: opts.address });
+  static forBoard(board: { id: string; data: { mtu_payload?: number } }, opts: { name?: string; address?: string; txQueue?: number } = {}): SimBlePeripheral {
+    return new SimBlePeripheral({ attMtu: (board.data.mtu_payload ?? 20) + 3, name: opts.name ?? `Puck.js ${board.id}`, address: opts.address, txQueue: opts.txQueue });
   }
 
   constructor(opts: SimBlePeripheralOptions = {}) {
     this.name = opts.name ?? "Puck.js";
     this.attMtu = opts.attMtu ?? 23;
+    this.txQueue = opts.txQueue ?? Infinity;
     this.address = opts.address ?? addressFromName(this.name);
   }
 

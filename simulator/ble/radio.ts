@@ -78,6 +78,8 @@ export interface RadioStats {
   notifications: number;
   notificationsDropped: number;
   notificationsCorrupted: number;
+  /** lost because the peripheral's TX queue was full (SimBlePeripheral txQueue) */
+  notificationsOverflowed: number;
   writes: number;
   writesCorrupted: number;
   connections: number;
@@ -108,7 +110,7 @@ export class BleRadio {
   readonly connectionIntervalMs: number;
   readonly packetsPerEvent: number;
   faults: BleFaults;
-  readonly stats: RadioStats = { notifications: 0, notificationsDropped: 0, notificationsCorrupted: 0, writes: 0, writesCorrupted: 0, connections: 0, linkLosses: 0 };
+  readonly stats: RadioStats = { notifications: 0, notificationsDropped: 0, notificationsCorrupted: 0, notificationsOverflowed: 0, writes: 0, writesCorrupted: 0, connections: 0, linkLosses: 0 };
   readonly peripherals = new Set<SimBlePeripheral>();
   readonly connections = new Set<BleConnection>();
   private scanners = new Set<CentralPort>();
@@ -249,6 +251,8 @@ export class BleConnection implements PeripheralLink {
   mitm = false;
   open = true;
   readonly subscriptions = new Set<string>();
+  /** notifications waiting for a connection event (the SoftDevice's TX queue) */
+  private pendingNotifies = 0;
   private queue: Packet[] = [];
   private timer: unknown = null;
   private failers = new Set<(e: Error) => void>();
@@ -279,8 +283,14 @@ export class BleConnection implements PeripheralLink {
     if (bytes.length > this.payloadSize) {
       throw new BleError(`notification of ${bytes.length} bytes exceeds this connection's ${this.payloadSize}-byte payload (ATT MTU ${this.attMtu}); send it in chunks`);
     }
+    if (this.pendingNotifies >= this.peripheral.txQueue) {
+      this.radio.stats.notificationsOverflowed++;
+      return false;
+    }
+    this.pendingNotifies++;
     const copy = bytes.slice();
     this.send(() => {
+      this.pendingNotifies--;
       this.radio.stats.notifications++;
       if (this.radio.chance(this.radio.faults.notifyDrop)) {
         this.radio.stats.notificationsDropped++;
