@@ -29,11 +29,17 @@ const HELP: Record<string, [string, "counter" | "gauge"]> = {
   varde_mqtt_connected: ["1 while connected to the broker", "gauge"],
 };
 
+/** Histograms: name → [help, bucket upper bounds]. */
+const HISTOGRAMS: Record<string, [string, number[]]> = {
+  varde_event_delivery_seconds: ["From storing a device event to the backend having it (app ack or PUBACK), by type", [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86400]],
+};
+
 type Labels = Record<string, string>;
 
 export class Metrics {
   private values = new Map<string, Map<string, number>>();
   private server: http.Server | null = null;
+  private hist = new Map<string, Map<string, { buckets: number[]; sum: number; count: number }>>();
   /** refreshed before every scrape (gauges read from live state) */
   beforeScrape: () => void = () => undefined;
 
@@ -52,6 +58,26 @@ export class Metrics {
     this.values.set(name, m);
     m.set(this.key(labels), value);
   }
+  observe(name: string, value: number, labels?: Labels): void {
+    const bounds = HISTOGRAMS[name][1];
+    const m = this.hist.get(name) ?? new Map();
+    this.hist.set(name, m);
+    const k = this.key(labels);
+    const h = m.get(k) ?? { buckets: bounds.map(() => 0), sum: 0, count: 0 };
+    m.set(k, h);
+    bounds.forEach((b, i) => {
+      if (value <= b) h.buckets[i]++;
+    });
+    h.sum += value;
+    h.count++;
+  }
+  /** Number of observations of a histogram (all label sets). */
+  count(name: string): number {
+    let n = 0;
+    for (const h of this.hist.get(name)?.values() ?? []) n += h.count;
+    return n;
+  }
+
   /** Sum over all label sets. */
   get(name: string, labels?: Labels): number {
     const m = this.values.get(name);
@@ -69,6 +95,14 @@ export class Metrics {
       const m = this.values.get(name);
       if (!m || m.size === 0) out.push(`${name} 0`);
       else for (const [k, v] of m) out.push(k ? `${name}{${k}} ${v}` : `${name} ${v}`);
+    }
+    for (const [name, [help, bounds]] of Object.entries(HISTOGRAMS)) {
+      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`);
+      for (const [k, h] of this.hist.get(name) ?? []) {
+        const lab = (extra: string) => `{${[k, extra].filter(Boolean).join(",")}}`;
+        bounds.forEach((b, i) => out.push(`${name}_bucket${lab(`le="${b}"`)} ${h.buckets[i]}`));
+        out.push(`${name}_bucket${lab('le="+Inf"')} ${h.count}`, `${name}_sum${k ? `{${k}}` : ""} ${h.sum}`, `${name}_count${k ? `{${k}}` : ""} ${h.count}`);
+      }
     }
     return out.join("\n") + "\n";
   }

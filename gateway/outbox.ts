@@ -238,17 +238,22 @@ export class Outbox {
     return (this.db.prepare("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?").all(afterId, limit) as any[]).map(rowToEvent);
   }
 
-  /** The backend has these events: they leave the outbox. Returns how many were removed. */
+  /** The backend has these events: they leave the outbox. Returns the removed ones (type, received). */
   remove(eventIds: string[]): number {
-    if (eventIds.length === 0) return 0;
+    return this.removeEvents(eventIds).length;
+  }
+  removeEvents(eventIds: string[]): Array<{ eventId: string; type: string; received: number }> {
+    const out: Array<{ eventId: string; type: string; received: number }> = [];
+    if (eventIds.length === 0) return out;
     let n = 0;
-    const get = this.db.prepare("SELECT length(payload) AS b FROM events WHERE event_id = ?");
+    const get = this.db.prepare("SELECT length(payload) AS b, type, received FROM events WHERE event_id = ?");
     const del = this.db.prepare("DELETE FROM events WHERE event_id = ?");
     this.db.transaction(() => {
       for (const id of eventIds) {
-        const row = get.get(id) as { b: number } | undefined;
+        const row = get.get(id) as { b: number; type: string; received: number } | undefined;
         if (!row) continue;
         del.run(id);
+        out.push({ eventId: id, type: row.type, received: row.received });
         this.bytes -= row.b + ROW_OVERHEAD;
         this.count--;
         n++;
@@ -258,7 +263,7 @@ export class Outbox {
       this.full = false;
       this.opts.onFull?.(false);
     }
-    return n;
+    return out;
   }
 
   // ---- downlink ----

@@ -51,6 +51,10 @@ describe("operation", () => {
     expect(text).toMatch(/^varde_devices_online 1$/m);
     expect(text).toMatch(/^varde_mqtt_connected 1$/m);
     expect(text).toMatch(/^# TYPE varde_outbox_depth gauge$/m);
+    await waitFor(() => gw.metrics.count("varde_event_delivery_seconds") === 1, 10000, "delivery observed");
+    const text2 = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(text2).toMatch(/^varde_event_delivery_seconds_bucket\{type="fault",le="\+Inf"\} 1$/m);
+    expect(text2).toMatch(/^varde_event_delivery_seconds_count\{type="fault"\} 1$/m);
     // varde status (running)
     const st = await fetchStatus(cfg);
     expect(st).toMatchObject({ running: true, gateway: "gw1", mqttConnected: true, devices: [{ id: 1001, online: true, label: "Flat 3B" }] });

@@ -203,7 +203,10 @@ export class Backend implements BackendLink {
       if (f?.timer) clearTimeout(f.timer);
       this.inflight.delete(id);
     }
-    const n = this.outbox.remove(ids);
+    const removed = this.outbox.removeEvents(ids);
+    const n = removed.length;
+    const now = Date.now() / 1000;
+    for (const r of removed) this.metrics.observe("varde_event_delivery_seconds", Math.max(0, now - r.received), { type: r.type });
     if (n > 0) {
       this.metrics.inc("varde_events_out_total", undefined, n);
       this.gw.emit({ kind: "delivered", text: `backend has ${ids.length === 1 ? `event ${ids[0]}` : `${n} events`}; removed from the outbox (${this.outbox.depth()} left)`, eventIds: ids });
