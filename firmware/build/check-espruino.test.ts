@@ -44,6 +44,7 @@ const bad: Array<[string, string, RegExp]> = [
   ["prototype call", "Array.prototype.slice.call(arguments)", /Array\.prototype/],
   [".at(", "[1].at(-1)", /\.at\(\)/],
   [".flat(", "[[1]].flat()", /\.flat\(\)/],
+  ["array lastIndexOf", "[1,2].lastIndexOf(x)", /\.lastIndexOf\(\)/],
   ["array iterator", "for (var k of a.keys()) print(k)", /iterator/],
   ["unknown module", "require('fs')", /require\("fs"\)/],
   ["BigInt literal", "var b=10n", /BigInt literal/],
@@ -88,6 +89,7 @@ describe("checkEspruino", () => {
         Math.pow(2, 3); Promise.all([Promise.resolve(1)]).then(function(){}).catch(function(){});
         require("Storage").read("x"); require("crypto").SHA256("x");
         var Map2 = 1; o.Map = 2; var q = { Set: 1 };
+        "a,b".lastIndexOf(",", 2);
       })();`;
     expect(findEspruinoProblems(ok)).toEqual([]);
   });

@@ -100,7 +100,7 @@ const MISSING_METHODS: Record<string, string> = {
   flatMap: "map then concatenate in a loop",
   findLast: "loop backwards",
   findLastIndex: "loop backwards",
-  lastIndexOf: "loop backwards",
+  lastIndexOf: "loop backwards (arrays; String.lastIndexOf with a string literal argument is allowed)",
   reduceRight: "loop backwards",
   copyWithin: "copy with set()/subarray() or a loop",
   trimStart: "use replace(/^\\s+/, \"\")",
@@ -271,7 +271,11 @@ export function findEspruinoProblems(code: string): EspruinoProblem[] {
         if (c.type === "MemberExpression" && !c.computed && c.property.type === "Identifier") {
           const m = c.property.name as string;
           const isStatic = memberName(c) !== null && own(MISSING_STATICS, memberName(c) as string) !== undefined;
-          if (own(MISSING_METHODS, m) && !isStatic) at(c.property.start, "." + m + "() (missing on Espruino)", MISSING_METHODS[m]);
+          // String.lastIndexOf exists on Espruino (only the array one is missing): a call whose first
+          // argument is a string literal is taken to be on a string
+          const a0 = n.arguments[0] as Node | undefined;
+          const onString = m === "lastIndexOf" && a0 !== undefined && (a0.type === "TemplateLiteral" || (a0.type === "Literal" && typeof a0.value === "string"));
+          if (own(MISSING_METHODS, m) && !isStatic && !onString) at(c.property.start, "." + m + "() (missing on Espruino)", MISSING_METHODS[m]);
           if (ITERATOR_METHODS.includes(m) && n.arguments.length === 0 && !(c.object.type === "Identifier" && c.object.name === "Object"))
             at(c.property.start, "." + m + "() iterator (missing on Espruino arrays)", "loop with an index, or Object." + m + "(o) for objects");
         }
