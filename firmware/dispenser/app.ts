@@ -140,6 +140,7 @@ export class DispenserApp {
     const p = this.pins;
     const app = this;
     hal.write(p.motor, false);
+    this.cycle.recover(); // before anything below can emit (it would overwrite the journal)
     const deb = this.board.defaults && this.board.defaults.debounce_ms ? this.board.defaults.debounce_ms : 50;
     hal.watch(p.button, deb, function (level) {
       if (level === !p.button_active_low) app.press();

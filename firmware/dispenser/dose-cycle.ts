@@ -201,14 +201,23 @@ export class DoseCycle {
 
   // ---------------------------------------------------------------- boot
 
-  /** Call once after power-on, before anything else: finishes a journalled emit and a dispense intent. */
-  boot(now: number): void {
+  /**
+   * Call first after power-on, before anything can emit (it needs no clock): an event journalled
+   * before the cut whose outbox record was not written is appended now; one that was is not.
+   */
+  recover(): void {
     const st = this.st;
     if (st.pend) {
       if (this.io.appended() === st.pend.q) this.io.emit(st.pend.b, st.pend.t);
       st.pend = null;
       this.save();
     }
+  }
+
+  /** Call once the clock is set: resolves a dispense intent left on flash by a power cut. */
+  boot(now: number): void {
+    const st = this.st;
+    this.recover();
     this.io.motor(false);
     const it = st.intent;
     if (!it) return;

@@ -27,6 +27,12 @@
 //   [[event]]                     # faults and staff actions on the timeline (local time)
 //   at = "2026-11-05 10:00"       # or UTC "2026-10-25T01:45Z" (to name the second pass of the autumn hour)
 //   what = "gateway_offline"      # see ACTIONS; `for = "3d"` ends it again ("90s", "20m", "4h", "3d")
+//                                 # power_cut (for), power_cut_flash_op (ops = N: the power goes just
+//                                 # before a random one of the next 1..N flash writes, inside the
+//                                 # firmware's code; for = how long it stays off), gateway_offline (for),
+//                                 # jam / unjam, lid_open / lid_forced (for), refill (doses), mains_lost
+//                                 # (for), battery_mv (mv), clock_jump (seconds), assisted (on),
+//                                 # travel (doses), press, take_out, low_memory, fill_flash (bytes)
 //   for = "3d"
 //   jitter = "3s"                 # optional: a seeded random offset in [0, 3 s) is added to `at` per run
 //
@@ -45,7 +51,7 @@ import { readFileSync } from "node:fs";
 export const BEHAVIOURS = ["on_time", "late", "early", "ignore", "uncollected", "twice", "never_take"] as const;
 export const ACTIONS = [
   "power_cut", "gateway_offline", "jam", "unjam", "lid_open", "lid_forced", "refill", "mains_lost", "battery_mv",
-  "clock_jump", "assisted", "travel", "press", "take_out",
+  "clock_jump", "assisted", "travel", "press", "take_out", "power_cut_flash_op", "low_memory", "fill_flash",
 ] as const;
 export const EVENT_KINDS = ["DoseTaken", "DoseMissed", "DoseNotCollected", "DoseReminder", "DoseDispensed", "Fault", "Supply", "RefillNeeded", "Refilled", "ScheduleAck"] as const;
 export const FAULT_NAMES: Record<string, number> = {
@@ -176,9 +182,9 @@ export function parseScenario(file: string, text: string): Scenario {
   const events: ScenarioEvent[] = (raw.event ?? []).map((e: any, i: number) => {
     const key = `event[${i}]`;
     if (!(ACTIONS as readonly string[]).includes(e.what)) fail(file, key + ".what", e.what, `one of ${ACTIONS.join(", ")}`);
-    let value = e.doses ?? e.mv ?? e.seconds ?? e.on;
+    let value = e.doses ?? e.mv ?? e.seconds ?? e.on ?? e.ops ?? e.bytes;
     if (typeof value === "boolean") value = value ? 1 : 0;
-    if (value !== undefined && typeof value !== "number") fail(file, key + ".doses/mv/seconds/on", value, "a number (or true/false for on)");
+    if (value !== undefined && typeof value !== "number") fail(file, key + ".doses/mv/seconds/on/ops/bytes", value, "a number (or true/false for on)");
     return {
       at: localStamp(file, key + ".at", e.at), what: e.what, forS: parseDuration(file, key + ".for", e.for), value: value ?? 0,
       jitterS: parseDuration(file, key + ".jitter", e.jitter),

@@ -198,6 +198,22 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       case "clock_jump": at(t0, () => dev.time.set(dev.time.nowMs() + e.value * 1000)); break;
       case "assisted": at(t0, () => command(4, e.value)); break;
       case "travel": at(t0, () => command(5, e.value)); break;
+      case "power_cut_flash_op":
+        at(t0, () => {
+          const n = 1 + Math.floor(rng.next() * Math.max(1, e.value));
+          const disarm = dev.cutPowerAtFlashOp(n);
+          const cuts = dev.powerCuts;
+          // the cut happens inside the firmware; notice it and restore power `for` later
+          const watch = () => {
+            if (dev.powerCuts > cuts) clock.schedule(e.forS * 1000, () => { dev.powerOn(); hw.applyInputs(); });
+            else if (clock.now() < endS * 1000) clock.schedule(250, watch);
+            else disarm();
+          };
+          clock.schedule(0, watch);
+        });
+        break;
+      case "low_memory": at(t0, () => dev.raiseErrorFlag("LOW_MEMORY")); break;
+      case "fill_flash": at(t0, () => dev.flash.write("fill.bin", new Uint8Array(e.value))); break;
       case "press": at(t0, press); break;
       case "take_out": at(t0, () => hw.takeOut()); break;
       case "refill": {
