@@ -83,7 +83,9 @@ async function rig(seed = 3, faults: Partial<BleFaults> = {}) {
   const clock = new RealtimeClock({ seed });
   cleanup.push(() => clock.stop());
   const radio = new BleRadio({ scheduler: clockScheduler(clock), seed, advIntervalMs: 20, connectDelayMs: 5, faults });
-  const periph = SimBlePeripheral.forBoard(board, { name: "Puck.js 5150" });
+  // BLE_TX_QUEUE=n limits the SoftDevice's notification queue (lost silently when full, like Espruino)
+  const txQueue = process.env.BLE_TX_QUEUE ? Number(process.env.BLE_TX_QUEUE) : undefined;
+  const periph = SimBlePeripheral.forBoard(board, { name: "Puck.js 5150", txQueue });
   expect(periph.attMtu).toBe(53);
   radio.addPeripheral(periph);
   const dev = new SimDevice({ board, clock, providers: [bleProvider(periph)], rtc: "keep" });
