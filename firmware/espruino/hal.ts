@@ -26,6 +26,9 @@ declare const Bluetooth: any;
 declare const process: any;
 declare const require: (name: string) => any;
 
+/** seconds without an idle interpreter before the watchdog reboots the device */
+export const WATCHDOG_S = 30;
+
 export function createEspruinoHal(board: any): Hal {
   // modules are looked up on each use (idiomatic on Espruino, and no closure keeps them alive)
   const S = function () {
@@ -37,6 +40,9 @@ export function createEspruinoHal(board: any): Hal {
   let stateCb: (up: boolean) => void = function () {};
   let up = !ble;
   let maint = false;
+  // hardware watchdog, kicked automatically whenever the interpreter is idle: a hang (a loop that
+  // never returns) reboots the device within WATCHDOG_S, and the flash outbox resends what was pending
+  E.enableWatchdog(WATCHDOG_S, true);
 
   if (ble) {
     const chars: any = {};
