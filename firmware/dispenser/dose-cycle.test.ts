@@ -172,6 +172,23 @@ describe("dose cycle", () => {
     expect(r.dose(DOSE_TAKEN).length).toBe(1);
   });
 
+  it("emit journal: recover() runs before a boot-time fault can overwrite the journal", () => {
+    const r = started();
+    r.run(at("08:00"));
+    r.press();
+    r.run(at("08:01"));
+    const realEmit = r.io.emit;
+    r.io.emit = () => { throw new Error("power cut"); };
+    expect(() => r.take()).toThrow();
+    r.io.emit = realEmit;
+    r.cycle = new DoseCycle(CFG, r.io, JSON.parse(r.flash!));
+    r.cycle.recover(); // what the app does first, before the clock-not-set fault below
+    r.cycle.fault(6, true, 0, 0);
+    r.cycle.boot(r.t);
+    r.run(at("08:30"));
+    expect(r.dose(DOSE_TAKEN).length).toBe(1);
+  });
+
   it("motor jam: FaultMotorJam, no motion until a refill, the dose goes missed", () => {
     const r = started();
     r.run(at("08:00"));

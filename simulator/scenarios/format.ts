@@ -32,7 +32,8 @@
 //                                 # firmware's code; for = how long it stays off), gateway_offline (for),
 //                                 # jam / unjam, lid_open / lid_forced (for), refill (doses), mains_lost
 //                                 # (for), battery_mv (mv), clock_jump (seconds), assisted (on),
-//                                 # travel (doses), press, take_out, low_memory, fill_flash (bytes)
+//                                 # travel (doses), press, take_out, low_memory, fill_flash (free = bytes
+//                                 # left free by another file; a large value removes it)
 //   for = "3d"
 //   jitter = "3s"                 # optional: a seeded random offset in [0, 3 s) is added to `at` per run
 //
@@ -182,9 +183,9 @@ export function parseScenario(file: string, text: string): Scenario {
   const events: ScenarioEvent[] = (raw.event ?? []).map((e: any, i: number) => {
     const key = `event[${i}]`;
     if (!(ACTIONS as readonly string[]).includes(e.what)) fail(file, key + ".what", e.what, `one of ${ACTIONS.join(", ")}`);
-    let value = e.doses ?? e.mv ?? e.seconds ?? e.on ?? e.ops ?? e.bytes;
+    let value = e.doses ?? e.mv ?? e.seconds ?? e.on ?? e.ops ?? e.free;
     if (typeof value === "boolean") value = value ? 1 : 0;
-    if (value !== undefined && typeof value !== "number") fail(file, key + ".doses/mv/seconds/on/ops/bytes", value, "a number (or true/false for on)");
+    if (value !== undefined && typeof value !== "number") fail(file, key + ".doses/mv/seconds/on/ops/free", value, "a number (or true/false for on)");
     return {
       at: localStamp(file, key + ".at", e.at), what: e.what, forS: parseDuration(file, key + ".for", e.for), value: value ?? 0,
       jitterS: parseDuration(file, key + ".jitter", e.jitter),

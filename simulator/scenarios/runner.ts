@@ -213,7 +213,15 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
         });
         break;
       case "low_memory": at(t0, () => dev.raiseErrorFlag("LOW_MEMORY")); break;
-      case "fill_flash": at(t0, () => dev.flash.write("fill.bin", new Uint8Array(e.value))); break;
+      case "fill_flash":
+        // another file grows until only `free` bytes are left (or shrinks: a large `free` removes it)
+        at(t0, () => {
+          dev.flash.erase("fill.bin");
+          dev.flash.compact();
+          const size = dev.flash.getFree() - e.value - 64;
+          if (size > 0) dev.flash.write("fill.bin", new Uint8Array(size));
+        });
+        break;
       case "press": at(t0, press); break;
       case "take_out": at(t0, () => hw.takeOut()); break;
       case "refill": {
