@@ -12,6 +12,10 @@
 //   mod:  "" singular, "p" repeated packed, "r" repeated unpacked, "o<name>" member of oneof <name>
 //         (explicit presence: written whenever not null/undefined, even at its default)
 //
+// Strings: encoded from JS string code units (surrogate pairs -> 4-byte UTF-8). On an Espruino build
+// without Unicode strings a non-ASCII literal is already bytes and would be encoded twice, so device-side
+// strings (firmware version, board id, errors) are ASCII; decoded non-ASCII text is only displayed.
+//
 // Conventions (shared with protocol/schema.ts; the golden vectors hold both to them):
 //  * encode: null/undefined = absent. Singular scalars at their default (0, false, "", empty bytes)
 //    are omitted; messages are written when present (even if empty); empty repeated omitted.
@@ -169,14 +173,19 @@ function putMessage(t: Table, type: string, obj: any, buf: Uint8Array | null, po
   if (spec === undefined) fail("unknown message type " + type);
   let i = 0;
   while (i >= 0 && i < spec.length) {
+    // read the name first: absent fields cost no allocation (this runs on Espruino)
+    const c = spec.indexOf(",", i);
+    const v = obj[spec.substring(c + 1, spec.indexOf(",", c + 1))];
+    if (v === undefined || v === null) {
+      i = spec.indexOf("|", i + 1);
+      continue;
+    }
     const e = entry(spec, i);
     i = spec.indexOf("|", i + 1);
     const num = +e[0];
     const name = e[1];
     const kind = e[2];
     const mod = e[4];
-    const v = obj[name];
-    if (v === undefined || v === null) continue;
     const where = type + "." + name;
     const wt = wireType(kind);
     if (mod === "r" || mod === "p") {
@@ -321,12 +330,18 @@ function getMessage(t: Table, type: string, r: Reader, end: number, obj: any, de
   const spec = t[type];
   if (obj === null) {
     obj = {};
+    // defaults, read in place (no per-entry arrays): |num,name,kind,ref,mod
     let i = 0;
     while (i >= 0 && i < spec.length) {
-      const e = entry(spec, i);
-      i = spec.indexOf("|", i + 1);
-      if (e[4] === "r" || e[4] === "p") obj[e[1]] = [];
-      else if (e[4] === "" && e[2] !== "m") obj[e[1]] = defaultOf(e[2]);
+      const next = spec.indexOf("|", i + 1);
+      const c1 = spec.indexOf(",", i);
+      const c2 = spec.indexOf(",", c1 + 1);
+      const c4 = spec.indexOf(",", spec.indexOf(",", c2 + 1) + 1);
+      const mod = spec.charAt(c4 + 1); // "|" or "" (end) when the entry has no mod
+      const name = spec.substring(c1 + 1, c2);
+      if (mod === "r" || mod === "p") obj[name] = [];
+      else if (mod !== "o" && spec.charAt(c2 + 1) !== "m") obj[name] = defaultOf(spec.charAt(c2 + 1));
+      i = next;
     }
   }
   while (r.p < end) {
