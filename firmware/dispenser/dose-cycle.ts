@@ -472,7 +472,7 @@ export class DoseCycle {
       return now + 0.1;
     }
     // indicators and reminders
-    let show = st.tray ? SHOW_COLLECT : SHOW_IDLE;
+    let show = st.tray ? (st.tray.nc ? SHOW_REMIND : SHOW_COLLECT) : SHOW_IDLE;
     const ev = this.remindEvery();
     if (st.tray && st.tray.nc) {
       // not collected: escalate from the collect deadline on
