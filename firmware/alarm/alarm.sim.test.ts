@@ -103,6 +103,24 @@ describe("alarm bundle in the simulator", () => {
     expect(alarms[0].late).toBe(true);
   });
 
+  it("alarm-nrf52: an alarm raised while the BLE link is down goes out when the central reconnects", async () => {
+    const rig = await boot("alarm-nrf52");
+    await rig.disconnectBle();
+    await rig.run(1000);
+    rig.dev.button().press(150);
+    await rig.run(30_000);
+    expect(rig.gw.with("alarm").length).toBe(0); // nothing can be notified without a connection
+    const dot = rig.leds();
+    expect(dot[1]).toBe(false); // never green
+    await rig.connectBle();
+    await rig.run(3000);
+    const alarms = rig.gw.distinct("alarm");
+    expect(alarms.length).toBe(1);
+    expect(alarms[0].late).toBe(false); // 30 s after the press: not yet "late"
+    expect(rig.leds()).toEqual([false, false, true]);
+    expect(rig.dev.errors).toEqual([]);
+  });
+
   it("COMMAND_MAINTENANCE and a 5 s hold at power-on bring the REPL back to the data port", async () => {
     const rig = await boot("alarm-esp32");
     rig.send(rig.gw.reliable({ command: { kind: CommandKind.COMMAND_MAINTENANCE } }));

@@ -52,6 +52,8 @@ export class SimRig {
   central: FakeNoble | null = null;
   periph: SimBlePeripheral | null = null;
   private toDevice: FakeCharacteristic | null = null;
+  /** the central's handle on the device while connected (BLE only) */
+  blePeer: any = null;
   private gatewayOn = true;
   /** sends bytes to the device over the board's data port */
   send: (bytes: Uint8Array) => void = () => {};
@@ -96,6 +98,7 @@ export class SimRig {
     const p = await this.until(found, maxMs);
     await central.stopScanningAsync();
     await this.until(p.connectAsync(), maxMs);
+    this.blePeer = p;
     const r: any = await this.until(
       p.discoverSomeServicesAndCharacteristicsAsync([svc], [data.to_device!.replace(/-/g, ""), data.from_device!.replace(/-/g, "")]),
       maxMs,
@@ -109,6 +112,13 @@ export class SimRig {
       const n = data.mtu_payload ?? 20;
       for (let i = 0; i < b.length; i += n) void this.toDevice!.writeAsync(Buffer.from(b.subarray(i, i + n)), false).catch(() => {});
     };
+  }
+
+  /** The central drops the BLE connection (as a gateway restart or radio loss would). */
+  async disconnectBle(): Promise<void> {
+    const p = this.blePeer;
+    this.blePeer = null;
+    if (p) await this.until(p.disconnectAsync(), 10000);
   }
 
   /** Runs the virtual clock until the promise settles (or maxMs of virtual time pass). */
