@@ -48,6 +48,8 @@ const bad: Array<[string, string, RegExp]> = [
   ["array iterator", "for (var k of a.keys()) print(k)", /iterator/],
   ["unknown module", "require('fs')", /require\("fs"\)/],
   ["BigInt literal", "var b=10n", /BigInt literal/],
+  ["closure over a for-let variable", "for (let i = 0; i < 3; i++) setTimeout(function () { print(i); }, 10);", /closure over loop variable i/],
+  ["arrow over a for-of const", "for (const x of a) fs.push(() => x);", /closure over loop variable x/],
 ];
 
 describe("checkEspruino", () => {
@@ -90,6 +92,9 @@ describe("checkEspruino", () => {
         require("Storage").read("x"); require("crypto").SHA256("x");
         var Map2 = 1; o.Map = 2; var q = { Set: 1 };
         "a,b".lastIndexOf(",", 2);
+        for (let i = 0; i < 3; i++) { var f = function (j) { return j; }; f(i); }
+        for (let e = 0; e < 3; e++) [1].forEach(function (e) { print(e); });
+        for (var v = 0; v < 3; v++) setTimeout(function () { print(v); }, 1);
       })();`;
     expect(findEspruinoProblems(ok)).toEqual([]);
   });

@@ -214,9 +214,36 @@ export function findEspruinoProblems(code: string): EspruinoProblem[] {
       case "YieldExpression":
         at(n.start, "yield", "write an explicit iterator by hand");
         break;
-      case "ForOfStatement":
-        if (n.await) at(n.start, "for await", "use Promise .then() chains");
+      case "ForStatement":
+      case "ForInStatement":
+      case "ForOfStatement": {
+        // Espruino has no per-iteration binding for `let`/`const` loop variables: a closure created in
+        // the loop that reads one sees its last value
+        const decl = (n.type === "ForStatement" ? n.init : n.left) as Node | null;
+        if (!decl || decl.type !== "VariableDeclaration" || decl.kind === "var") break;
+        const names = new Set<string>();
+        for (const d of decl.declarations as Node[]) if (d.id.type === "Identifier") names.add(d.id.name);
+        walk.simple(n.body as acorn.Node, {
+          Function(fnNode) {
+            const fn = fnNode as Node;
+            // names the closure declares itself (parameters, vars) shadow the loop variable
+            const own = new Set<string>();
+            walk.full(fn as acorn.Node, (x, _st, type) => {
+              if (x.type === "Identifier" && type === "VariablePattern") own.add((x as Node).name);
+            });
+            let hit = "";
+            walk.simple(fn as acorn.Node, {
+              Identifier(idNode) {
+                const id = idNode as Node;
+                if (names.has(id.name) && !own.has(id.name) && !hit) hit = id.name;
+              },
+            });
+            if (hit) at(fn.start, `closure over loop variable ${hit} (${decl.kind} in a for loop)`, "Espruino has no per-iteration binding: pass the value to a function that returns the closure, or copy it inside a helper");
+          },
+        });
+        if (n.type === "ForOfStatement" && n.await) at(n.start, "for await", "use Promise .then() chains");
         break;
+      }
       case "LabeledStatement":
         at(n.start, "label " + n.label.name + ":", "use a flag variable or move the loop into a function and return");
         break;
