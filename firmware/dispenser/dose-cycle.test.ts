@@ -155,6 +155,37 @@ describe("dose cycle", () => {
     }
   });
 
+  it("power back only after the late limit: the half-done move is abandoned, the dose missed, its compartment never opened", () => {
+    const r = started();
+    r.run(at("08:10"));
+    r.press();
+    r.run(at("08:10") + 0.7); // half way to compartment 1
+    r.stop(); // power gone: the motor stops between compartments
+    r.t = at("10:30");
+    r.boot();
+    r.run(at("10:31"));
+    expect(r.motorOn).toBe(false);
+    expect(r.dose(DOSE_MISSED).map((d) => d.scheduled)).toEqual([at("08:00")]);
+    r.run(at("20:01"));
+    expect(r.press()).toBe(true);
+    r.run(at("20:02"));
+    expect(r.emptied).toEqual([2]); // passed compartment 1 without resting there
+  });
+
+  it("a slot sensor reading that fits no intent locks the motor with FAULT_SLOT_SENSOR", () => {
+    const r = started();
+    r.run(at("08:10"));
+    r.press();
+    r.run(at("08:10") + 0.5);
+    r.stop();
+    r.pos = 5; // the carousel is somewhere it cannot be
+    r.boot();
+    r.run(at("08:20"));
+    expect(r.events.filter((e) => e.body.fault?.code === 11).length).toBe(1);
+    expect(r.press()).toBe(false);
+    expect(r.motorOn).toBe(false);
+  });
+
   it("emit journal: a cut between the state write and the outbox append re-appends once", () => {
     const r = started();
     r.run(at("08:00"));
