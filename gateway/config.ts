@@ -36,6 +36,7 @@ export interface GatewayConfig {
     backendAck: "application" | "puback";
     ackTimeoutS: number;
     inflight: number;
+    sessionExpiryS: number;
   };
   outbox: { maxBytes: number; minFreeBytes: number; historicalAfterS: number };
   session: {
@@ -128,7 +129,7 @@ export function parseConfig(doc: any, file: string, dir: string): GatewayConfig 
   for (const [i, t] of transports.entries()) if ("port" in t && t.port < 0) r.err(`transport[${i}].port`, undefined, "is required for a TCP transport");
 
   const m = doc.mqtt ?? {};
-  r.known(m, "mqtt", ["url", "embedded_port", "embedded_host", "protocol_version", "client_id", "username", "password", "ca", "cert", "key", "reject_unauthorized", "keepalive_s", "reconnect_ms", "payload_format", "backend_ack", "ack_timeout_s", "inflight"]);
+  r.known(m, "mqtt", ["url", "embedded_port", "embedded_host", "protocol_version", "client_id", "username", "password", "ca", "cert", "key", "reject_unauthorized", "keepalive_s", "reconnect_ms", "payload_format", "backend_ack", "ack_timeout_s", "inflight", "session_expiry_s"]);
   const url = r.optStr(m, "url", "mqtt.url");
   if (url !== undefined && !/^(mqtts?|wss?|tcp|ssl):\/\/[^/]+/.test(url)) r.err("mqtt.url", url, 'must look like "mqtt://host:1883" or "mqtts://host:8883"; omit it to use the embedded broker');
   const cert = r.file_(m, "cert", "mqtt.cert", true);
@@ -153,6 +154,7 @@ export function parseConfig(doc: any, file: string, dir: string): GatewayConfig 
     backendAck: r.oneOf(m, "backend_ack", "mqtt.backend_ack", (url ? "application" : "puback") as "application" | "puback", ["application", "puback"]),
     ackTimeoutS: r.int(m, "ack_timeout_s", "mqtt.ack_timeout_s", 30, 1, 86400),
     inflight: r.int(m, "inflight", "mqtt.inflight", 64, 1, 10000),
+    sessionExpiryS: r.int(m, "session_expiry_s", "mqtt.session_expiry_s", 7 * 86400, 0, 0xffffffff),
   };
   if (mqtt.password !== undefined && mqtt.username === undefined) r.err("mqtt.username", undefined, "mqtt.password is set, so mqtt.username is required");
 

@@ -112,7 +112,10 @@ export class Gateway implements SessionHost {
     const added = reg.devices.filter((d) => !this.registry.byId.has(d.id)).map((d) => d.id);
     this.registry = reg;
     for (const d of reg.devices) this.state(d.id);
-    if (added.length) this.emit({ kind: "registry", text: `registry reloaded: device(s) ${added.join(", ")} provisioned` });
+    if (added.length) {
+      this.emit({ kind: "registry", text: `registry reloaded: device(s) ${added.join(", ")} provisioned` });
+      for (const s of this.sessions) if (!s.up) s.restartHandshake(); // a waiting link may be one of them
+    }
   }
 
   start(): void {

@@ -74,6 +74,12 @@ export class Session {
     }, this.helloDelay);
   }
 
+  /** Handshake again now, with the backoff reset (e.g. the registry just learned a new device). */
+  restartHandshake(): void {
+    this.helloDelay = this.host.cfg.helloRetryMs;
+    this.sendHello();
+  }
+
   /** Sends an envelope sealed with the bound device's key. */
   send(env: Record<string, any>): void {
     const entry = this.host.registry.byId.get(env.device);

@@ -221,4 +221,21 @@ describe("MQTT backend on Mosquitto", () => {
     expect(fullStates).toContain(true);
     console.log(`bounded outbox: 10 heartbeats dropped, ${sent.length} alarms sent, ${alarms.size} received; frames refused while full: ${gw.metrics.get("varde_frames_rejected_total", { reason: "outbox_full" })}`);
   });
+
+  it("a command published while the gateway is down is delivered when it comes back (persistent session)", async () => {
+    const broker = await startMosquitto();
+    cleanup.push(() => broker.stop());
+    const { key, cfg } = setup({ url: broker.url, protocol_version: 5 });
+    let gw = await startGateway(cfg);
+    const dev = await device(gw, key);
+    const seq = dev.alarm();
+    await dev.waitFor(() => dev.outbox.length === 0, 10000, "ack");
+    await gw.stop();
+    const rc = await client(broker.url, { protocolVersion: 5 }, []);
+    await rc.c.publishAsync(topic("command", { gateway: "gw1", command: "ack-alarm" }), Buffer.from(encodeMessage("CommandRequest", { correlationId: "while-down", device: 1001, alarmSeq: seq, responder: "rc" })), { qos: 1 });
+    gw = await start(cfg);
+    gw.addLink(dev.memoryLink("mem:again"));
+    await dev.waitFor(() => dev.alarmAcks.length === 1, 10000, "AlarmAck after the gateway came back");
+    expect(dev.alarmAcks[0]).toMatchObject({ alarmSeq: seq, responder: "rc" });
+  });
 });

@@ -74,7 +74,10 @@ export class Backend implements BackendLink {
       keepalive: m.keepaliveS,
       reconnectPeriod: m.reconnectMs,
       connectTimeout: 10_000,
-      clean: true,
+      // A persistent session: commands (e.g. a responder's ack-alarm) published while the gateway is
+      // offline or restarting are queued by the broker and delivered when it is back.
+      clean: false,
+      ...(m.protocolVersion === 5 ? { properties: { sessionExpiryInterval: m.sessionExpiryS } } : {}),
       will: this.will(),
     };
     const client = mqtt.connect(this.url, opts);

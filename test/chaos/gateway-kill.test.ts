@@ -111,6 +111,8 @@ describe("chaos: gateway process killed and restarted", () => {
       await waitFor(() => new Set(received).size >= sent.length, 15000, `round ${round}: ${sent.length} events at the backend`);
       // anything received before acking resumed is re-sent by the gateway (ack timeout) and acked now
       be.publish(topic("ack", { gateway: "chaos" }), Buffer.from(encodeMessage("EventAck", { eventIds: [...new Set(received)] })), { qos: 1 });
+      // the next round's "before" snapshot must not race with these acks
+      await waitFor(() => outboxRows(dir).length === 0, 15000, `round ${round}: gateway outbox empty`);
     }
     await waitFor(() => outboxRows(dir).length === 0, 15000, "gateway outbox empty");
     expect(dev.outbox.length).toBe(0);
