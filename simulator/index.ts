@@ -20,3 +20,4 @@ export { createMemoryLinkPair, type MemoryLinkOptions } from "./links/memory.ts"
 export { openPtyPair, openSerialLinkEnd, type PtyPair } from "./links/pty.ts";
 export { FaultyLink, type FaultOptions, type FaultStats } from "./links/faults.ts";
 export { listenTcpLink, type TcpLink } from "./links/tcp.ts";
+export { SimRepl } from "./repl/attach.ts";

@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -32,6 +33,30 @@ describe("varde sim", () => {
     const again: string[] = [];
     expect(await runSim({ board: "alarm-esp32", flash: join(dir, "flash.json"), duration: "0.2", quiet: true }, (l) => again.push(l))).toBe(0);
     expect(again.join("\n")).toMatch(/running the .bootcde already in/);
+  });
+
+  it("answers on an Espruino REPL over TCP while the console is on the data port", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "varde-sim-cli-"));
+    const bundle = join(dir, "app.js");
+    writeFileSync(bundle, "var answer = 42;");
+    const lines: string[] = [];
+    const run = runSim({ board: "alarm-esp32", flash: join(dir, "flash.json"), bundle, tcp: "0", duration: "1.5", quiet: true }, (l) => lines.push(l));
+    const t0 = Date.now();
+    let port = 0;
+    while (!port && Date.now() - t0 < 5000) {
+      const m = lines.join("\n").match(/tcp:\/\/127\.0\.0\.1:(\d+)/);
+      if (m) port = Number(m[1]);
+      else await new Promise((r) => setTimeout(r, 20));
+    }
+    const sock = net.connect(port, "127.0.0.1");
+    let got = "";
+    sock.on("data", (d) => (got += d.toString("latin1")));
+    await new Promise((r) => sock.once("connect", r));
+    sock.write("answer + 1\n");
+    while (!got.includes("=43") && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
+    sock.destroy();
+    expect(got).toContain("=43");
+    expect(await run).toBe(0);
   });
 
   it("rejects a malformed key with a message that says what is expected", async () => {

@@ -1,12 +1,12 @@
 // `varde sim`: runs one simulated device in real time — the firmware bundle in the Espruino simulator,
 // its flash persisted in a file, its data port on a pseudo-terminal or a TCP port for a gateway or the
-// espruino tools. Prints LED/buzzer changes and console output; keys: p = press the button, h = hold /
+// espruino tools (an Espruino REPL answers while the console is on the data port). Prints LED/buzzer changes and console output; keys: p = press the button, h = hold /
 // release, r = reboot, o = power off / on, q = quit (a line "p" + Enter works when stdin is not a TTY).
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Command } from "commander";
 import { loadBoard, type Board } from "../../hardware/boards.ts";
-import { Flash, RealtimeClock, SimDevice, listenTcpLink, openPtyPair, type LinkEnd } from "../../simulator/index.ts";
+import { Flash, RealtimeClock, SimDevice, SimRepl, listenTcpLink, openPtyPair, type LinkEnd } from "../../simulator/index.ts";
 
 export interface SimCliOptions {
   board: string;
@@ -21,6 +21,8 @@ export interface SimCliOptions {
   pressAt?: string[];
   duration?: string;
   quiet?: boolean;
+  /** commander's --no-repl sets this false */
+  repl?: boolean;
 }
 
 const stamp = (): string => new Date().toISOString().slice(11, 23);
@@ -83,7 +85,11 @@ export async function runSim(o: SimCliOptions, print: (line: string) => void = c
     say("link", `data port on tcp://127.0.0.1:${tcp.port}`);
   }
 
-  const dev = new SimDevice({ board, clock, flash, link, rtc: "keep", driftPpm: o.driftPpm ? Number(o.driftPpm) : 0 });
+  // an Espruino REPL wherever the console is (the data port at boot and in maintenance mode), so the
+  // espruino tools and `varde flash/probe` can talk to this device as to a real one
+  const repl = o.repl === false ? null : new SimRepl();
+  const dev = new SimDevice({ board, clock, flash, link, rtc: "keep", driftPpm: o.driftPpm ? Number(o.driftPpm) : 0, providers: repl ? [repl.provider] : [] });
+  if (repl) repl.attach(dev);
   for (const led of dev.allLeds()) led.onChange((c) => say("led", `${led.name.replace(/^led_/, "")} ${c.state ? "ON" : "off"}`));
   if (typeof board.pins.buzzer === "string") dev.buzzer().onChange((c) => say("buzzer", c.state.on ? `on${c.state.freq ? " " + c.state.freq + " Hz" : ""}` : "off"));
   let pending = "";
@@ -177,6 +183,7 @@ export function register(program: Command): void {
     .option("--press-at <seconds...>", "press the button at these times after start (scripted runs)")
     .option("--duration <seconds>", "quit after this many seconds (exit 1 if the firmware threw)")
     .option("--quiet", "do not print the device's console output")
+    .option("--no-repl", "no Espruino REPL on the console device (input to it is dropped)")
     .action(async (opts: SimCliOptions) => {
       try {
         process.exitCode = await runSim(opts);
