@@ -40,11 +40,25 @@ function debug(...args: unknown[]): void {
 }
 
 /** Routes console.log/info/warn/error to the debug sink (EspruinoTools logs from its callbacks too, so
- * this lasts for the whole session); returns the function that restores them. */
+ * this lasts for the whole session); returns the release function. Nested holders are counted: the
+ * console comes back only when the last one releases (a late release of an earlier session must not
+ * un-silence the next one). */
+let silenced = 0;
+let savedConsole: Pick<Console, "log" | "info" | "warn" | "error"> | null = null;
 function silence(): () => void {
-  const saved = { log: console.log, info: console.info, warn: console.warn, error: console.error };
-  console.log = console.info = console.warn = console.error = debug;
-  return () => Object.assign(console, saved);
+  if (silenced++ === 0) {
+    savedConsole = { log: console.log, info: console.info, warn: console.warn, error: console.error };
+    console.log = console.info = console.warn = console.error = debug;
+  }
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (--silenced === 0 && savedConsole) {
+      Object.assign(console, savedConsole);
+      savedConsole = null;
+    }
+  };
 }
 
 async function loadTools(): Promise<Tools> {

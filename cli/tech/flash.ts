@@ -166,6 +166,10 @@ export async function flashDevice(o: FlashOptions): Promise<FlashResult> {
     if (e instanceof LinkError || e instanceof EspruinoError) throw new FlashError(e.message);
     throw e;
   }
+  // A device taken out of production (maintenance) must not be left at the REPL by a refusal: while
+  // its running app is intact, errors before the commit restart it into that app.
+  let intact: BootPointer | null = null;
+  let committed = false;
   try {
     const espBoard = String(s.env.BOARD ?? "");
     const espVersion = String(s.env.VERSION ?? "");
@@ -178,6 +182,7 @@ export async function flashDevice(o: FlashOptions): Promise<FlashResult> {
     phase("check", `Espruino ${espBoard} ${espVersion}`);
     const st = (await s.evaluate(stateExpr(), 10)) as { free: number; boot: BootPointer | null; id: unknown; loader: boolean } | undefined;
     if (!st) throw new FlashError(`the Espruino on ${o.port} did not answer a Storage query (is require("Storage") available? VARDE_DEBUG=1 shows the traffic)`);
+    intact = st.boot;
     if (st.boot && st.boot.b && st.boot.b !== board.id && !o.force)
       throw new FlashError(`wrong board: the device was last flashed for board "${st.boot.b}" (firmware ${st.boot.v}), you asked for "${board.id}". Check --board, or pass --force to replace it`);
     const slot = idleSlot(st.boot);
@@ -187,6 +192,7 @@ export async function flashDevice(o: FlashOptions): Promise<FlashResult> {
     if (typeof free === "number" && free < needDev) free = (await s.evaluate(eraseExpr(unusedSlots(st.boot), true), 30)) as number;
     if (typeof free === "number" && free < needDev && st.boot && free + storageCost(st.boot.n) >= needDev) {
       phase("check", `not enough flash to keep firmware ${st.boot.v} while uploading: replacing it in place (until the upload completes, the device boots to the REPL)`);
+      intact = null;
       free = (await s.evaluate(dropActiveExpr(st.boot.f), 30)) as number;
     }
     if (typeof free !== "number") throw new FlashError(`the device on ${o.port} stopped answering while preparing its Storage`);
@@ -232,6 +238,7 @@ export async function flashDevice(o: FlashOptions): Promise<FlashResult> {
     const pointer: BootPointer = { f: slot, n: code.length, h: want, v: o.bundle.version, b: board.id };
     const ok = await s.evaluate(commitExpr({ id: entry.id, key: entry.key, kind: entry.kind }, pointer), 20);
     if (ok !== "ok") throw new FlashError(`the device did not confirm the switch to the new firmware (${lastLines(s.output())}); run varde probe to see what it boots, or retry`);
+    committed = true;
     phase("reboot");
     await s.reboot();
     await s.close();
@@ -274,6 +281,12 @@ export async function flashDevice(o: FlashOptions): Promise<FlashResult> {
     }
     phase("done");
     return result;
+  } catch (e) {
+    if (!committed && intact && s.connected() && e instanceof FlashError) {
+      await s.reboot().catch(() => undefined);
+      e.message += ` (the device was restarted into its firmware ${intact.v})`;
+    }
+    throw e;
   } finally {
     await s.close(); // also ends a session whose link was lost
   }

@@ -126,6 +126,14 @@ describe("flash and probe a simulated alarm button on a pty", () => {
       /wrong board: the device .*"alarm-esp32".* you asked for "dispenser-esp32"/,
     );
     expect(sim.dev.flash.list().length).toBe(before);
+    // same refusal when the device is already at the REPL (maintenance gesture): it is put back into production
+    sim.dev.evaluate("E.setConsole(Serial1)");
+    await expect(flashDevice({ port: sim.port, board: "dispenser-esp32", device: other, registry, bundle: v1, fast: true })).rejects.toThrow(
+      /wrong board: the device was last flashed for board "alarm-esp32" \(firmware 3.0.0-test\).*restarted into its firmware 3.0.0-test/,
+    );
+    const end = Date.now() + 3000;
+    while (sim.dev.consoleDevice !== "LoopbackA" && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    expect(sim.dev.consoleDevice).toBe("LoopbackA");
   });
 });
 
