@@ -220,6 +220,25 @@ describe("dose cycle", () => {
     expect(r.dose(DOSE_TAKEN).length).toBe(1);
   });
 
+  it("a new schedule owes no dose from before it, but keeps a pending dose it shares with the old one", () => {
+    const r = started();
+    r.run(at("08:08"));
+    // v2 at 08:08 keeps 08:00 (window open, not yet pressed) and adds 06:00 (already past: not owed)
+    r.cycle.setSchedule({ ...SCHED, version: 2, doses: [{ minute: 360, weekdays: 0 }, { minute: 480, weekdays: 0 }, { minute: 1200, weekdays: 0 }] }, r.t);
+    expect(r.press()).toBe(true);
+    r.run(at("08:12"));
+    r.take();
+    expect(r.dose(DOSE_TAKEN).map((d) => d.scheduled)).toEqual([at("08:00")]);
+    // v3 at 21:00 with a 20:30 dose: the old 20:00 dose is open but v3 drops it; 20:30 did not exist
+    r.run(at("21:00"));
+    r.cycle.setSchedule({ ...SCHED, version: 3, doses: [{ minute: 1230, weekdays: 0 }] }, r.t);
+    r.run(at("23:59"));
+    expect(r.dose(DOSE_MISSED)).toEqual([]);
+    expect(r.dose(DOSE_REMINDER).map((d) => d.scheduled)).toEqual([at("20:00")]); // sent before v3 arrived
+    r.run(at("20:40", 1));
+    expect(r.press()).toBe(true);
+  });
+
   it("motor jam: FaultMotorJam, no motion until a refill, the dose goes missed", () => {
     const r = started();
     r.run(at("08:00"));

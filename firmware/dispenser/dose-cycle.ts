@@ -240,14 +240,26 @@ export class DoseCycle {
 
   // ---------------------------------------------------------------- schedule + commands
 
-  /** Applies a schedule (downlink). Returns "" or an error for the ScheduleAck. */
+  /**
+   * Applies a schedule (downlink). Returns "" or an error for the ScheduleAck.
+   * Doses the new schedule would have had before now are not owed (they did not exist at their
+   * time), so `last` moves to now — except a dose whose window is open under the old schedule and
+   * that the new schedule keeps at the same instant: it stays pending.
+   */
   setSchedule(s: Schedule, now: number): string {
     const err = validateSchedule(s);
     if (err) return err;
-    const old = this.st.sch;
+    const st = this.st;
+    const old = st.sch;
     if (old && old.version === s.version) return "";
-    this.st.sch = s;
-    if (!this.st.last) this.st.last = Math.floor(now); // doses before the first schedule are not owed
+    let from = Math.floor(now);
+    if (old && !st.intent) {
+      const p = this.pending();
+      if (p > 0 && now >= p - this.early() && now < this.lateLimit(p) && nextDose(s, p - 1) === p) from = p - 1;
+    }
+    if (st.intent) from = st.last; // a dispense under way finishes under the old schedule's terms
+    if (from > st.last) st.last = from;
+    st.sch = s;
     this.save();
     return "";
   }

@@ -33,7 +33,9 @@
 //                                 # jam / unjam, lid_open / lid_forced (for), refill (doses), mains_lost
 //                                 # (for), battery_mv (mv), clock_jump (seconds), assisted (on),
 //                                 # travel (doses), press, take_out, low_memory, fill_flash (free = bytes
-//                                 # left free by another file; a large value removes it)
+//                                 # left free by another file; a large value removes it), schedule
+//                                 # (version = 2, times = ["09:00", ...]: a new Schedule downlink; the
+//                                 # patient follows the new times for doses after `at`)
 //   for = "3d"
 //   jitter = "3s"                 # optional: a seeded random offset in [0, 3 s) is added to `at` per run
 //
@@ -52,7 +54,7 @@ import { readFileSync } from "node:fs";
 export const BEHAVIOURS = ["on_time", "late", "early", "ignore", "uncollected", "twice", "never_take"] as const;
 export const ACTIONS = [
   "power_cut", "gateway_offline", "jam", "unjam", "lid_open", "lid_forced", "refill", "mains_lost", "battery_mv",
-  "clock_jump", "assisted", "travel", "press", "take_out", "power_cut_flash_op", "low_memory", "fill_flash",
+  "clock_jump", "assisted", "travel", "press", "take_out", "power_cut_flash_op", "low_memory", "fill_flash", "schedule",
 ] as const;
 export const EVENT_KINDS = ["DoseTaken", "DoseMissed", "DoseNotCollected", "DoseReminder", "DoseDispensed", "Fault", "Supply", "RefillNeeded", "Refilled", "ScheduleAck"] as const;
 export const FAULT_NAMES: Record<string, number> = {
@@ -74,6 +76,8 @@ export interface ScenarioEvent {
   value: number;
   /** a seeded random offset in [0, jitter) seconds is added to `at` (different for every run) */
   jitterS: number;
+  /** what = "schedule": the new schedule sent as a downlink (doses from the [schedule] syntax) */
+  schedule?: { version: number; doses: Array<{ minute: number; weekdays: number }> };
 }
 
 export interface ExpectedEvent {
@@ -159,21 +163,25 @@ export function parseScenario(file: string, text: string): Scenario {
   } catch (e) {
     throw new ScenarioError(`${file}: not valid TOML: ${(e as Error).message.split("\n")[0]}`);
   }
+  const parseDoses = (key: string, list: unknown): Array<{ minute: number; weekdays: number }> => {
+    if (!Array.isArray(list) || list.length === 0) fail(file, key, list, 'a list of wall times, e.g. ["08:00", "20:00"]');
+    return list.map((d: any, i: number) => {
+      if (typeof d === "string") return { minute: hhmm(file, `${key}[${i}]`, d), weekdays: 0 };
+      const minute = hhmm(file, `${key}[${i}].at`, d?.at);
+      let weekdays = 0;
+      for (const w of d.weekdays ?? []) {
+        const k = WEEKDAYS.indexOf(String(w).toLowerCase().slice(0, 3));
+        if (k < 0) fail(file, `${key}[${i}].weekdays`, w, 'weekday names "mon".."sun"');
+        weekdays |= 1 << k;
+      }
+      return { minute, weekdays };
+    });
+  };
   if (typeof raw.name !== "string") fail(file, "name", raw.name, "a quoted scenario name");
   if (typeof raw.start !== "string" || !/^\d{4}-\d{2}-\d{2}( \d{2}:\d{2})?$/.test(raw.start)) fail(file, "start", raw.start, 'the first local day "YYYY-MM-DD" (optionally with " HH:MM")');
   const sch = raw.schedule;
   if (!sch || !Array.isArray(sch.doses) || sch.doses.length === 0) fail(file, "schedule.doses", sch?.doses, 'a list of wall times, e.g. ["08:00", "20:00"]');
-  const doses = sch.doses.map((d: any, i: number) => {
-    if (typeof d === "string") return { minute: hhmm(file, `schedule.doses[${i}]`, d), weekdays: 0 };
-    const minute = hhmm(file, `schedule.doses[${i}].at`, d?.at);
-    let weekdays = 0;
-    for (const w of d.weekdays ?? []) {
-      const k = WEEKDAYS.indexOf(String(w).toLowerCase().slice(0, 3));
-      if (k < 0) fail(file, `schedule.doses[${i}].weekdays`, w, 'weekday names "mon".."sun"');
-      weekdays |= 1 << k;
-    }
-    return { minute, weekdays };
-  });
+  const doses = parseDoses("schedule.doses", sch.doses);
   const patient = raw.patient ?? {};
   const pattern = (patient.pattern ?? ["on_time"]).map((p: unknown, i: number) => parseBehaviour(file, `patient.pattern[${i}]`, p));
   const overrides: Record<string, Behaviour> = {};
@@ -183,6 +191,12 @@ export function parseScenario(file: string, text: string): Scenario {
   const events: ScenarioEvent[] = (raw.event ?? []).map((e: any, i: number) => {
     const key = `event[${i}]`;
     if (!(ACTIONS as readonly string[]).includes(e.what)) fail(file, key + ".what", e.what, `one of ${ACTIONS.join(", ")}`);
+    if (e.what === "schedule") {
+      return {
+        at: localStamp(file, key + ".at", e.at), what: e.what, forS: 0, value: 0, jitterS: 0,
+        schedule: { version: int(file, key + ".version", e.version, 1, 1), doses: parseDoses(key + ".doses", e.times) },
+      };
+    }
     let value = e.doses ?? e.mv ?? e.seconds ?? e.on ?? e.ops ?? e.free;
     if (typeof value === "boolean") value = value ? 1 : 0;
     if (value !== undefined && typeof value !== "number") fail(file, key + ".doses/mv/seconds/on/ops/free", value, "a number (or true/false for on)");

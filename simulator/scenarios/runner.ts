@@ -123,8 +123,17 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
   const late = (sc.schedule.lateMin || d.late_min || 120) * 60;
   const collect = (sc.schedule.collectMin || d.collect_min || 15) * 60;
   const remind = (sc.schedule.remindEveryMin || d.remind_every_min || 10) * 60;
+  // the schedule in force at each instant: the initial one, then each `schedule` event from its time
+  const changes = [{ from: -Infinity, doses: sc.schedule.doses }].concat(
+    sc.events.filter((e) => e.what === "schedule").map((e) => ({ from: osloToUnix(e.at), doses: e.schedule!.doses })),
+  );
   const instants: number[] = [];
-  for (let day = -1; day <= Math.ceil(sc.days) + 1; day++) instants.push(...dosesOn(addDays(firstDay, day), sc.schedule.doses));
+  for (let day = -1; day <= Math.ceil(sc.days) + 1; day++) {
+    for (let c = 0; c < changes.length; c++) {
+      const next = c + 1 < changes.length ? changes[c + 1].from : Infinity;
+      for (const t of dosesOn(addDays(firstDay, day), changes[c].doses)) if (t > changes[c].from && t <= next) instants.push(t);
+    }
+  }
   instants.sort((a, b) => a - b);
   const lateLimit = (s: number) => {
     const next = instants.find((x) => x > s);
@@ -222,6 +231,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
           if (size > 0) dev.flash.write("fill.bin", new Uint8Array(size));
         });
         break;
+      case "schedule": at(t0, () => gw.downlink({ schedule: e.schedule })); break;
       case "press": at(t0, press); break;
       case "take_out": at(t0, () => hw.takeOut()); break;
       case "refill": {
