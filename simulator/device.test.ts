@@ -81,6 +81,7 @@ describe("SimDevice running a hand-written bundle", () => {
     // what Espruino has still works
     expect(dev.evaluate("[1,2,3].includes(2) && 'ab'.padStart(3) === ' ab' && Object.entries({a:1}).length === 1 && parseInt('12') === 12")).toBe(true);
     expect(dev.evaluate("var s = 0; for (var x of new Uint8Array([1,2,3])) s += x; s")).toBe(6);
+    expect(dev.evaluate("JSON.stringify(undefined)")).toBe("null"); // Espruino's answer
   });
 
   it("prints and counts uncaught errors in callbacks and promises, and keeps running", async () => {
@@ -199,6 +200,25 @@ describe("providers", () => {
     expect(wrote).toEqual(["hello\r\n"]);
     dev.runtime!.receive("Radio", new Uint8Array([0x31]));
     expect(typed).toEqual(["1"]);
+  });
+});
+
+describe("LEDs and buzzer", () => {
+  it("record on/off history with times; active-low LEDs invert; power cut turns them off", () => {
+    const clock = new VirtualClock({ startMs: 0 });
+    const lowBoard = { ...board, pins: { ...board.pins, led_blue_active_low: true } };
+    const dev = new SimDevice({ board: lowBoard, clock });
+    dev.install(`digitalWrite(LED1, 1); digitalWrite(LED3, 1);
+      setTimeout(function () { digitalWrite(LED1, 0); digitalWrite(LED3, 0); analogWrite(D14, 0.5, { freq: 2000 }); }, 100);
+      setTimeout(function () { analogWrite(D14, 0); }, 300);`);
+    dev.powerOn();
+    expect([dev.led("red").on, dev.led("blue").on]).toEqual([true, false]);
+    clock.runFor(500);
+    expect(dev.led("red").history.map((c) => [c.time, c.state])).toEqual([[0, true], [100, false]]);
+    expect(dev.led("blue").on).toBe(true);
+    expect(dev.buzzer().history.map((c) => [c.time, c.state.on, c.state.freq])).toEqual([[100, true, 2000], [300, false, 0]]);
+    dev.powerOff();
+    expect(dev.led("blue").on).toBe(false);
   });
 });
 

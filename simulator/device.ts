@@ -320,7 +320,8 @@ export class SimDevice {
     const role = this.board.pins[name] !== undefined ? name : "led_" + name;
     let l = this.leds.get(role);
     if (!l) {
-      l = new Led(this.pins, rolePin(this.board, role), role, () => this.clock.now());
+      const activeLow = this.board.pins[role + "_active_low"] === true || this.board.pins.led_active_low === true;
+      l = new Led(this.pins, rolePin(this.board, role), role, () => this.clock.now(), activeLow);
       this.leds.set(role, l);
     }
     return l;

@@ -50,12 +50,14 @@ export class PinBank {
     for (let i = 0; i < PIN_COUNT; i++) {
       const before = this.level(i);
       const p = this.pins[i];
+      const wasOutput = this.outputLevel(i) !== null;
       p.mode = "input";
       p.forced = false;
       p.out = 0;
       if (p.pwm) this.setPwm(i, null);
       const after = this.level(i);
-      if (after !== before) this.emit({ pin: i, level: after, time: this.now(), source: "mode" });
+      // outputs that stop being driven are reported too (an active-low LED goes dark)
+      if (after !== before || wasOutput) this.emit({ pin: i, level: after, time: this.now(), source: "mode" });
     }
   }
 
@@ -91,10 +93,10 @@ export class PinBank {
 
   private withChange(pin: number, source: PinChange["source"], mutate: (p: PinState) => void): void {
     const before = this.level(pin);
+    const outBefore = this.outputLevel(pin);
     mutate(this.check(pin));
     const after = this.level(pin);
-    if (after !== before) this.emit({ pin, level: after, time: this.now(), source });
-    else if (source === "output") this.emit({ pin, level: after, time: this.now(), source });
+    if (after !== before || source === "output" || this.outputLevel(pin) !== outBefore) this.emit({ pin, level: after, time: this.now(), source });
   }
 
   /** pinMode(); "auto" returns the pin to automatic mode */

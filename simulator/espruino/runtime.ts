@@ -437,6 +437,9 @@ export class EspruinoRuntime {
           if (P["setUTC" + k]) P["set" + k] = P["setUTC" + k];
         });
         P.getTimezoneOffset = function () { return 0; };
+        // Espruino: JSON.stringify(undefined) is "null", not undefined
+        var stringify = JSON.stringify;
+        JSON.stringify = function (v, r, sp) { var s = stringify(v, r, sp); return s === undefined ? "null" : s; };
         // "Sun Mar 29 2026 01:00:00 GMT+0000", as Espruino prints it (not the host's time zone)
         P.toString = function () {
           var u = this.toUTCString().split(" ");

@@ -1,6 +1,7 @@
-// An LED on an output pin, active high (the board files wire LEDs to light on a 1). It is lit while
-// the firmware drives the pin high, or runs PWM on it with a duty above 0; off when the pin floats,
-// including after a power cut.
+// An LED on an output pin. Active high unless the board says `<role>_active_low = true` (or
+// `led_active_low = true` for all LEDs) in [pins]. It is lit while the firmware drives the pin to the
+// active level, or runs PWM on it with a duty above 0 (inverted when active low); off when the pin
+// floats, including after a power cut.
 import type { PinBank } from "../espruino/pins.ts";
 import { OutputHistory } from "./output-history.ts";
 
@@ -10,11 +11,14 @@ export class Led extends OutputHistory<boolean> {
     readonly pin: number,
     readonly name: string,
     now: () => number,
+    readonly activeLow = false,
   ) {
     super(false);
     const sample = (t: number): void => {
       const pwm = pins.pwm(pin);
-      this.update(t, pwm ? pwm.duty > 0 : pins.outputLevel(pin) === 1);
+      const out = pins.outputLevel(pin);
+      if (pwm) this.update(t, activeLow ? pwm.duty < 1 : pwm.duty > 0);
+      else this.update(t, out === null ? false : activeLow ? out === 0 : out === 1);
     };
     pins.onChange((c) => {
       if (c.pin === pin) sample(c.time);
