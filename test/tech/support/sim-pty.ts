@@ -3,8 +3,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Flash, RealtimeClock, SimDevice, openPtyPair, type PtyPair } from "../../../simulator/index.ts";
-import { SimRepl } from "../../../simulator/repl/attach.ts";
+import { Flash, RealtimeClock, SimDevice, SimRepl, openPtyPair, type PtyPair } from "../../../simulator/index.ts";
 
 export interface SimOnPty {
   /** the tool side of the current pty pair (changes after replug) */
