@@ -121,6 +121,27 @@ describe("alarm bundle in the simulator", () => {
     expect(rig.dev.errors).toEqual([]);
   });
 
+  it("alarm-nrf52: cancel and test alarm (three quick presses) reported as such; memory flags become a fault", async () => {
+    const rig = await boot("alarm-nrf52");
+    rig.dev.button().press(120);
+    await rig.run(2000);
+    rig.dev.button().press(120); // inside the cancel window
+    await rig.run(8000);
+    for (let i = 0; i < 3; i++) {
+      rig.dev.button().press(80);
+      await rig.run(250);
+    }
+    await rig.run(3000);
+    const a = rig.gw.distinct("alarm").map((e) => e.alarm);
+    expect(a[0]).toMatchObject({ test: false, cancel: false });
+    expect(a[1]).toMatchObject({ cancel: true, alarmSeq: rig.gw.distinct("alarm")[0].seq });
+    expect(a[a.length - 1]).toMatchObject({ test: true, cancel: false });
+    rig.dev.raiseErrorFlag("LOW_MEMORY");
+    await rig.run(rig.board.defaults.heartbeat_s as number * 1000 + 1000);
+    expect(rig.gw.distinct("fault").map((e) => e.fault.code)).toContain(FaultCode.FAULT_OUT_OF_MEMORY);
+    expect(rig.dev.errors).toEqual([]);
+  });
+
   it("COMMAND_MAINTENANCE and a 5 s hold at power-on bring the REPL back to the data port", async () => {
     const rig = await boot("alarm-esp32");
     rig.send(rig.gw.reliable({ command: { kind: CommandKind.COMMAND_MAINTENANCE } }));
