@@ -32,6 +32,8 @@ export interface ProbeReport {
   /** device clock (frame time) minus this laptop's clock, seconds */
   clockSkewS?: number;
   errorFlags?: number;
+  /** errorFlags as E.getErrorFlags() names */
+  errorFlagNames?: string[];
   uptimeS?: number;
   freeVars?: number;
   /** repl mode: what Storage holds */
@@ -95,6 +97,7 @@ export async function probeDevice(o: ProbeOptions): Promise<ProbeReport> {
         r.mains = s.mains;
         r.clockOffsetS = s.clockOffsetS;
         r.errorFlags = s.errorFlags;
+        r.errorFlagNames = errorFlagNames(s.errorFlags);
         r.uptimeS = s.uptimeS;
         r.freeVars = s.freeVars;
       } else r.problem = `device ${env.device} answered the Hello but not Command STATUS within ${t} ms`;
@@ -139,6 +142,16 @@ async function replState(link: Link, ms: number): Promise<ProbeReport["storage"]
   return got;
 }
 
+/** Names of Status.error_flags bits (E.getErrorFlags names; firmware/README.md). */
+export const ERROR_FLAG_NAMES = ["FIFO_FULL", "BUFFER_FULL", "CALLBACK", "LOW_MEMORY", "MEMORY", "MEMORY_BUSY", "UART_OVERFLOW"];
+
+export function errorFlagNames(bits: number): string[] {
+  const names = ERROR_FLAG_NAMES.filter((_, i) => bits & (1 << i));
+  const unknown = bits & ~((1 << ERROR_FLAG_NAMES.length) - 1);
+  if (unknown) names.push(`0x${unknown.toString(16)}`);
+  return names;
+}
+
 /** Human-readable report. */
 export function formatProbe(r: ProbeReport): string {
   const lines: string[] = [];
@@ -164,7 +177,7 @@ export function formatProbe(r: ProbeReport): string {
   if (r.battery) row("battery", `${r.battery.percent} % (${r.battery.millivolts} mV)${r.mains ? ", on mains" : ""}`);
   if (r.clockOffsetS !== undefined) row("clock offset", `${r.clockOffsetS} s since last time sync`);
   if (r.clockSkewS !== undefined) row("clock vs laptop", `${r.clockSkewS >= 0 ? "+" : ""}${r.clockSkewS} s`);
-  if (r.errorFlags !== undefined) row("error flags", r.errorFlags === 0 ? "none" : `0x${r.errorFlags.toString(16)} (E.getErrorFlags bits, see firmware/README.md)`);
+  if (r.errorFlags !== undefined) row("error flags", r.errorFlags === 0 ? "none" : `${errorFlagNames(r.errorFlags).join(", ")} (since the last status; see firmware/README.md)`);
   if (r.uptimeS !== undefined) row("uptime", `${r.uptimeS} s`);
   if (r.freeVars !== undefined) row("free memory", `${r.freeVars} JsVars`);
   return lines.join("\n");
