@@ -118,6 +118,16 @@ for (const kind of Object.keys(FIXTURES)) {
       await expect(link.write(new Uint8Array([1]))).rejects.toThrow();
     });
 
+    it("link.close() from the gateway side is idempotent and emits close once", async () => {
+      const { link } = await open();
+      const w = watch(link);
+      link.close();
+      link.close();
+      await sleep(30);
+      expect(w.closes).toBe(1);
+      await expect(link.write(new Uint8Array([1]))).rejects.toThrow();
+    });
+
     it("reconnects after the peer returns, with a new link that works", async () => {
       const { fx, link } = await open();
       const w = watch(link);
