@@ -34,6 +34,7 @@ const COMMAND_TRAVEL_MODE = 5;
 const COMMAND_MAINTENANCE = 6;
 const COMMAND_REBOOT = 7;
 const FAULT_OUTBOX_FULL = 9;
+const FAULT_INTERNAL_ERROR = 12;
 
 export function doseConfig(board: any): DoseConfig {
   const d = board.extra && board.extra.dispenser ? board.extra.dispenser : board.dispenser || {};
@@ -62,6 +63,9 @@ export class DispenserApp {
   bootAt: number;
   battMv: number;
   reportingFull: boolean;
+  /** errors caught in the dose cycle since boot, and when the last FAULT_INTERNAL_ERROR went out */
+  errors: number;
+  errorReportedAt: number;
   /** monotonic ms (core Clock.mono: does not jump on a time sync) */
   mono: () => number;
 
@@ -78,6 +82,8 @@ export class DispenserApp {
     this.bootAt = hal.now();
     this.battMv = 0;
     this.reportingFull = false;
+    this.errors = 0;
+    this.errorReportedAt = -3600;
     this.mono = mono;
     let saved: CycleState | null = null;
     const txt = hal.readFile(STATE_FILE);
@@ -183,7 +189,12 @@ export class DispenserApp {
 
   press(): void {
     if (!this.booted) return;
-    this.cycle.press(this.now());
+    try {
+      this.cycle.press(this.now());
+    } catch (e) {
+      this.errors++;
+      this.hal.log("dispenser: press failed: " + e);
+    }
     this.tick();
   }
 
@@ -195,7 +206,23 @@ export class DispenserApp {
   tick(): void {
     if (!this.booted) return;
     const now = this.now();
-    const next = this.cycle.step(now);
+    let next = now + 60;
+    // Espruino prints an uncaught error in a timer and goes on, which would leave the dose cycle
+    // without its next timer: catch, count, report (at most hourly) and keep the cycle running.
+    try {
+      next = this.cycle.step(now);
+    } catch (e) {
+      this.errors++;
+      this.hal.log("dispenser: step failed: " + e);
+      if (now - this.errorReportedAt >= 3600) {
+        this.errorReportedAt = now;
+        try {
+          this.cycle.report(FAULT_INTERNAL_ERROR, this.errors, now);
+        } catch (e2) {
+          // reporting failed too (e.g. flash): the retry above still keeps the cycle alive
+        }
+      }
+    }
     const app = this;
     if (this.timer) this.hal.clearTimeout(this.timer);
     let ms = (next - now) * 1000;
@@ -274,6 +301,8 @@ export class DispenserApp {
     this.reportingFull = true;
     this.cycle.report(FAULT_OUTBOX_FULL, this.net.depth(), this.now());
     this.reportingFull = false;
+    this.errors = 0;
+    this.errorReportedAt = -3600;
   }
 
   /** Handles a downlink body; returns a reply body to send reliably ({scheduleAck}/{status}) or null. */

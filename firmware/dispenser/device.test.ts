@@ -112,4 +112,26 @@ describe("dispenser on the device core", () => {
     expect((again.hal as any).emptied).toEqual([1]);
     expect(gw.distinct("dose").filter((e) => e.dose.kind === 0).length).toBe(1);
   });
+
+  it("an exception inside the dose cycle is caught, reported once as FAULT_INTERNAL_ERROR, and the cycle keeps running", () => {
+    const { hal, gw, dev } = device();
+    hal.deliver(gw.hello(1, Math.floor(T0 / 1000)));
+    hal.deliver(gw.reliable(SCHEDULE));
+    run(hal, gw, 10_000);
+    const cycle = dev.app.cycle;
+    const realStep = cycle.step.bind(cycle);
+    let fail = 3;
+    cycle.step = (now: number) => {
+      if (fail-- > 0) throw new Error("boom");
+      return realStep(now);
+    };
+    dev.app.tick();
+    run(hal, gw, 2 * 3600_000 + 60_000); // to 08:01 local
+    hal.setPin(P.button, false);
+    hal.setPin(P.button, true);
+    run(hal, gw, 10_000);
+    expect((hal as any).emptied).toEqual([1]);
+    const internal = gw.distinct("fault").filter((e) => e.fault.code === 12);
+    expect(internal.length).toBe(1);
+  });
 });

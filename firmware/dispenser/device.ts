@@ -90,7 +90,16 @@ export function runDispenser(hal: Hal, board: any, firmware: string): Dispenser 
     theApp.clockSynced(clock.lastError);
   };
   session.onApp = function (env: any) {
-    const reply = theApp.downlink(env);
+    // a downlink that throws must still be acked (by the link, after this returns), or the gateway
+    // would resend it forever; a schedule that could not be applied is answered ok = false
+    let reply: any = null;
+    try {
+      reply = theApp.downlink(env);
+    } catch (e) {
+      theApp.errors++;
+      hal.log("dispenser: downlink failed: " + e);
+      if (env.schedule) reply = { scheduleAck: { version: env.schedule.version || 0, ok: false, error: "internal error" } };
+    }
     if (reply) link.sendReliable(reply, CLS_CRITICAL);
   };
   theApp.start();
