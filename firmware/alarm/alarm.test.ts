@@ -230,6 +230,11 @@ describe("alarm app", () => {
     expect(hb[hb.length - 1].heartbeat).toMatchObject({ intervalS: 60, batteryMv: 3900 });
     expect(hb[hb.length - 1].heartbeat.batteryPct).toBeGreaterThan(50);
     expect(hb[0].seq).toBe(0); // best effort
+    // a handshake brings the next heartbeat forward, so supervision starts at once
+    const n = r.gw.with("heartbeat").length;
+    r.hal.deliver(r.gw.hello(77, 0));
+    r.run(1000);
+    expect(r.gw.with("heartbeat").length).toBe(n + 1);
     r.hal.deliver(r.gw.reliable({ config: { version: 3, heartbeatS: 5 } }));
     r.run(100);
     const bad = r.gw.distinct("configAck").find((e) => e.configAck.version === 3);

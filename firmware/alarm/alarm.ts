@@ -125,6 +125,10 @@ export class AlarmApp {
         self.downlink(env);
       });
     };
+    this.session.onHello = function () {
+      // the gateway supervises with Heartbeat.interval_s: tell it right after the handshake
+      self.scheduleHeartbeat(500);
+    };
     this.session.onClockJump = function (s: number) {
       self.link.sendReliable({ fault: { code: FaultCode.FAULT_CLOCK_JUMPED, detail: s } }, CLS_TELEMETRY);
     };

@@ -41,6 +41,8 @@ export class Session {
   onApp: (env: any) => void;
   /** called with the correction (s) when a time sync moved the clock by more than CLOCK_JUMP_S */
   onClockJump: (seconds: number) => void;
+  /** called after a Hello was answered (e.g. to send a heartbeat so supervision starts at once) */
+  onHello: () => void;
 
   constructor(hal: Hal, clock: Clock, link: Link, facts: DeviceFacts) {
     this.hal = hal;
@@ -55,6 +57,7 @@ export class Session {
     this.lastNonce = 0;
     this.onApp = function () {};
     this.onClockJump = function () {};
+    this.onHello = function () {};
     const self = this;
     link.onEnvelope = function (env: any) {
       self.handle(env);
@@ -106,6 +109,7 @@ export class Session {
     if (this.clock.syncedAt === 0 && h.gatewayTime) this.timeSync(h.gatewayTime, 0);
     this.info(h.nonce);
     this.link.kick();
+    this.onHello();
   }
 
   info(nonce: number): void {
