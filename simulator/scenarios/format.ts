@@ -19,7 +19,11 @@
 //
 //   [patient]
 //   pattern = ["on_time", "late:45", "ignore", "uncollected:40", "twice", "early:20"]  # cycled over doses
-//   take_after_s = 30             # takes the dose out this long after pressing
+//                                 # also: never_take (presses, never takes it out: the dose stays in
+//                                 # the tray and blocks the next one; the oracle does not model that,
+//                                 # use oracle = false). A press that does nothing is retried every
+//                                 # 20 s, up to 6 times, until something lands in the tray.
+//   take_after_s = 30             # takes the dose out this long after it lands in the tray
 //   [[patient.dose]]              # an override for one dose
 //   at = "2026-11-05 12:00"       # local date and wall time of the scheduled dose
 //   do = "ignore"
