@@ -103,6 +103,15 @@ describe("alarm bundle in the simulator", () => {
     expect(alarms[0].late).toBe(true);
   });
 
+  it("alarm-nrf52: a central that does not pair (no encryption) can neither subscribe nor write", async () => {
+    const rig = new SimRig({ board: "alarm-nrf52", code: bundles["alarm-nrf52"].code, pairing: "none" });
+    rig.dev.powerOn();
+    await expect(rig.connectBle()).rejects.toThrow(/insufficient encryption/);
+    rig.dev.button().press(150);
+    await rig.run(5000);
+    expect(rig.gw.got.length).toBe(0);
+  });
+
   it("alarm-nrf52: an alarm raised while the BLE link is down goes out when the central reconnects", async () => {
     const rig = await boot("alarm-nrf52");
     await rig.disconnectBle();

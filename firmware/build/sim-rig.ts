@@ -17,6 +17,8 @@ export interface SimRigOptions {
   /** the gateway double acks reliable frames */
   autoAck?: boolean;
   clock?: VirtualClock;
+  /** BLE: whether the fake central pairs (encrypts the link) when a characteristic needs it */
+  pairing?: "justworks" | "none";
 }
 
 /** A GlobalProvider giving the device NRF and Bluetooth on a simulated peripheral. */
@@ -73,7 +75,7 @@ export class SimRig {
       this.radio = new BleRadio({ scheduler: clockScheduler(this.clock), seed: opts.seed ?? 1 });
       this.periph = new SimBlePeripheral({ name: "Puck.js sim", attMtu: 53 });
       this.radio.addPeripheral(this.periph);
-      this.central = new FakeNoble(this.radio, { maxAttMtu: 256 });
+      this.central = new FakeNoble(this.radio, { maxAttMtu: 256, pairing: opts.pairing ?? "justworks" });
       this.dev = new SimDevice({ board: this.board, clock: this.clock, providers: [bleProvider(this.periph)], memoryRefreshMs: 0 });
       this.onBle = fromDevice;
     } else {
