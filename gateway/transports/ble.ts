@@ -74,8 +74,22 @@ export interface BleTransportOptions {
    * some stop scanning after a connect (noble/noble#223), so the scan is restarted afterwards.
    */
   pauseScanToConnect?: boolean;
+  /** time source for timeouts and backoff; default Node's clock (tests pass a virtual clock) */
+  timers?: Timers;
   log?: (msg: string) => void;
 }
+
+export interface Timers {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const realTimers: Timers = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
 
 /** Canonical noble spelling: lowercase hex, no dashes. */
 export function nobleUuid(u: string): string {
@@ -128,7 +142,7 @@ export class BleLink extends BaseLink {
     private readonly toDevice: NobleCharacteristicLike,
     /** bytes per write: negotiated ATT MTU - 3 */
     readonly chunkSize: number,
-    private readonly opts: { writeTimeoutMs: number; withoutResponse: boolean },
+    private readonly opts: { writeTimeoutMs: number; withoutResponse: boolean; timers: Timers },
   ) {
     super(name);
   }
@@ -153,7 +167,7 @@ export class BleLink extends BaseLink {
         if (this.closed) throw new Error(`${this.name}: link closed during write`);
         const chunk = Buffer.from(copy.subarray(i, i + this.chunkSize));
         try {
-          await withTimeout(this.toDevice.writeAsync(chunk, this.opts.withoutResponse), this.opts.writeTimeoutMs, `${this.name}: write`);
+          await withTimeout(this.opts.timers, this.toDevice.writeAsync(chunk, this.opts.withoutResponse), this.opts.writeTimeoutMs, `${this.name}: write`);
         } catch (e) {
           // A write that fails or hangs means the link is unusable; drop it so the device is reconnected.
           this.close();
@@ -197,7 +211,10 @@ export class BleTransport implements Transport {
   private readonly toUuid: string;
   private readonly fromUuid: string;
   private readonly allow: Set<string> | null;
-  private readonly o: Required<Omit<BleTransportOptions, "noble" | "addresses" | "log" | "service" | "toDevice" | "fromDevice">>;
+  private readonly o: Required<Omit<BleTransportOptions, "noble" | "addresses" | "log" | "service" | "toDevice" | "fromDevice" | "timers">>;
+  private readonly t: Timers;
+  /** settles when the connection attempt in progress ends */
+  private connectDone: Promise<void> = Promise.resolve();
   private readonly onState = (s: string) => this.stateChanged(s);
   private readonly onDiscover = (p: NoblePeripheralLike) => this.discovered(p);
 
@@ -217,6 +234,7 @@ export class BleTransport implements Transport {
       pauseScanToConnect: opts.pauseScanToConnect ?? true,
     };
     this.name = `ble:${this.service}`;
+    this.t = opts.timers ?? realTimers;
   }
 
   private log(msg: string): void {
@@ -295,8 +313,8 @@ export class BleTransport implements Transport {
       this.devices.set(p.id, e);
     }
     e.peripheral = p;
-    if (e.state !== "idle" || Date.now() < e.notBefore || this.connecting) return;
-    void this.connect(e);
+    if (e.state !== "idle" || this.t.now() < e.notBefore || this.connecting) return;
+    this.connectDone = this.connect(e);
   }
 
   private async connect(e: DeviceEntry): Promise<void> {
@@ -313,7 +331,7 @@ export class BleTransport implements Transport {
       lost = true;
       from?.removeListener("data", onData);
       if (e.link) {
-        const up = Date.now() - e.connectedAt;
+        const up = this.t.now() - e.connectedAt;
         if (up >= this.o.stableMs) e.failures = 0;
         e.link.markClosed();
         e.link = null;
@@ -326,24 +344,24 @@ export class BleTransport implements Transport {
         this.scanning = false;
         await this.noble.stopScanningAsync().catch(() => undefined);
       }
-      await withTimeout(p.connectAsync(), this.o.connectTimeoutMs, `${name}: connect`, () => p.cancelConnect());
+      await withTimeout(this.t, p.connectAsync(), this.o.connectTimeoutMs, `${name}: connect`, () => p.cancelConnect());
       p.once("disconnect", onDisconnect);
       if (this.stopped) throw new Error("transport stopped");
-      const { characteristics } = await withTimeout(p.discoverSomeServicesAndCharacteristicsAsync([this.service], [this.toUuid, this.fromUuid]), this.o.setupTimeoutMs, `${name}: service discovery`);
+      const { characteristics } = await withTimeout(this.t, p.discoverSomeServicesAndCharacteristicsAsync([this.service], [this.toUuid, this.fromUuid]), this.o.setupTimeoutMs, `${name}: service discovery`);
       const to = characteristics.find((c) => c.uuid === this.toUuid);
       from = characteristics.find((c) => c.uuid === this.fromUuid) ?? null;
       if (!to || !from) {
         throw new Error(`${name} advertises the Varde service but lacks characteristic ${!to ? this.toUuid : this.fromUuid}; its firmware does not match hardware/alarm-nrf52.toml [data]`);
       }
       const chunk = (p.mtu ?? 23) - 3;
-      link = new BleLink(name, address, p, to, chunk, { writeTimeoutMs: this.o.writeTimeoutMs, withoutResponse: this.o.writeWithoutResponse });
+      link = new BleLink(name, address, p, to, chunk, { writeTimeoutMs: this.o.writeTimeoutMs, withoutResponse: this.o.writeWithoutResponse, timers: this.t });
       from.on("data", onData);
-      await withTimeout(from.subscribeAsync(), this.o.setupTimeoutMs, `${name}: subscribe`);
+      await withTimeout(this.t, from.subscribeAsync(), this.o.setupTimeoutMs, `${name}: subscribe`);
       if (lost) throw new Error("link lost during set-up");
       if (this.stopped) throw new Error("transport stopped");
       e.link = link;
       e.state = "connected";
-      e.connectedAt = Date.now();
+      e.connectedAt = this.t.now();
       this.log(`${name}: connected (ATT MTU ${p.mtu ?? 23}, ${chunk}-byte chunks)`);
       this.onLink?.(link);
       link.release();
@@ -351,7 +369,7 @@ export class BleTransport implements Transport {
       from?.removeListener("data", onData);
       p.removeListener("disconnect", onDisconnect);
       if (!this.stopped) this.log(`${name}: ${(err as Error).message}`);
-      if (p.state === "connected") await settle(p.disconnectAsync(), this.o.setupTimeoutMs);
+      if (p.state === "connected") await settle(this.t, p.disconnectAsync(), this.o.setupTimeoutMs);
       e.link = null;
       this.backoff(e);
     } finally {
@@ -364,7 +382,7 @@ export class BleTransport implements Transport {
     e.state = "idle";
     const delay = Math.min(this.o.backoffMaxMs, this.o.backoffMinMs * Math.pow(2, e.failures));
     e.failures++;
-    e.notBefore = Date.now() + delay;
+    e.notBefore = this.t.now() + delay;
   }
 
   /** Devices currently connected (addresses). */
@@ -386,12 +404,12 @@ export class BleTransport implements Transport {
       if (e.link) {
         const link = e.link;
         waits.push(new Promise<void>((r) => (link.closed ? r() : link.once("close", () => r()))));
-        waits.push(settle(e.peripheral.disconnectAsync(), this.o.setupTimeoutMs));
+        waits.push(settle(this.t, e.peripheral.disconnectAsync(), this.o.setupTimeoutMs));
       }
     }
     await Promise.all(waits);
     // A connect in progress finishes (cancelled) before stop resolves, so nothing is left behind.
-    while (this.connecting) await new Promise((r) => setTimeout(r, 5));
+    await this.connectDone;
     this.devices.clear();
     this.noble = null;
   }
@@ -414,27 +432,27 @@ export function bleTransportForBoard(boardId: string, opts: Omit<BleTransportOpt
  * Waits for p at most `ms`, ignoring its outcome. noble's disconnectAsync() resolves only on a
  * "disconnect" event, which never comes for a link that is already gone.
  */
-function settle(p: Promise<unknown>, ms: number): Promise<void> {
-  return withTimeout(p, ms, "").then(
+function settle(t: Timers, p: Promise<unknown>, ms: number): Promise<void> {
+  return withTimeout(t, p, ms, "").then(
     () => undefined,
     () => undefined,
   );
 }
 
 /** Rejects after `ms` (calling onTimeout first); the timer never outlives the promise. */
-function withTimeout<T>(p: Promise<T>, ms: number, what: string, onTimeout?: () => void): Promise<T> {
+function withTimeout<T>(timers: Timers, p: Promise<T>, ms: number, what: string, onTimeout?: () => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => {
+    const t = timers.setTimeout(() => {
       onTimeout?.();
       reject(new Error(`${what} timed out after ${ms} ms`));
     }, ms);
     p.then(
       (v) => {
-        clearTimeout(t);
+        timers.clearTimeout(t);
         resolve(v);
       },
       (err) => {
-        clearTimeout(t);
+        timers.clearTimeout(t);
         reject(err);
       },
     );
