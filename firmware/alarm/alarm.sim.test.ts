@@ -47,6 +47,17 @@ describe("alarm bundle in the simulator", () => {
     });
   }
 
+  it("alarm-esp32: a bouncing contact is one press (debounced by setWatch), not an alarm plus a cancel", async () => {
+    const rig = await boot("alarm-esp32");
+    const btn = rig.dev.button("button", { bounceMs: 15, bounceEdges: 6 });
+    btn.press(200);
+    await rig.run(3000);
+    const alarms = rig.gw.distinct("alarm");
+    expect(alarms.length).toBe(1);
+    expect(alarms[0].alarm.cancel).toBe(false);
+    expect(rig.leds()).toEqual([false, false, true]);
+  });
+
   it("alarm-nrf52: the BLE service is the only one, encrypted, no Nordic UART; frames fit one 50-byte notification", async () => {
     const rig = await boot("alarm-nrf52");
     const p = rig.periph!;
