@@ -20,6 +20,8 @@ export interface Net {
   appended(): number;
   /** Reliable events waiting for an ack. */
   depth(): number;
+  /** Records the outbox holds at most. */
+  capacity(): number;
 }
 
 /** Storage file of the dispenser state (dose cycle + schedule), rewritten on change. */
@@ -63,6 +65,8 @@ export class DispenserApp {
   bootAt: number;
   battMv: number;
   reportingFull: boolean;
+  /** records the outbox refused since the last FAULT_OUTBOX_FULL report */
+  refused: number;
   /** errors caught in the dose cycle since boot, and when the last FAULT_INTERNAL_ERROR went out */
   errors: number;
   errorReportedAt: number;
@@ -82,6 +86,7 @@ export class DispenserApp {
     this.bootAt = hal.now();
     this.battMv = 0;
     this.reportingFull = false;
+    this.refused = 0;
     this.errors = 0;
     this.errorReportedAt = -3600;
     this.mono = mono;
@@ -284,6 +289,7 @@ export class DispenserApp {
     let mem = 0;
     for (let i = 0; i < flags.length; i++) if (flags[i] === "LOW_MEMORY" || flags[i] === "MEMORY") mem |= flags[i] === "MEMORY" ? 1 : 2;
     if (mem) c.report(FAULT_OUT_OF_MEMORY, mem, now);
+    this.reportOutboxFull();
   }
 
   superviseLoop(): void {
@@ -295,14 +301,23 @@ export class DispenserApp {
     }, s * 1000);
   }
 
-  /** The outbox refused or dropped a record: report it (critical, so it gets through when space returns). */
+  /**
+   * The outbox refused a record (full of unacked critical records: ~5 weeks offline at 4 doses a
+   * day with outbox_max = 256). The report itself cannot be queued then, so it is remembered and
+   * sent by supervise() once there is room again, with the number of refused records as detail.
+   */
   outboxFull(): void {
-    if (this.reportingFull) return; // the report itself may be refused: do not recurse
+    if (this.reportingFull) return;
+    this.refused++;
+  }
+
+  reportOutboxFull(): void {
+    if (!this.refused || this.net.depth() >= this.net.capacity()) return;
     this.reportingFull = true;
-    this.cycle.report(FAULT_OUTBOX_FULL, this.net.depth(), this.now());
+    const n = this.refused;
+    this.refused = 0;
+    this.cycle.report(FAULT_OUTBOX_FULL, n, this.now());
     this.reportingFull = false;
-    this.errors = 0;
-    this.errorReportedAt = -3600;
   }
 
   /** Handles a downlink body; returns a reply body to send reliably ({scheduleAck}/{status}) or null. */

@@ -14,7 +14,7 @@ const KEY = new Uint8Array(32).map((_, i) => i + 1);
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const T0 = Date.parse("2026-11-23T05:00:00Z"); // 06:00 in Oslo (CET)
 
-function device(files?: any, t = T0, pos = 0) {
+function device(files?: any, t = T0, pos = 0, outboxMax?: number) {
   const hal = new FakeHal(nodeSha256, files ?? { "varde.id": JSON.stringify({ id: 42, key: hex(KEY), kind: "dispenser" }) });
   hal.t = t;
   hal.levels[P.button] = true; // pull-up: released
@@ -22,7 +22,8 @@ function device(files?: any, t = T0, pos = 0) {
   hal.analogs[P.battery] = 4.0 / 3.3 / 2;
   hal.analogs[P.slot_sensor] = pos;
   const gw = new FakeGateway(KEY);
-  const dev = runDispenser(hal, { ...board, extra: board.extra }, "0.1.0")!;
+  const defaults = outboxMax ? { ...board.defaults, outbox_max: outboxMax } : board.defaults;
+  const dev = runDispenser(hal, { ...board, defaults, extra: board.extra }, "0.1.0")!;
   return { hal, gw, dev };
 }
 
@@ -133,5 +134,23 @@ describe("dispenser on the device core", () => {
     expect((hal as any).emptied).toEqual([1]);
     const internal = gw.distinct("fault").filter((e) => e.fault.code === 12);
     expect(internal.length).toBe(1);
+  });
+
+  it("a full outbox refuses new records; FAULT_OUTBOX_FULL goes out once there is room again", () => {
+    const { hal, gw } = device(undefined, T0, 0, 6);
+    hal.deliver(gw.hello(1, Math.floor(T0 / 1000)));
+    run(hal, gw, 5_000);
+    const before = gw.distinct("fault").length;
+    for (let i = 0; i < 5; i++) {
+      hal.setPin(P.mains_sense, false); // offline: 10 mains faults for 6 places
+      hal.setPin(P.mains_sense, true);
+    }
+    run(hal, gw, 1_000, false);
+    run(hal, gw, 20 * 60_000); // back online: the queue drains, the next supervision reports
+    const faults = gw.distinct("fault");
+    const full = faults.filter((e) => e.fault.code === 9);
+    expect(full.length).toBe(1);
+    expect(full[0].fault.detail).toBe(4);
+    expect(faults.length - before).toBe(6 + 1);
   });
 });

@@ -79,6 +79,9 @@ export function runDispenser(hal: Hal, board: any, firmware: string): Dispenser 
     depth: function () {
       return outbox.depth();
     },
+    capacity: function () {
+      return outbox.max;
+    },
   }, function () {
     return clock.mono();
   });
