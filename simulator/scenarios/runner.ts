@@ -3,8 +3,8 @@
 // a virtual gateway that speaks the real protocol (virtual-gateway.ts). The patient presses the
 // button and takes doses out of the tray; faults happen on the timeline. At the end (after a drain
 // with the gateway online) the events the gateway stored — what a backend would get — are checked:
-//  * no loss: the stored reliable seqs are exactly 1..N and the device reports outbox depth 0 and
-//    next seq N+1 in a final handshake;
+//  * no loss, in order: the stored reliable seqs are exactly 1..N, stored in ascending order, and the
+//    device reports outbox depth 0 and next seq N+1 in a final handshake;
 //  * no duplicates: no (boot, seq) stored twice, and no dose event kind twice for the same dose;
 //  * never a double dose: every compartment the carousel emptied belongs to a different dose, and
 //    their number equals the doses reported dispensed (taken / not collected / travel);
@@ -274,6 +274,8 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
   if (process.env.RAW) for (const e of stored) console.log(JSON.stringify(e.env));
   const log = stored.map((e) => describe(e));
   for (const er of dev.errors) failures.push(`firmware uncaught error: ${er.text.split("\n")[0]}`);
+  for (let i = 1; i < stored.length; i++)
+    if (stored[i].env.seq < stored[i - 1].env.seq) { failures.push(`out of order: seq ${stored[i].env.seq} stored after ${stored[i - 1].env.seq}`); break; }
   const seqs = stored.map((e) => e.env.seq).sort((a, b) => a - b);
   for (let i = 0; i < seqs.length; i++) if (seqs[i] !== i + 1) { failures.push(`lost or duplicated event: stored seqs are not 1..${seqs.length} (at index ${i}: ${seqs[i]})`); break; }
   if (!info) failures.push("no DeviceInfo in the final handshake");
