@@ -13,7 +13,11 @@
 // (pointer not yet switched) or, if the pointer itself is torn, the REPL with a message: never a
 // partial bundle. The loader evals the app at global scope (a direct eval at the top level of
 // .bootcde), as the bundle would run had it been .bootcde itself.
-// Everything here runs on the device, so it is written in the Espruino subset (docs/architecture.md).
+// The loader and the expressions run on the device, so they are written in the Espruino subset
+// (docs/architecture.md; test/tech/boot-layout.test.ts runs the firmware build's check on them).
+// Resume: an upload cut short leaves the idle slot at full length with its tail still erased (0xFF);
+// a retry of the same bundle compares per-piece digests and continues at the first erased piece.
+import { createHash } from "node:crypto";
 
 export const SLOTS = ["varde.a", "varde.b"] as const;
 export const POINTER = "varde.boot";
@@ -42,10 +46,41 @@ export function idleSlot(current: BootPointer | null): string {
   return current && current.f === SLOTS[0] ? SLOTS[1] : SLOTS[0];
 }
 
-/** Expression: what flash needs to know before staging. */
+/** Expression: what flash needs to know before staging (sizes of both slots: a resumable upload). */
 export function stateExpr(): string {
-  return '(function(){var S=require("Storage");return {free:S.getFree(),boot:S.readJSON("varde.boot",1)||null,id:S.readJSON("varde.id",1)||null,loader:S.read(".bootcde")===' +
-    JSON.stringify(LOADER) + ",files:S.list().length};})()";
+  return '(function(){var S=require("Storage"),a=S.read("varde.a"),b=S.read("varde.b");return {free:S.getFree(),boot:S.readJSON("varde.boot",1)||null,id:S.readJSON("varde.id",1)||null,loader:S.read(".bootcde")===' +
+    JSON.stringify(LOADER) + ",slots:{\"varde.a\":a===undefined?null:a.length,\"varde.b\":b===undefined?null:b.length}};})()";
+}
+
+/**
+ * Expression: a 32-bit digest (first 4 bytes of SHA-256) of every `chunk`-byte piece of a Storage file,
+ * so an interrupted upload can resume at the first piece that differs.
+ */
+export function chunkDigestsExpr(file: string, chunk: number): string {
+  return "(function(){var c=require(\"Storage\").read(" + JSON.stringify(file) + "),o=[],h;if(c===undefined)return null;for(var i=0;i<c.length;i+=" + chunk +
+    "){h=new Uint8Array(require(\"crypto\").SHA256(c.substr(i," + chunk + ")));o.push(((h[0]<<24)|(h[1]<<16)|(h[2]<<8)|h[3])>>>0);}return o;})()";
+}
+
+/** The same digest on this side: of the bundle's pieces, or of erased flash (0xFF) of a piece's length. */
+export function chunkDigest(data: string): number {
+  return createHash("sha256").update(data, "latin1").digest().readUInt32BE(0);
+}
+
+/**
+ * Where an upload of `code` can resume, given the device's digests of the staged file (same length):
+ * the first piece that differs, provided it and every later piece are still erased (flash can only be
+ * programmed where it is erased). -1: not resumable, stage from the start. pieces: all done.
+ */
+export function resumePoint(code: string, chunk: number, device: number[]): number {
+  const pieces = Math.ceil(code.length / chunk);
+  if (device.length !== pieces) return -1;
+  let k = 0;
+  while (k < pieces && device[k] === chunkDigest(code.substr(k * chunk, chunk))) k++;
+  for (let j = k; j < pieces; j++) {
+    const len = Math.min(chunk, code.length - j * chunk);
+    if (device[j] !== chunkDigest("\xff".repeat(len))) return -1;
+  }
+  return k;
 }
 
 /** Expression: length and SHA-256 of a Storage file (null when missing). */

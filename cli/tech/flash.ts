@@ -4,12 +4,13 @@
 //  2. find the REPL on the port; if production firmware answers instead, ask it for maintenance access
 //     (Command MAINTENANCE, authenticated with the key of the id it reports)
 //  3. connect with EspruinoTools; refuse a device whose Espruino build or previous Varde board differ
-//  4. free the idle slot, check space, stage the bundle in chunks, read its SHA-256 back
+//  4. free the idle slot (or resume an interrupted upload of the same bundle there), check space, stage
+//     the bundle in chunks, read its SHA-256 back
 //  5. commit (identity, loader, pointer: see boot-layout.ts), reboot with load()
 //  6. Hello over the Varde protocol: expected id (MAC with the device key), firmware version, board
 import { loadRegistry, type DeviceEntry } from "../../gateway/registry.ts";
 import { loadBoard, type Board } from "../../hardware/boards.ts";
-import { commitExpr, dropActiveExpr, eraseExpr, hashExpr, idleSlot, unusedSlots, stateExpr, storageCost, LOADER, type BootPointer } from "./boot-layout.ts";
+import { chunkDigestsExpr, commitExpr, dropActiveExpr, eraseExpr, hashExpr, idleSlot, resumePoint, unusedSlots, SLOTS, stateExpr, storageCost, LOADER, type BootPointer } from "./boot-layout.ts";
 import { boardFitsChip, expectedBoards } from "./espruino-boards.ts";
 import { EspruinoError, openEspruino, type EspruinoSession } from "./espruino-tools.ts";
 import { LinkError, openLink, portKind } from "./link.ts";
@@ -180,16 +181,27 @@ export async function flashDevice(o: FlashOptions): Promise<FlashResult> {
           `Pick the right --board (varde flash --board <id>), or --force`,
       );
     phase("check", `Espruino ${espBoard} ${espVersion}`);
-    const st = (await s.evaluate(stateExpr(), 10)) as { free: number; boot: BootPointer | null; id: unknown; loader: boolean } | undefined;
+    const st = (await s.evaluate(stateExpr(), 10)) as
+      | { free: number; boot: BootPointer | null; id: unknown; loader: boolean; slots: Record<string, number | null> }
+      | undefined;
     if (!st) throw new FlashError(`the Espruino on ${o.port} did not answer a Storage query (is require("Storage") available? VARDE_DEBUG=1 shows the traffic)`);
     intact = st.boot;
     if (st.boot && st.boot.b && st.boot.b !== board.id && !o.force)
       throw new FlashError(`wrong board: the device was last flashed for board "${st.boot.b}" (firmware ${st.boot.v}), you asked for "${board.id}". Check --board, or pass --force to replace it`);
-    const slot = idleSlot(st.boot);
-    let free = (await s.evaluate(eraseExpr(unusedSlots(st.boot), false), 10)) as number;
-    // the bundle, the loader unless already there, and the new pointer (the identity rewrite is in place)
-    const needDev = storageCost(code.length) + (st.loader ? 0 : storageCost(LOADER.length)) + storageCost(256);
-    if (typeof free === "number" && free < needDev) free = (await s.evaluate(eraseExpr(unusedSlots(st.boot), true), 30)) as number;
+
+    // an earlier upload of this same bundle that was cut short resumes where it stopped
+    let slot = idleSlot(st.boot);
+    if (!st.boot) slot = SLOTS.find((x) => st.slots[x] === code.length) ?? slot;
+    let resumeAt = -1;
+    if (st.slots[slot] === code.length) {
+      const digests = (await s.evaluate(chunkDigestsExpr(slot, s.uploadChunk), 30)) as number[] | null | undefined;
+      if (digests) resumeAt = resumePoint(code, s.uploadChunk, digests);
+    }
+    const toErase = unusedSlots(st.boot).filter((x) => !(resumeAt >= 0 && x === slot));
+    let free = (await s.evaluate(eraseExpr(toErase, false), 10)) as number;
+    // the bundle unless resuming, the loader unless already there, the new pointer (identity is rewritten in place)
+    const needDev = (resumeAt >= 0 ? 0 : storageCost(code.length)) + (st.loader ? 0 : storageCost(LOADER.length)) + storageCost(256);
+    if (typeof free === "number" && free < needDev) free = (await s.evaluate(eraseExpr(toErase, true), 30)) as number;
     if (typeof free === "number" && free < needDev && st.boot && free + storageCost(st.boot.n) >= needDev) {
       phase("check", `not enough flash to keep firmware ${st.boot.v} while uploading: replacing it in place (until the upload completes, the device boots to the REPL)`);
       intact = null;
@@ -202,15 +214,24 @@ export async function flashDevice(o: FlashOptions): Promise<FlashResult> {
           `Remove other Storage files (require("Storage").list() at the REPL) or use a smaller build`,
       );
 
-    // 4. stage
-    phase("upload", `${code.length} bytes to ${slot}`);
+    // 4. stage (one upload line per uploadChunk bytes, as EspruinoTools writes Storage files)
     const lines: string[] = s.uploadFileCode(slot, code).split("\n");
+    const chunk = s.uploadChunk;
+    const first = resumeAt > 0 ? resumeAt : 0;
+    phase(
+      "upload",
+      first >= lines.length
+        ? `${code.length} bytes already staged in ${slot} by an earlier attempt`
+        : first > 0
+          ? `resuming at byte ${first * chunk} of ${code.length} in ${slot} (the rest was staged by an earlier attempt)`
+          : `${code.length} bytes to ${slot}`,
+    );
     const t0 = Date.now();
-    let sent = 0;
-    o.onProgress?.(0, code.length);
-    for (let i = 0; i < lines.length; i += LINES_PER_SEND) {
+    let sent = Math.min(code.length, first * chunk);
+    o.onProgress?.(sent, code.length);
+    for (let i = first; i < lines.length; i += LINES_PER_SEND) {
       const group = lines.slice(i, i + LINES_PER_SEND);
-      const bytes = Math.min(code.length, (i + group.length) * s.uploadChunk) - sent;
+      const bytes = Math.min(code.length, (i + group.length) * chunk) - sent;
       try {
         await s.send(group.join("\n"));
       } catch (e) {
@@ -295,7 +316,7 @@ export async function flashDevice(o: FlashOptions): Promise<FlashResult> {
 function interrupted(o: FlashOptions, sent: number, total: number): string {
   return (
     `upload interrupted after ${sent} of ${total} bytes on ${o.port}. Nothing was switched: the device still boots its previous firmware ` +
-    `(or stays at the REPL if it had none). Run the same varde flash command again: it stages the bundle from the start`
+    `(or stays at the REPL if it had none). Run the same varde flash command again: it resumes where this one stopped`
   );
 }
 

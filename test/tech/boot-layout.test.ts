@@ -4,7 +4,7 @@ import { describe, it, expect } from "vitest";
 import { createHash } from "node:crypto";
 import { SimDevice, VirtualClock } from "../../simulator/index.ts";
 import { findEspruinoProblems } from "../../firmware/build/check-espruino.ts";
-import { LOADER, commitExpr, dropActiveExpr, eraseExpr, hashExpr, idleSlot, stateExpr, unusedSlots } from "../../cli/tech/boot-layout.ts";
+import { LOADER, chunkDigest, chunkDigestsExpr, resumePoint, commitExpr, dropActiveExpr, eraseExpr, hashExpr, idleSlot, stateExpr, unusedSlots } from "../../cli/tech/boot-layout.ts";
 
 const APP = 'print("app " + "ran");';
 const sha = (s: string) => createHash("sha256").update(s, "latin1").digest("hex");
@@ -21,7 +21,7 @@ function boot(files: Record<string, string>): SimDevice {
 describe("boot layout", () => {
   it("loader and expressions are Espruino code", () => {
     const p = { f: "varde.a", n: 1, h: "0".repeat(64), v: "1", b: "alarm-esp32" };
-    for (const code of [LOADER, stateExpr(), hashExpr("varde.a"), eraseExpr(["varde.a", "varde.b"], true), dropActiveExpr("varde.a"), commitExpr({ id: 1, key: "0".repeat(64), kind: "alarm" }, p)])
+    for (const code of [LOADER, stateExpr(), chunkDigestsExpr("varde.a", 384), hashExpr("varde.a"), eraseExpr(["varde.a", "varde.b"], true), dropActiveExpr("varde.a"), commitExpr({ id: 1, key: "0".repeat(64), kind: "alarm" }, p)])
       expect(findEspruinoProblems(code)).toEqual([]);
   });
 
@@ -54,5 +54,32 @@ describe("boot layout", () => {
     expect(idleSlot({ f: "varde.b", n: 1, h: "", v: "", b: "" })).toBe("varde.a");
     expect(unusedSlots(null)).toEqual(["varde.a", "varde.b"]);
     expect(unusedSlots({ f: "varde.b", n: 1, h: "", v: "", b: "" })).toEqual(["varde.a"]);
+  });
+});
+
+describe("resuming an interrupted upload", () => {
+  const code = "abcdefghij".repeat(100); // 1000 bytes, pieces of 384: 384 + 384 + 232
+  const ff = (n: number) => chunkDigest("\xff".repeat(n));
+  const piece = (k: number) => chunkDigest(code.substr(k * 384, 384));
+
+  it("resumes at the first erased piece, or reports done", () => {
+    expect(resumePoint(code, 384, [piece(0), ff(384), ff(232)])).toBe(1);
+    expect(resumePoint(code, 384, [ff(384), ff(384), ff(232)])).toBe(0);
+    expect(resumePoint(code, 384, [piece(0), piece(1), piece(2)])).toBe(3);
+  });
+
+  it("starts over when a piece differs and is not erased, or the length differs", () => {
+    expect(resumePoint(code, 384, [piece(0), piece(2), ff(232)])).toBe(-1);
+    expect(resumePoint(code, 384, [piece(0), ff(384), piece(2)])).toBe(-1);
+    expect(resumePoint(code, 384, [piece(0), ff(384)])).toBe(-1);
+  });
+
+  it("the device computes the same digests", () => {
+    const clock = new VirtualClock();
+    const dev = new SimDevice({ board: "alarm-esp32", clock });
+    dev.powerOn();
+    dev.flash.write("varde.a", Buffer.from(code.slice(0, 384) + "\xff".repeat(616), "latin1"));
+    const got = JSON.parse(JSON.stringify(dev.evaluate(chunkDigestsExpr("varde.a", 384))));
+    expect(resumePoint(code, 384, got)).toBe(1);
   });
 });

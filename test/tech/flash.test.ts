@@ -113,8 +113,10 @@ describe("flash and probe a simulated alarm button on a pty", () => {
     const r = await probeDevice({ port: sim.port, registry });
     expect(r).toMatchObject({ mode: "firmware", id, verified: true, firmware: "2.0.0-test" }); // ...and is never booted
     expect(sim.dev.errors).toEqual([]);
-    const again = await flashDevice({ port: sim.port, board: "alarm-esp32", device: id, registry, bundle: v3, fast: true });
+    const details: string[] = [];
+    const again = await flashDevice({ port: sim.port, board: "alarm-esp32", device: id, registry, bundle: v3, fast: true, onPhase: (p, d) => p === "upload" && details.push(d!) });
     expect(again).toMatchObject({ slot: "varde.a", firmware: "3.0.0-test" });
+    expect(details[0]).toMatch(/^resuming at byte [1-9]\d* of \d+ in varde.a/);
     powerCycle(sim);
     expect((await probeDevice({ port: sim.port, registry })).firmware).toBe("3.0.0-test");
   });
@@ -164,8 +166,10 @@ describe("flash errors a technician can act on", () => {
       expect(sim.dev.output).toMatch(/Varde: no verified app in flash/); // the loader refused: no half bundle ran
       expect(sim.dev.errors).toEqual([]);
       expect((await probeDevice({ port: sim.port, registry })).mode).toBe("repl");
-      const r = await flashDevice({ port: sim.port, board: "alarm-esp32", device: id, registry, bundle: v2, fast: true });
+      const resumed: string[] = [];
+      const r = await flashDevice({ port: sim.port, board: "alarm-esp32", device: id, registry, bundle: v2, fast: true, onPhase: (p, d) => p === "upload" && resumed.push(d!) });
       expect(r.info).toMatchObject({ firmware: "2.0.0-test" });
+      expect(resumed[0]).toMatch(/^resuming at byte/);
     } finally {
       await sim.stop();
     }
