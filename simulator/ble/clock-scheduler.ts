@@ -14,3 +14,8 @@ export function clockScheduler(clock: SchedulingClock): BleScheduler {
     clearTimeout: (h) => clock.cancel(h as never),
   };
 }
+
+/** The same clock as a timer source with `now()` (e.g. BleTransport's `timers` option in virtual time). */
+export function clockTimers(clock: SchedulingClock & { now(): number }): BleScheduler & { now(): number } {
+  return { ...clockScheduler(clock), now: () => clock.now() };
+}

@@ -5,5 +5,5 @@ export { SimBlePeripheral, NUS_SERVICE, NUS_RX, NUS_TX, type SimBlePeripheralOpt
 export { createEspruinoBle, type EspruinoBleHost, type EspruinoBleGlobals } from "./espruino-ble.ts";
 export { FakeNoble, FakePeripheral, FakeCharacteristic, type FakeNobleOptions } from "./fake-noble.ts";
 export { normUuid, espruinoToBytes } from "./bytes.ts";
-export { clockScheduler } from "./clock-scheduler.ts";
+export { clockScheduler, clockTimers } from "./clock-scheduler.ts";
 export { bleProvider } from "./provider.ts";
