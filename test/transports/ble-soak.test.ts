@@ -5,7 +5,8 @@
 // BLE_SOAK_HOURS=N for a longer run (default 6 h of device time, about two seconds of wall time).
 import { describe, expect, it } from "vitest";
 import { buildFirmware } from "../../firmware/build/index.ts";
-import { BleTransport, type Link } from "../../gateway/transports/ble.ts";
+import { BleTransport } from "../../gateway/transports/ble.ts";
+import type { Link } from "../../gateway/transports/transport.ts";
 import { SimDevice, VirtualClock } from "../../simulator/index.ts";
 import { VirtualGateway } from "../../simulator/scenarios/virtual-gateway.ts";
 import { BleRadio, FakeNoble, SimBlePeripheral, bleProvider, clockScheduler, clockTimers } from "../../simulator/ble/index.ts";
