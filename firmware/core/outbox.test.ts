@@ -87,6 +87,19 @@ describe("Outbox", () => {
     expect(cuts).toBeGreaterThan(100);
   });
 
+  it("does not rewrite the log on every append when it is mostly live records", () => {
+    const { hal, ob } = fresh(undefined, 100, 200);
+    let writes = 0;
+    const orig = hal.appendLog.bind(hal);
+    hal.appendLog = (n: string, d: string) => {
+      if (d.includes("\nh")) writes++; // a compaction writes a header
+      return orig(n, d);
+    };
+    for (let i = 0; i < 40; i++) ob.add(CLS_CRITICAL, rec); // ~20 bytes each, never acked: all live
+    expect(ob.depth()).toBe(40);
+    expect(writes).toBeLessThanOrEqual(4); // at 200 B, then each time the log doubles
+  });
+
   it("offers critical records before telemetry, each class in order", () => {
     const { ob } = fresh();
     ob.add(CLS_TELEMETRY, rec);

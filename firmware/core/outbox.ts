@@ -78,6 +78,8 @@ export class Outbox {
   pending: OutboxRecord[];
   /** bytes in the current log */
   bytes: number;
+  /** bytes the log had right after the last compaction (its live records) */
+  freshBytes: number;
   /** records dropped by the policy since boot */
   dropped: number;
   /** records refused since boot */
@@ -98,6 +100,7 @@ export class Outbox {
     this.nextSeq = 1;
     this.pending = [];
     this.bytes = 0;
+    this.freshBytes = 0;
     this.dropped = 0;
     this.refused = 0;
     this.full = false;
@@ -186,6 +189,7 @@ export class Outbox {
     this.hal.erase(this.base + ((gen + 1) % 2));
     this.gen = gen;
     this.bytes = text.length;
+    this.freshBytes = text.length;
     return true;
   }
 
@@ -203,7 +207,10 @@ export class Outbox {
   }
 
   append(text: string): boolean {
-    if (this.bytes + text.length > this.compactBytes) this.compact();
+    // compact when the log passes compactBytes, but never again before it has at least doubled since
+    // the last compaction (a log that is mostly live records would otherwise be rewritten on every append)
+    const limit = this.compactBytes > 2 * this.freshBytes ? this.compactBytes : 2 * this.freshBytes;
+    if (this.bytes + text.length > limit) this.compact();
     let ok = this.hal.appendLog(this.base + (this.gen % 2), text);
     if (!ok && this.compact()) ok = this.hal.appendLog(this.base + (this.gen % 2), text);
     if (ok) this.bytes += text.length;
