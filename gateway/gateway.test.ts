@@ -77,6 +77,32 @@ describe("gateway (embedded broker, in-memory link)", () => {
     expect(gw.metrics.get("varde_events_in_total")).toBe(1);
   });
 
+  it("set-schedule (JSON) reaches the device; rebirth republishes state and availability", async () => {
+    const { key, cfg } = setup();
+    const gw = await start(cfg);
+    const sub = await subscriber(gw.brokerUrl, "varde/v1/gw1/#");
+    const dev = new FakeDevice({ id: 1001, key });
+    cleanup.push(() => dev.close());
+    gw.addLink(dev.memoryLink());
+    await dev.waitFor(() => dev.sessions === 1, 10000, "handshake");
+    const sched = { device: 1001, correlationId: "s-1", schedule: { version: 7, doses: [{ minute: 480 }, { minute: 1200, weekdays: 31 }], lateMin: 60 } };
+    await sub.c.publishAsync(topic("command", { gateway: "gw1", command: "set-schedule" }), Buffer.from(JSON.stringify(sched)), { qos: 1 });
+    await dev.waitFor(() => dev.received.some((e) => e.schedule), 10000, "Schedule downlink");
+    expect(dev.received.find((e) => e.schedule).schedule).toMatchObject({ version: 7, lateMin: 60, doses: [{ minute: 480 }, { minute: 1200, weekdays: 31 }] });
+    const before = sub.msgs.length;
+    await sub.c.publishAsync(topic("command", { gateway: "gw1", command: "rebirth" }), Buffer.from(JSON.stringify({ correlationId: "r-1" })), { qos: 1 });
+    await waitFor(() => sub.msgs.slice(before).some((m) => m.topic.endsWith("/response/rebirth")), 10000, "rebirth response");
+    const after = sub.msgs.slice(before).map((m) => m.topic);
+    expect(after).toContain(topic("state", { gateway: "gw1" }));
+    expect(after).toContain(topic("availability", { gateway: "gw1", device: 1001 }));
+    // an unknown device gets an error that says what to do
+    await sub.c.publishAsync(topic("command", { gateway: "gw1", command: "ack-alarm" }), Buffer.from(JSON.stringify({ correlationId: "x", device: 999, alarmSeq: 1 })), { qos: 1 });
+    await waitFor(() => sub.msgs.some((m) => m.topic.endsWith("/response/ack-alarm")), 10000, "error response");
+    const err = decodeMessage("CommandResponse", new Uint8Array(sub.msgs.find((m) => m.topic.endsWith("/response/ack-alarm"))!.payload));
+    expect(err).toMatchObject({ correlationId: "x", ok: false });
+    expect(err.error).toMatch(/device 999 is not in the registry .*varde provision/);
+  });
+
   it("rejects unknown devices, bad MACs and replays; dedups retransmissions", async () => {
     const { key, cfg } = setup();
     const gw = await start(cfg);
