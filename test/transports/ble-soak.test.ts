@@ -24,7 +24,8 @@ describe("BLE soak in virtual time", () => {
     const clock = new VirtualClock({ seed: 21 });
     const rng = clock.rng.fork("soak");
     const radio = new BleRadio({ scheduler: clockScheduler(clock), seed: 21, faults: { notifyDrop: 0.02, notifyCorrupt: 0.02, writeCorrupt: 0.01, disconnectPerPacket: 0.002 } });
-    const periph = SimBlePeripheral.forBoard(board);
+    // BLE_TX_QUEUE=n: the SoftDevice's notification queue (default unlimited; see simulator/ble/README.md)
+    const periph = SimBlePeripheral.forBoard(board, { txQueue: process.env.BLE_TX_QUEUE ? Number(process.env.BLE_TX_QUEUE) : undefined });
     radio.addPeripheral(periph);
     const dev = new SimDevice({ board, clock, providers: [bleProvider(periph)], rtc: "keep" });
     dev.flash.write("varde.id", Buffer.from(JSON.stringify({ id: ID, key: KEY_HEX, kind: "alarm" })));
@@ -97,7 +98,7 @@ describe("BLE soak in virtual time", () => {
     console.log(
       `[ble-soak] ${HOURS} h virtual: ${presses} alarms, ${acknowledged} acknowledged; ${links} links, ${st.linkLosses} link losses; ` +
         `notifications ${st.notifications} (dropped ${st.notificationsDropped}, corrupted ${st.notificationsCorrupted}), writes ${st.writes} (corrupted ${st.writesCorrupted}); ` +
-        `gateway: ${gw.events.length} events stored, ${gw.duplicates} duplicates dropped, ${gw.bad} bad frames, ${gw.handshakes} handshakes`,
+        `overflowed ${st.notificationsOverflowed}; gateway: ${gw.events.length} events stored, ${gw.duplicates} duplicates dropped, ${gw.bad} bad frames, ${gw.handshakes} handshakes`,
     );
     expect(presses).toBeGreaterThan(0);
     expect(gw.events.filter((e) => e.env.alarm).length).toBe(presses);
