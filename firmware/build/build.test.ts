@@ -5,6 +5,8 @@ import { join } from "node:path";
 import { buildFirmware, bundleEntry, bundleWithMap, FirmwareBuildError } from "./index.ts";
 import { checkEspruino } from "./check-espruino.ts";
 import { buildBoards } from "./build.ts";
+import { execFileSync } from "node:child_process";
+import { ROOT } from "./index.ts";
 import { findEspruinoProblems, EspruinoCheckError } from "./check-espruino.ts";
 import { boardPath } from "../../hardware/boards.ts";
 
@@ -31,6 +33,11 @@ describe("buildFirmware", () => {
     const ok = await buildBoards(["nope-board"], (l) => lines.push(l));
     expect(ok).toBe(false);
     expect(lines.join("\n")).toMatch(/nope-board: BUILD FAILED\n.*no such board file; known boards: .*alarm-esp32/);
+  });
+
+  it("`varde build <board>` prints the size against the budget", () => {
+    const out = execFileSync(process.execPath, [join(ROOT, "bin", "varde.js"), "build", "alarm-nrf52"], { cwd: ROOT, encoding: "utf8" });
+    expect(out).toMatch(/alarm-nrf52\s+\d+ bytes\s+\(\d+% of 32768 budget\)\s+-> .*dist\/firmware\/alarm-nrf52\.js/);
   });
 
   it("fails a bundle over its budget, naming the board file and key", async () => {
