@@ -176,6 +176,23 @@ describe("BleTransport", () => {
     expect(radio.idle).toBe(true);
   });
 
+  it("the adapter powered off while connected: the link closes once; powered on again: a new link", async () => {
+    const s = setup();
+    s.peer.powerOn();
+    await s.start();
+    const first = await waitFor(() => s.links[0], 3000, "link");
+    let closes = 0;
+    first.on("close", () => closes++);
+    s.noble.setState("poweredOff");
+    await waitFor(() => closes === 1, 3000, "close on adapter loss");
+    expect(s.transport.unavailable).toMatch(/poweredOff/);
+    s.noble.setState("poweredOn");
+    await waitFor(() => s.links[1], 3000, "link after the adapter returns");
+    expect(closes).toBe(1);
+    await s.transport.stop();
+    expect(s.radio.idle).toBe(true);
+  });
+
   it("a missing noble module or adapter is a message naming the fix, not a crash", async () => {
     const missing = Object.assign(new Error("Cannot find package '@abandonware/noble' imported from x"), { code: "ERR_MODULE_NOT_FOUND" });
     expect(explainNobleError(missing)).toMatch(/npm install @abandonware\/noble/);

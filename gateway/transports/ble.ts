@@ -278,6 +278,17 @@ export class BleTransport implements Transport {
       this.startScan();
     } else {
       this.scanning = false;
+      this.scanAnnounced = false;
+      // The adapter went away: every link is dead, whether or not noble reports each disconnect.
+      for (const e of this.devices.values()) {
+        if (e.link) {
+          const link = e.link;
+          e.link = null;
+          link.markClosed();
+          this.log(`${link.name}: lost with the adapter (${state})`);
+        }
+        if (e.state === "connected") e.state = "idle";
+      }
       if (state !== "unknown" && state !== "resetting") {
         this.unavailable = `BLE adapter is ${state}: ${state === "unauthorized" ? "grant the gateway Bluetooth permission (CAP_NET_RAW)" : state === "unsupported" ? "the adapter does not support Bluetooth Low Energy; use a BLE 4.0+ adapter" : "power it on (`bluetoothctl power on`, `rfkill unblock bluetooth`)"}; waiting for it`;
         this.log(this.unavailable);
