@@ -93,7 +93,11 @@ export function register(program: Command): void {
         if (o.json) out(JSON.stringify(r));
         else {
           out(`flashed device ${r.id}: firmware ${r.firmware} for ${r.board} (${r.bytes} bytes in ${r.slot}, sha256 ${r.sha256.slice(0, 16)}…) in ${(r.uploadMs / 1000).toFixed(1)} s`);
-          out(r.info ? `verified: device ${r.id} answers over the Varde protocol with firmware ${r.firmware}` : `not verified over the Varde protocol (BLE: run varde probe through a USB cable, or check the gateway)`);
+          out(
+            r.info
+              ? `verified: device ${r.id} answers over the Varde protocol with firmware ${r.firmware}`
+              : `not verified over the Varde protocol here: board ${r.board} talks to the gateway over BLE; check that the gateway sees device ${r.id}`,
+          );
         }
       }),
     );

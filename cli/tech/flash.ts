@@ -274,7 +274,8 @@ export async function flashDevice(o: FlashOptions): Promise<FlashResult> {
       espruino: { board: espBoard, version: espVersion },
       uploadMs,
     };
-    if (o.noVerify || kind === "ble") return result;
+    // BLE boards speak the Varde protocol over BLE only: their check goes through the gateway
+    if (o.noVerify || kind === "ble" || board.data.transport === "ble") return result;
 
     // 6. handshake
     phase("handshake");

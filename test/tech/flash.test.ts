@@ -139,6 +139,25 @@ describe("flash and probe a simulated alarm button on a pty", () => {
   });
 });
 
+describe("a BLE board (alarm-nrf52) flashed over its serial console", () => {
+  // (this harness has no simulated BLE radio, so the firmware's boot is not followed here)
+  it("stages, verifies and commits; the protocol check is left to the gateway (the board talks over BLE)", async () => {
+    const sim = await simOnPty("alarm-nrf52");
+    try {
+      const id = provisionDevice({ registry, kind: "alarm", board: "alarm-nrf52" }).entry.id;
+      const bundle = await bundleFor("alarm-nrf52", undefined, "1.0.0-ble");
+      const phases: Phase[] = [];
+      const r = await flashDevice({ port: sim.port, board: "alarm-nrf52", device: id, registry, bundle, fast: true, onPhase: (p) => phases.push(p) });
+      expect(r).toMatchObject({ id, board: "alarm-nrf52", firmware: "1.0.0-ble", espruino: { board: "PUCKJS" } });
+      expect(r.info).toBeUndefined();
+      expect(phases).not.toContain("handshake");
+      expect(JSON.parse(Buffer.from(sim.dev.flash.read("varde.boot")!).toString())).toMatchObject({ b: "alarm-nrf52", v: "1.0.0-ble", n: bundle.code.length });
+    } finally {
+      await sim.stop();
+    }
+  });
+});
+
 describe("flash errors a technician can act on", () => {
   it("without room for two bundles: replaced in place, an interrupted upload leaves the REPL, a retry works", async () => {
     const sim = await simOnPty("alarm-esp32"); // the board's 64 KiB: one bundle plus the outbox
