@@ -264,6 +264,21 @@ describe("alarm app", () => {
     expect(r.gw.distinct("battery").map((e) => e.battery.low)).toEqual([true, false]);
   });
 
+  it("reports the battery with a days-left estimate at the first heartbeat and then daily (best effort)", () => {
+    const r = rig();
+    r.app.start();
+    r.run(3000);
+    const first = r.gw.with("battery");
+    expect(first.length).toBe(1);
+    expect(first[0].seq).toBe(0);
+    expect(first[0].battery.daysLeft).toBeGreaterThan(10);
+    expect(first[0].battery.low).toBe(false);
+    r.run(23 * 3600 * 1000);
+    expect(r.gw.with("battery").length).toBe(1);
+    r.run(3600 * 1000);
+    expect(r.gw.with("battery").length).toBe(2);
+  });
+
   it("holding the button at power-on for 5 s enters maintenance without raising an alarm", () => {
     const r = rig({ buttonHeld: true });
     r.app.start();

@@ -15,7 +15,8 @@
 // gateway acks the alarm: an alarm that timed out while the gateway was unreachable goes back to
 // "received" once delivered, and times out again if no responder answers after that.
 // Supervision: a best-effort Heartbeat every heartbeat_s (set by Config) with battery and outbox depth.
-// Battery: Battery{low} queued (reliable) when crossing below low_mv and when back above it.
+// Battery: Battery{low} queued (reliable) when crossing below low_mv and when back above it; a
+// best-effort Battery with the days-left estimate at the first heartbeat and then daily.
 import type { Hal } from "../core/hal.ts";
 import { Clock } from "../core/clock.ts";
 import { State } from "../core/state.ts";
@@ -31,6 +32,8 @@ export const MAINTENANCE_HOLD_MS = 5000;
 /** how long "acknowledged" and "cancelled" stay shown before idle */
 export const SHOW_ACK_MS = 30000;
 export const SHOW_CANCEL_MS = 3000;
+/** a best-effort Battery report (with the days-left estimate) goes out at least this often */
+export const BATTERY_REPORT_MS = 24 * 3600 * 1000;
 /** battery must rise this far above low_mv to clear the low state */
 const BATTERY_HYSTERESIS_MV = 100;
 
@@ -71,6 +74,8 @@ export class AlarmApp {
   batteryLow: boolean;
   errorBits: number;
   errors: number;
+  /** clock.mono() of the last Battery report (-1: none since boot) */
+  batteryAt: number;
 
   constructor(hal: Hal, board: any, version: string, ident: Identity) {
     this.hal = hal;
@@ -120,6 +125,7 @@ export class AlarmApp {
     this.batteryLow = this.state.get("bl", false);
     this.errorBits = 0;
     this.errors = 0;
+    this.batteryAt = -1;
     this.session.onApp = function (env: any) {
       self.guard(function () {
         self.downlink(env);
@@ -390,22 +396,29 @@ export class AlarmApp {
         uptimeS: this.session.uptimeS(),
       },
     });
-    this.checkBattery(bat);
+    if (!this.checkBattery(bat) && (this.batteryAt < 0 || this.clock.mono() - this.batteryAt >= BATTERY_REPORT_MS)) {
+      // daily: the days-left estimate for the backend (best effort; the heartbeat carries the level)
+      this.link.send({ battery: { percent: bat.pct, millivolts: bat.mv, daysLeft: bat.days, low: this.batteryLow } });
+      this.batteryAt = this.clock.mono();
+    }
     this.checkHealth();
   }
 
-  checkBattery(bat: any): void {
+  /** Queues a reliable Battery event when the level crosses low_mv (with hysteresis); true if it did. */
+  checkBattery(bat: any): boolean {
     const low = this.board.battery.low_mv;
     let change = false;
     if (!this.batteryLow && bat.mv <= low) change = true;
     if (this.batteryLow && bat.mv > low + BATTERY_HYSTERESIS_MV) change = true;
-    if (!change) return;
+    if (!change) return false;
+    this.batteryAt = this.clock.mono();
     this.batteryLow = !this.batteryLow;
     this.state.set("bl", this.batteryLow);
     this.link.sendReliable(
       { battery: { percent: bat.pct, millivolts: bat.mv, daysLeft: bat.days, low: this.batteryLow } },
       CLS_TELEMETRY,
     );
+    return true;
   }
 
   /** Interpreter error flags (out of memory...) and a full outbox become faults. */
