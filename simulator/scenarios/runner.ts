@@ -271,7 +271,6 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
 
   // --- checks -------------------------------------------------------------------------------------
   const stored = gw.events;
-  if (process.env.RAW) for (const e of stored) console.log(JSON.stringify(e.env));
   const log = stored.map((e) => describe(e));
   for (const er of dev.errors) failures.push(`firmware uncaught error: ${er.text.split("\n")[0]}`);
   for (let i = 1; i < stored.length; i++)
