@@ -264,7 +264,7 @@ describe("alarm app", () => {
     expect(r.gw.distinct("battery").map((e) => e.battery.low)).toEqual([true, false]);
   });
 
-  it("reports the battery with a days-left estimate at the first heartbeat and then daily (best effort)", () => {
+  it("reports the battery with a days-left estimate at the first heartbeat, after a handshake and daily (best effort)", () => {
     const r = rig();
     r.app.start();
     r.run(3000);
@@ -277,6 +277,9 @@ describe("alarm app", () => {
     expect(r.gw.with("battery").length).toBe(1);
     r.run(3600 * 1000);
     expect(r.gw.with("battery").length).toBe(2);
+    r.hal.deliver(r.gw.hello(3, 0)); // a new session gets one at once
+    r.run(1000);
+    expect(r.gw.with("battery").length).toBe(3);
   });
 
   it("holding the button at power-on for 5 s enters maintenance without raising an alarm", () => {

@@ -16,7 +16,7 @@
 // "received" once delivered, and times out again if no responder answers after that.
 // Supervision: a best-effort Heartbeat every heartbeat_s (set by Config) with battery and outbox depth.
 // Battery: Battery{low} queued (reliable) when crossing below low_mv and when back above it; a
-// best-effort Battery with the days-left estimate at the first heartbeat and then daily.
+// best-effort Battery with the days-left estimate after each handshake and then daily.
 import type { Hal } from "../core/hal.ts";
 import { Clock } from "../core/clock.ts";
 import { State } from "../core/state.ts";
@@ -132,7 +132,9 @@ export class AlarmApp {
       });
     };
     this.session.onHello = function () {
-      // the gateway supervises with Heartbeat.interval_s: tell it right after the handshake
+      // the gateway supervises with Heartbeat.interval_s: tell it right after the handshake, with a
+      // battery report (one sent before the session was up may have been refused as not fresh)
+      self.batteryAt = -1;
       self.scheduleHeartbeat(500);
     };
     this.session.onClockJump = function (s: number) {
