@@ -14,6 +14,7 @@ import { Gateway, type BusEvent } from "./gateway.ts";
 import { Backend } from "./mqtt/backend.ts";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./mqtt/embedded.ts";
 import { Metrics } from "./metrics.ts";
+import { lockDataDir } from "./lock.ts";
 import type { Link, Transport } from "./transports/transport.ts";
 import { SerialTransport } from "./transports/serial.ts";
 import { TcpConnectTransport, TcpListenTransport } from "./transports/tcp.ts";
@@ -61,22 +62,29 @@ export async function startGateway(configOrPath: GatewayConfig | string, opts: S
   const registry = loadRegistry(config.registry);
   if (registry.devices.length === 0) logger.warn(`${config.registry}: no devices provisioned; every device frame will be rejected (run \`varde provision\`)`);
   fs.mkdirSync(config.dataDir, { recursive: true });
+  const unlock = lockDataDir(config.dataDir);
   const metrics = new Metrics();
   let core: Gateway | null = null;
-  const outbox = new Outbox(path.join(config.dataDir, "outbox.db"), {
-    maxBytes: config.outbox.maxBytes,
-    minFreeBytes: config.outbox.minFreeBytes,
-    onFull: (full) => {
-      metrics.set("varde_outbox_full", full ? 1 : 0);
-      logger[full ? "error" : "info"](full ? `outbox is full ([outbox] max_bytes = ${config.outbox.maxBytes}, or less than min_free_bytes = ${config.outbox.minFreeBytes} free on the disk of ${config.dataDir}): oldest telemetry dropped; new alarms stay unacked in the devices until the backend drains the outbox or space is freed` : "outbox has room again");
-      core?.emit({ kind: full ? "outbox-full" : "outbox-ok", text: full ? "FAULT: gateway outbox full" : "gateway outbox has room again" });
-      backend?.rebirth();
-    },
-    onDropped: (e) => {
-      metrics.inc("varde_events_dropped_total");
-      logger.warn({ eventId: e.eventId, type: e.type }, "outbox full: oldest telemetry dropped");
-    },
-  });
+  let outbox: Outbox;
+  try {
+    outbox = new Outbox(path.join(config.dataDir, "outbox.db"), {
+      maxBytes: config.outbox.maxBytes,
+      minFreeBytes: config.outbox.minFreeBytes,
+      onFull: (full) => {
+        metrics.set("varde_outbox_full", full ? 1 : 0);
+        logger[full ? "error" : "info"](full ? `outbox is full ([outbox] max_bytes = ${config.outbox.maxBytes}, or less than min_free_bytes = ${config.outbox.minFreeBytes} free on the disk of ${config.dataDir}): oldest telemetry dropped; new alarms stay unacked in the devices until the backend drains the outbox or space is freed` : "outbox has room again");
+        core?.emit({ kind: full ? "outbox-full" : "outbox-ok", text: full ? "FAULT: gateway outbox full" : "gateway outbox has room again" });
+        backend?.rebirth();
+      },
+      onDropped: (e) => {
+        metrics.inc("varde_events_dropped_total");
+        logger.warn({ eventId: e.eventId, type: e.type }, "outbox full: oldest telemetry dropped");
+      },
+    });
+  } catch (e) {
+    unlock();
+    throw e;
+  }
   core = new Gateway(config, registry, outbox, metrics, logger);
   let broker: EmbeddedBroker | null = null;
   let backend: Backend | null = null;
@@ -144,6 +152,7 @@ export async function startGateway(configOrPath: GatewayConfig | string, opts: S
         await metrics.close();
         outbox.close();
         if (broker) await broker.close();
+        unlock();
         logger.info("gateway stopped");
         logger.flush?.();
       },
@@ -156,6 +165,7 @@ export async function startGateway(configOrPath: GatewayConfig | string, opts: S
     await metrics.close();
     outbox.close();
     if (broker) await broker.close();
+    unlock();
     throw e;
   }
 }

@@ -84,9 +84,10 @@ export class Outbox {
     } catch (e) {
       throw new Error(`${file}: cannot open the outbox database: ${(e as Error).message}; check [gateway] data_dir and its permissions`);
     }
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("synchronous = FULL");
-    this.db.exec(`
+    try {
+      this.db.pragma("journal_mode = WAL");
+      this.db.pragma("synchronous = FULL");
+      this.db.exec(`
       CREATE TABLE IF NOT EXISTS events(
         id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE, device INTEGER NOT NULL,
         boot INTEGER NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, priority INTEGER NOT NULL,
@@ -98,7 +99,11 @@ export class Outbox {
         body BLOB NOT NULL, correlation TEXT NOT NULL, created INTEGER NOT NULL, UNIQUE(device, seq));
       CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
     `);
-    this.reloadMemory();
+      this.reloadMemory();
+    } catch (e) {
+      this.db.close();
+      throw new Error(`${file}: the outbox database is unusable (${(e as Error).message}); stop the gateway, move the file (and its -wal/-shm) aside for inspection and start again with an empty outbox`);
+    }
   }
 
   private reloadMemory(): void {
