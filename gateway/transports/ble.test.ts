@@ -68,6 +68,7 @@ describe("BleTransport", () => {
     await no.start();
     await waitFor(() => no.logs.find((l) => l.includes("insufficient encryption")), 3000, "encryption refusal");
     expect(no.links.length).toBe(0);
+    expect(no.transport.stats.setupFailures).toBeGreaterThan(0);
     await no.transport.stop();
     expect(no.radio.idle).toBe(true);
   });
@@ -90,6 +91,7 @@ describe("BleTransport", () => {
     await waitFor(() => got.length === 3, 3000, "data on new link");
     expect(got).toEqual([1, 2, 3]);
     expect(closed).toBe(1);
+    expect(s.transport.stats).toEqual({ links: 2, setupFailures: 0, linksLost: 1 });
     await s.transport.stop();
     expect(s.radio.idle).toBe(true);
   });

@@ -200,6 +200,8 @@ export class BleTransport implements Transport {
   unavailable: string | null = null;
   /** adapter state as last reported by noble */
   adapterState = "unknown";
+  /** counters for metrics: links handed to the gateway, failed set-ups, links lost after coming up */
+  readonly stats = { links: 0, setupFailures: 0, linksLost: 0 };
   private noble: NobleLike | null = null;
   private onLink: ((link: Link) => void) | null = null;
   private stopped = true;
@@ -285,6 +287,7 @@ export class BleTransport implements Transport {
           const link = e.link;
           e.link = null;
           link.markClosed();
+          this.stats.linksLost++;
           this.log(`${link.name}: lost with the adapter (${state})`);
         }
         if (e.state === "connected") e.state = "idle";
@@ -346,6 +349,7 @@ export class BleTransport implements Transport {
         if (up >= this.o.stableMs) e.failures = 0;
         e.link.markClosed();
         e.link = null;
+        this.stats.linksLost++;
         this.log(`${name}: disconnected after ${Math.round(up / 1000)} s`);
         this.backoff(e);
       }
@@ -373,13 +377,17 @@ export class BleTransport implements Transport {
       e.link = link;
       e.state = "connected";
       e.connectedAt = this.t.now();
+      this.stats.links++;
       this.log(`${name}: connected (ATT MTU ${p.mtu ?? 23}, ${chunk}-byte chunks)`);
       this.onLink?.(link);
       link.release();
     } catch (err) {
       from?.removeListener("data", onData);
       p.removeListener("disconnect", onDisconnect);
-      if (!this.stopped) this.log(`${name}: ${(err as Error).message}`);
+      if (!this.stopped) {
+        this.stats.setupFailures++;
+        this.log(`${name}: ${(err as Error).message}`);
+      }
       if (p.state === "connected") await settle(this.t, p.disconnectAsync(), this.o.setupTimeoutMs);
       e.link = null;
       this.backoff(e);
