@@ -80,7 +80,7 @@ describe("bleProvider in a SimDevice", () => {
     await s.run(50);
     await w;
     expect(got).toEqual([[0xf5, 0xa7, 1, 2]]);
-    expect(JSON.parse(s.dev.evaluate("JSON.stringify(log)") as string)).toEqual([`connect ${s.central.address}`]);
+    expect(JSON.parse(s.dev.evaluate("JSON.stringify(log)") as string)).toEqual([`connect ${s.central.address} public`]);
     // the NRF API is the device's realm: its errors are the device's Errors
     expect(s.dev.evaluate(`(function(){ try { NRF.updateServices({"abcd": {"abce": {value: [1]}}}); } catch (e) { return e instanceof Error; } })()`)).toBe(true);
     expect(s.dev.errors).toEqual([]);

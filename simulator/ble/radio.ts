@@ -218,7 +218,9 @@ export class BleRadio {
         this.connections.add(c);
         this.stats.connections++;
         pc.peripheral.connection = c;
-        pc.peripheral.host?.connect(pc.central.address);
+        // Espruino reports the peer as "aa:bb:cc:dd:ee:ff public" (or "random")
+        const addr = pc.central.address.includes(" ") ? pc.central.address : pc.central.address + " public";
+        pc.peripheral.host?.connect(addr);
         pc.resolve(c);
       }, this.connectDelayMs);
     }
