@@ -92,7 +92,14 @@ export class Backend implements BackendLink {
       this.metrics.set("varde_mqtt_connected", 0);
       if (!this.stopped) this.gw.emit({ kind: "mqtt-down", text: `broker ${this.url} unreachable; events wait in the outbox (${this.outbox.depth()})` });
     });
-    client.on("error", (e) => this.logger.warn({ err: e.message }, `mqtt ${this.url}: ${e.message}`));
+    let lastError = "";
+    client.on("error", (e) => {
+      // once per distinct error, with what to check: a broker that stays away must not flood the log
+      if (e.message === lastError) return;
+      lastError = e.message;
+      this.logger.warn({ err: e.message }, `mqtt ${this.url}: ${e.message}${mqttHint(e)}`);
+    });
+    client.on("connect", () => (lastError = ""));
     client.on("message", (t, payload, packet) => this.onMessage(t, payload, packet));
   }
 
@@ -322,4 +329,13 @@ export class Backend implements BackendLink {
     // not connected: a forced end (a graceful one would wait for a broker that is not there)
     await new Promise<void>((r) => c.end(!c.connected, {}, () => r()));
   }
+}
+
+/** What a person should check for common connection errors. */
+export function mqttHint(e: Error & { code?: string | number }): string {
+  const m = `${e.code ?? ""} ${e.message}`;
+  if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT/.test(m)) return " — is the broker running and [mqtt] url right? Events wait in the outbox meanwhile";
+  if (/certificate|self[- ]signed|CERT_|unable to verify|altnames/i.test(m)) return " — check [mqtt] ca (the CA that signed the broker's certificate) and that the url's host name is in the certificate";
+  if (/Not authorized|Bad username|bad user name|password/i.test(m)) return " — check [mqtt] username/password, or the client certificate [mqtt] cert/key";
+  return "";
 }
