@@ -322,6 +322,14 @@ describe("Storage limits in the device", () => {
     expect(dev.evaluate("require('Storage').getFree()")).toBeLessThan(140);
   });
 
+  it("StorageFile spans chunks", () => {
+    const { dev } = boot("");
+    dev.evaluate(`var f = require("Storage").open("big", "w"); for (var i = 0; i < 100; i++) f.write("line " + i + " " + "x".repeat(90) + "\\n");`);
+    expect(dev.evaluate(`require("Storage").list(/^big/).length`)).toBe(3);
+    expect(dev.evaluate(`var f = require("Storage").open("big", "r"); var n = 0, l; while ((l = f.readLine()) !== undefined) { if (l.indexOf("line " + n + " ") !== 0) throw new Error("bad line " + n); n++; } n`)).toBe(100);
+    expect(dev.evaluate(`require("Storage").open("big", "r").getLength()`)).toBe(100 * 97 + 10 * 1 + 90 * 2); // "line " + digits + " " + 90 x + "\n"
+  });
+
   it("StorageFile appends lines and reads them back after a power cycle", () => {
     const { dev } = boot("");
     dev.evaluate(`var f = require("Storage").open("events", "a"); f.write("one\\n"); f.write("two\\n");`);
@@ -329,5 +337,10 @@ describe("Storage limits in the device", () => {
     dev.powerOn();
     expect(dev.evaluate(`var f = require("Storage").open("events", "r"); [f.readLine(), f.readLine(), f.readLine(), f.getLength()]`)).toEqual(["one\n", "two\n", undefined, 8]);
     expect(dev.evaluate(`require("Storage").list(undefined, {sf: true})`)).toEqual(["events"]);
+    expect(dev.evaluate(`require("Storage").list(/events/, {sf: false})`)).toEqual([]);
+    // Espruino: opening a missing file for reading is fine, it is just empty; modes are enforced
+    expect(dev.evaluate(`require("Storage").open("nothing", "r").readLine()`)).toBeUndefined();
+    expect(() => dev.evaluate(`require("Storage").open("events", "a").readLine()`)).toThrow(/Can't read in this mode/);
+    expect(() => dev.evaluate(`require("Storage").open("events", "r").write("x")`)).toThrow(/Can't write in this mode/);
   });
 });

@@ -32,6 +32,8 @@ interface Entry {
   name: string;
   data: Uint8Array;
   trash: boolean;
+  /** a StorageFile chunk (Espruino's JSFF_STORAGEFILE header flag) */
+  sf?: boolean;
 }
 
 export interface FlashStats {
@@ -114,6 +116,11 @@ export class Flash {
     return this.live(name) !== undefined;
   }
 
+  /** whether a live file is a StorageFile chunk */
+  isStorageFileChunk(name: string): boolean {
+    return this.live(name)?.sf === true;
+  }
+
   /** size in bytes of a file, or undefined */
   size(name: string): number | undefined {
     return this.live(name)?.data.length;
@@ -130,7 +137,7 @@ export class Flash {
    * Espruino Storage.write semantics (see the header comment). Throws FlashFullError when the file
    * does not fit even after compaction, FlashUsageError for a bad name/offset/size.
    */
-  write(name: string, data: Uint8Array, offset?: number, size?: number): void {
+  write(name: string, data: Uint8Array, offset?: number, size?: number, storageFileChunk = false): void {
     checkName(name);
     this.mutate("write", name);
     const old = this.live(name);
@@ -158,7 +165,7 @@ export class Flash {
       if (old) old.trash = false; // Espruino keeps the old file when the new one cannot be written
       throw new FlashFullError(`Not enough free space in Storage: "${name}" needs ${cost(total)} bytes, ${this.capacity - this.used()} free of ${this.capacity}`);
     }
-    this.entries.push({ name, data: content, trash: false });
+    this.entries.push(storageFileChunk ? { name, data: content, trash: false, sf: true } : { name, data: content, trash: false });
     this.bytesWritten += cost(total);
     this.changed();
   }
@@ -231,7 +238,7 @@ export class Flash {
   /** Deep copy (e.g. to fork a device's state in a test). */
   clone(path?: string): Flash {
     const f = new Flash({ capacity: this.capacity });
-    f.entries = this.entries.map((e) => ({ name: e.name, data: e.data.slice(), trash: e.trash }));
+    f.entries = this.entries.map((e) => ({ ...e, data: e.data.slice() }));
     (f as { path?: string }).path = path;
     return f;
   }
@@ -246,7 +253,7 @@ export class Flash {
       format: "varde-flash-1",
       capacity: this.capacity,
       bytesWritten: this.bytesWritten,
-      entries: this.entries.map((e) => ({ name: e.name, trash: e.trash, data: Buffer.from(e.data).toString("base64") })),
+      entries: this.entries.map((e) => ({ name: e.name, trash: e.trash, sf: e.sf === true, data: Buffer.from(e.data).toString("base64") })),
     };
     const tmp = path + ".tmp";
     writeFileSync(tmp, JSON.stringify(doc));
@@ -254,7 +261,7 @@ export class Flash {
   }
 
   private load(path: string): void {
-    let doc: { format?: string; capacity?: number; bytesWritten?: number; entries?: Array<{ name: string; trash: boolean; data: string }> };
+    let doc: { format?: string; capacity?: number; bytesWritten?: number; entries?: Array<{ name: string; trash: boolean; sf?: boolean; data: string }> };
     try {
       doc = JSON.parse(readFileSync(path, "utf8"));
     } catch (e) {
@@ -264,7 +271,7 @@ export class Flash {
       throw new FlashUsageError(`${path}: not a Varde flash image (format "${doc.format}"); delete it or pass another --flash path`);
     if (doc.capacity !== this.capacity)
       throw new FlashUsageError(`${path}: flash image is ${doc.capacity} bytes but the board has ${this.capacity}; use a flash file made for this board`);
-    this.entries = doc.entries.map((e) => ({ name: e.name, trash: e.trash, data: new Uint8Array(Buffer.from(e.data, "base64")) }));
+    this.entries = doc.entries.map((e) => ({ name: e.name, trash: e.trash, sf: e.sf === true, data: new Uint8Array(Buffer.from(e.data, "base64")) }));
     this.bytesWritten = doc.bytesWritten ?? 0;
   }
 }

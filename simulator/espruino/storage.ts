@@ -67,11 +67,13 @@ export function createStorageModule(realm: Realm, flash: Flash, alive: () => boo
     list(re?: unknown, opts?: { sf?: boolean }): unknown[] {
       const f = filterOf(re);
       let names = flash.list(f);
-      if (opts && opts.sf === false) names = names.filter((n) => !isChunkName(n));
+      if (opts && opts.sf === false) names = names.filter((n) => !flash.isStorageFileChunk(n));
       if (opts && opts.sf === true) {
-        const seen: Record<string, boolean> = {};
-        names = flash.list().filter((n) => isChunkName(n) && n.charCodeAt(n.length - 1) === 1).map((n) => n.slice(0, -1));
-        names = names.filter((n) => (f ? f(n) : true) && !seen[n] && (seen[n] = true));
+        names = flash
+          .list()
+          .filter((n) => flash.isStorageFileChunk(n) && n.charCodeAt(n.length - 1) === 1)
+          .map((n) => n.slice(0, -1))
+          .filter((n) => (f ? f(n) : true));
       }
       return realm.array(names);
     },
@@ -110,44 +112,47 @@ export function createStorageModule(realm: Realm, flash: Flash, alive: () => boo
   return realm.obj(live);
 }
 
-const isChunkName = (n: string): boolean => n.length > 0 && n.charCodeAt(n.length - 1) < 32 && n.charCodeAt(n.length - 1) > 0;
-
 /** Length of the programmed part of a chunk: up to the first 0xFF. */
 function usedLength(d: Uint8Array): number {
   const i = d.indexOf(0xff);
   return i < 0 ? d.length : i;
 }
 
+/** Espruino numbers chunks 1..255 in the last character of the name. */
+const MAX_CHUNK = 255;
+
 function openStorageFile(realm: Realm, flash: Flash, name: string, mode: string, alive: () => boolean): unknown {
   if (name.length > NAME_MAX - 1) throw realm.error(`StorageFile name "${name}" is ${name.length} chars; the limit is ${NAME_MAX - 1}`);
-  if (mode !== "r" && mode !== "w" && mode !== "a") throw realm.error(`StorageFile mode must be "r", "w" or "a", got "${mode}"`);
+  if (mode !== "r" && mode !== "w" && mode !== "a") throw realm.error(`Invalid mode "${mode}" (StorageFile modes: "r", "w", "a")`);
   const chunk = (n: number): string => name + String.fromCharCode(n);
   const eraseAll = (): void => {
-    for (let n = 1; n < 32 && flash.exists(chunk(n)); n++) flash.erase(chunk(n));
+    for (let n = 1; n <= MAX_CHUNK && flash.exists(chunk(n)); n++) flash.erase(chunk(n));
   };
   if (mode === "w") eraseAll();
-  if (mode === "r" && !flash.exists(chunk(1))) throw realm.error(`Can't open StorageFile "${name}" for reading: it does not exist`);
+  // Reading a file that does not exist is not an error on Espruino: read()/readLine() give undefined.
   let readChunk = 1;
   let readOff = 0;
 
   const lastChunk = (): number => {
     let n = 0;
-    while (n < 31 && flash.exists(chunk(n + 1))) n++;
+    while (n < MAX_CHUNK && flash.exists(chunk(n + 1))) n++;
     return n;
   };
   const readBytes = (max: number, stopAtNewline: boolean): string | undefined => {
+    if (mode !== "r") throw realm.error("Can't read in this mode");
     let out = "";
     while (out.length < max) {
       const d = flash.read(chunk(readChunk));
       if (!d) break;
-      const used = usedLength(d);
-      if (readOff >= used) {
-        if (used < d.length) break; // chunk not full: end of file
+      if (readOff >= STORAGEFILE_CHUNK) {
         readChunk++;
         readOff = 0;
         continue;
       }
-      const c = String.fromCharCode(d[readOff++]);
+      const b = d[readOff];
+      if (b === 0xff) break; // erased flash: end of file
+      readOff++;
+      const c = String.fromCharCode(b);
       out += c;
       if (stopAtNewline && c === "\n") break;
     }
@@ -156,14 +161,14 @@ function openStorageFile(realm: Realm, flash: Flash, name: string, mode: string,
 
   const file = {
     read(len: number): string | undefined {
-      return readBytes(len, false);
+      return readBytes(Math.max(0, Number(len) || 0), false);
     },
     readLine(): string | undefined {
       return readBytes(Infinity, true);
     },
     getLength(): number {
       let total = 0;
-      for (let n = 1; n < 32; n++) {
+      for (let n = 1; n <= MAX_CHUNK; n++) {
         const d = flash.read(chunk(n));
         if (!d) break;
         total += usedLength(d);
@@ -171,8 +176,9 @@ function openStorageFile(realm: Realm, flash: Flash, name: string, mode: string,
       return total;
     },
     write(data: unknown): void {
-      if (mode === "r") throw realm.error(`StorageFile "${name}" was opened for reading`);
-      const bytes = toBytes(data);
+      if (mode === "r") throw realm.error("Can't write in this mode");
+      const bytes = toBytes(data === undefined || data === null ? "" : String(data));
+      if (!bytes.length) return;
       if (bytes.indexOf(0xff) >= 0) throw realm.error(`StorageFile "${name}": data contains byte 0xFF, which StorageFile cannot store`);
       let off = 0;
       try {
@@ -181,8 +187,8 @@ function openStorageFile(realm: Realm, flash: Flash, name: string, mode: string,
           let used = n ? usedLength(flash.read(chunk(n))!) : STORAGEFILE_CHUNK;
           if (used >= STORAGEFILE_CHUNK) {
             n++;
-            if (n >= 32) throw new Error(`StorageFile "${name}" is full (31 chunks)`);
-            flash.write(chunk(n), new Uint8Array(0), 0, STORAGEFILE_CHUNK);
+            if (n > MAX_CHUNK) throw new Error("File too big!");
+            flash.write(chunk(n), new Uint8Array(0), 0, STORAGEFILE_CHUNK, true);
             used = 0;
           }
           const take = Math.min(bytes.length - off, STORAGEFILE_CHUNK - used);
@@ -195,6 +201,8 @@ function openStorageFile(realm: Realm, flash: Flash, name: string, mode: string,
     },
     erase(): void {
       eraseAll();
+      readChunk = 1;
+      readOff = 0;
     },
   };
   const live: Record<string, unknown> = {};
