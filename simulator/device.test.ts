@@ -38,6 +38,9 @@ describe("SimDevice running a hand-written bundle", () => {
         var st = require("Storage");
         st.writeJSON("cfg.json", { v: 3 });
         log.push("json " + st.readJSON("cfg.json").v + " " + st.list(/cfg/).length);
+        st.write("obj", { a: [1] });
+        st.write("arr", [104, 105]);
+        log.push("write " + st.read("obj") + " " + st.read("arr"));
         log.push("date " + new Date().getTime() + " " + Date.now());
         log.push("rand " + (typeof E.hwRand()));
         log.push("mem " + (process.memory().total));
@@ -56,6 +59,7 @@ describe("SimDevice running a hand-written bundle", () => {
     expect(log).toContain("u8 true 4 ab\x03\x04");
     expect(log).toContain("sha baad");
     expect(log).toContain("json 3 1");
+    expect(log).toContain('write {"a":[1]} hi');
     expect(log).toContain("date 0 0");
     expect(log).toContain("rand number");
     expect(log).toContain("mem 16383");

@@ -56,7 +56,13 @@ export function createStorageModule(realm: Realm, flash: Flash, alive: () => boo
       return d ? realm.arrayBuffer(d) : undefined;
     },
     write(name: string, data: unknown, offset?: number, size?: number): boolean {
-      guard(() => flash.write(String(name), toBytes(data), offset, size));
+      // Espruino: an object (not an array or buffer) is written as JSON, offset and size ignored
+      if (data !== null && typeof data === "object" && !Array.isArray(data) && !ArrayBuffer.isView(data) && Object.prototype.toString.call(data) !== "[object ArrayBuffer]") {
+        const json = realm.intr.JSON.stringify(data);
+        guard(() => flash.write(String(name), toBytes(json)));
+        return true;
+      }
+      guard(() => flash.write(String(name), toBytes(data === undefined ? "" : data), offset, size));
       return true;
     },
     writeJSON(name: string, data: unknown): boolean {
