@@ -28,10 +28,13 @@ describe("gateway.toml", () => {
       [{ mqtt: { ca: "nope.pem" } }, /key "mqtt\.ca" = "nope\.pem": file \/tmp\/nope\.pem does not exist; fix the path/],
       [{ mqtt: { password: "x" } }, /key "mqtt\.username".*mqtt\.password is set/],
       [{ gateway_id: "a/b" }, /key "gateway_id" = "a\/b": use 1-64 letters/],
+      [{ transport: [{ type: "ble" }] }, /key "transport\[0\]\.board" = undefined: is required/],
+      [{ transport: [{ type: "ble", board: "alarm-nrf52", addresses: ["nope"] }] }, /key "transport\[0\]\.addresses" = \["nope"\]: must be a list of BLE addresses/],
       [{ mqtt: { url: "mqtt://h", backend_ack: "maybe" } }, /key "mqtt\.backend_ack" = "maybe": must be one of "application", "puback"/],
     ];
     for (const [doc, re] of bad) expect(() => parseConfig(doc, "gw.toml", "/tmp")).toThrow(re);
     expect(parseConfig({ mqtt: { url: "mqtts://broker:8883" } }, "gw.toml", "/tmp").mqtt.backendAck).toBe("application");
+    expect(parseConfig({ transport: [{ type: "ble", board: "alarm-nrf52", addresses: ["CC:33:00:11:22:33"] }] }, "gw.toml", "/tmp").transports).toEqual([{ type: "ble", board: "alarm-nrf52", addresses: ["cc:33:00:11:22:33"] }]);
   });
 
   it("a missing or broken file says what to do", () => {

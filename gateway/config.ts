@@ -8,7 +8,8 @@ import TOML from "@iarna/toml";
 export type TransportConfig =
   | { type: "serial"; path: string; baud: number }
   | { type: "tcp"; host: string; port: number }
-  | { type: "tcp-listen"; host: string; port: number };
+  | { type: "tcp-listen"; host: string; port: number }
+  | { type: "ble"; board: string; addresses: string[] };
 
 export interface GatewayConfig {
   /** where it came from, for messages */
@@ -115,7 +116,15 @@ export function parseConfig(doc: any, file: string, dir: string): GatewayConfig 
   if (!Array.isArray(tlist)) r.err("transport", tlist, "write each transport as a [[transport]] table");
   const transports: TransportConfig[] = tlist.map((t: any, i: number) => {
     const w = `transport[${i}]`;
-    const type = r.oneOf(t, "type", `${w}.type`, "" as string, ["serial", "tcp", "tcp-listen"]);
+    const type = r.oneOf(t, "type", `${w}.type`, "" as string, ["serial", "tcp", "tcp-listen", "ble"]);
+    if (type === "ble") {
+      r.known(t, w, ["type", "board", "addresses"]);
+      const board = r.str(t, "board", `${w}.board`);
+      const addresses = t.addresses ?? [];
+      if (!Array.isArray(addresses) || addresses.some((a: unknown) => typeof a !== "string" || !/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(a)))
+        r.err(`${w}.addresses`, t.addresses, 'must be a list of BLE addresses like ["cc:33:00:11:22:33"] (omit it to accept every device with the board\'s service)');
+      return { type, board, addresses: addresses.map((a: string) => a.toLowerCase()) };
+    }
     if (type === "serial") {
       r.known(t, w, ["type", "path", "baud"]);
       return { type, path: r.str(t, "path", `${w}.path`), baud: r.int(t, "baud", `${w}.baud`, 115200, 300, 4_000_000) };
@@ -124,7 +133,7 @@ export function parseConfig(doc: any, file: string, dir: string): GatewayConfig 
       r.known(t, w, ["type", "host", "port"]);
       return { type, host: r.str(t, "host", `${w}.host`, "127.0.0.1"), port: r.int(t, "port", `${w}.port`, -1, type === "tcp" ? 1 : 0, 65535) };
     }
-    return r.err(`${w}.type`, t?.type, 'is required: "serial", "tcp" (gateway dials the device) or "tcp-listen" (devices dial in)');
+    return r.err(`${w}.type`, t?.type, 'is required: "serial", "tcp" (gateway dials the device), "tcp-listen" (devices dial in) or "ble"');
   });
   for (const [i, t] of transports.entries()) if ("port" in t && t.port < 0) r.err(`transport[${i}].port`, undefined, "is required for a TCP transport");
 

@@ -43,8 +43,13 @@ export interface StartOptions {
   logStream?: pino.DestinationStream;
 }
 
-export function makeTransport(t: TransportConfig, cfg: GatewayConfig, log: (m: string) => void): Transport {
+export async function makeTransport(t: TransportConfig, cfg: GatewayConfig, log: (m: string) => void): Promise<Transport> {
   switch (t.type) {
+    case "ble": {
+      // loaded only when configured: BLE support (noble) is optional
+      const { bleTransportForBoard } = await import("./transports/ble.ts");
+      return bleTransportForBoard(t.board, { addresses: t.addresses.length ? t.addresses : undefined, log });
+    }
     case "serial":
       return new SerialTransport({ path: t.path, baudRate: t.baud, reconnectMs: cfg.session.reconnectMs, log });
     case "tcp":
@@ -120,7 +125,7 @@ export async function startGateway(configOrPath: GatewayConfig | string, opts: S
     unwatch = () => fs.unwatchFile(config.registry, onRegistryChange);
     const log = (m: string) => logger.warn(m);
     for (const t of config.transports) {
-      const tr = makeTransport(t, config, log);
+      const tr = await makeTransport(t, config, log);
       await tr.start((l) => core!.addLink(l));
       transports.push(tr);
       if (tr instanceof TcpListenTransport) listenPorts.push(tr.port);
