@@ -20,12 +20,12 @@
 import type { Hal } from "../core/hal.ts";
 import { Clock } from "../core/clock.ts";
 import { State } from "../core/state.ts";
-import { Outbox, CLS_CRITICAL, CLS_TELEMETRY, fromHex } from "../core/outbox.ts";
+import { Outbox, CLS_CRITICAL, CLS_TELEMETRY } from "../core/outbox.ts";
 import { Link } from "../core/link.ts";
 import type { Identity } from "../core/link.ts";
 import { Session } from "../core/session.ts";
 import { Indicator } from "./indicator.ts";
-import { decodeEnvelope, FaultCode, CommandKind, DeviceKind } from "../../protocol/gen/codec.ts";
+import { FaultCode, CommandKind, DeviceKind } from "../../protocol/gen/codec.ts";
 import { truncateUtf8, MAX_ERROR_BYTES } from "../../protocol/caps.ts";
 
 export const MAINTENANCE_HOLD_MS = 5000;
@@ -440,15 +440,5 @@ export class AlarmApp {
     this.outbox.full = false;
     // best effort: the outbox has no room for it
     this.link.send({ fault: { code: FaultCode.FAULT_OUTBOX_FULL, detail: this.outbox.depth() } });
-  }
-
-  /** The alarm records still waiting in the outbox (for tests and Status). */
-  pendingAlarms(): any[] {
-    const out: any[] = [];
-    for (let i = 0; i < this.outbox.pending.length; i++) {
-      const e = decodeEnvelope(fromHex(this.outbox.pending[i].hex));
-      if (e.alarm) out.push(e);
-    }
-    return out;
   }
 }
