@@ -1,9 +1,9 @@
 // Test support (Node): runs a real firmware bundle in the simulator's SimDevice with a provisioned
 // identity, wired to a FakeGateway over the board's data port: an in-memory serial link for serial
-// boards, or the simulated BLE radio + fake noble central for BLE boards (NRF/Bluetooth globals are
-// provided by simulator/ble through a GlobalProvider). Used by the firmware's simulator tests.
-import { SimDevice, VirtualClock, createMemoryLinkPair, type GlobalProvider } from "../../simulator/index.ts";
-import { BleRadio, SimBlePeripheral, FakeNoble, createEspruinoBle, clockScheduler, type FakeCharacteristic } from "../../simulator/ble/index.ts";
+// boards, or the simulated BLE radio + fake noble central for BLE boards (NRF/Bluetooth globals from
+// simulator/ble's bleProvider). Used by the firmware's simulator tests.
+import { SimDevice, VirtualClock, createMemoryLinkPair } from "../../simulator/index.ts";
+import { BleRadio, SimBlePeripheral, FakeNoble, bleProvider, clockScheduler, type FakeCharacteristic } from "../../simulator/ble/index.ts";
 import { loadBoard, type Board } from "../../hardware/boards.ts";
 import { FakeGateway } from "./fake-gateway.ts";
 
@@ -19,28 +19,6 @@ export interface SimRigOptions {
   clock?: VirtualClock;
   /** BLE: whether the fake central pairs (encrypts the link) when a characteristic needs it */
   pairing?: "justworks" | "none";
-}
-
-/** A GlobalProvider giving the device NRF and Bluetooth on a simulated peripheral. */
-export function bleProvider(periph: SimBlePeripheral): GlobalProvider {
-  return (rt) => {
-    let alive = true;
-    const ble = createEspruinoBle(periph, {
-      event: (fn, self, args) => {
-        rt.later(0, () => rt.invoke(fn, args, self));
-      },
-      arrayBuffer: (b) => rt.realm.arrayBuffer(b),
-      alive: () => alive,
-      batteryVolts: () => rt.host.batteryMv() / 1000,
-    });
-    return {
-      globals: { NRF: ble.NRF, Bluetooth: ble.Bluetooth },
-      onKill: () => {
-        alive = false;
-        periph.powerOff();
-      },
-    };
-  };
 }
 
 export class SimRig {
