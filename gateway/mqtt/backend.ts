@@ -112,10 +112,9 @@ export class Backend implements BackendLink {
       if (err) this.logger.error({ err: err.message }, "mqtt subscribe failed");
     });
     this.rebirth();
-    // Restart the drain from the oldest event: whatever had no PUBACK on the old connection is sent
-    // again. Events the broker already PUBACKed keep waiting for their application ack (their
-    // ack timeout republishes them if it never comes), which avoids a burst of duplicates.
-    for (const [id, f] of this.inflight) if (!f.timer) this.inflight.delete(id);
+    // Restart the drain from the oldest event, skipping those still in flight: the MQTT client
+    // resends its own unacknowledged QoS 1 publishes on the resumed session, and every in-flight
+    // event has a timer that republishes it if no ack comes (so none can be forgotten).
     this.cursor = 0;
     this.drain();
   }
@@ -187,23 +186,30 @@ export class Backend implements BackendLink {
   private publishEvent(ev: StoredEvent): void {
     const c = this.client!;
     const msg = this.backendEvent(ev);
-    const entry = { id: ev.id, timer: null as NodeJS.Timeout | null };
+    const entry: { id: number; timer: NodeJS.Timeout | null } = { id: ev.id, timer: null };
+    // No PUBACK (or, in application mode, no EventAck after the PUBACK) within ack_timeout_s:
+    // forget the attempt and publish again; when offline, the drain on the next connect does it.
+    const arm = () => {
+      if (entry.timer) clearTimeout(entry.timer);
+      entry.timer = setTimeout(() => {
+        if (this.inflight.get(ev.eventId) !== entry) return;
+        this.inflight.delete(ev.eventId);
+        this.logger.warn({ eventId: ev.eventId }, `no ${this.cfg.mqtt.backendAck === "puback" ? "PUBACK" : "application ack"} for ${ev.eventId} within ${this.cfg.mqtt.ackTimeoutS} s; publishing again`);
+        const again = this.outbox.pending(1, ev.id - 1)[0];
+        if (again && again.eventId === ev.eventId && this.client?.connected) this.publishEvent(again);
+      }, this.cfg.mqtt.ackTimeoutS * 1000);
+    };
     this.inflight.set(ev.eventId, entry);
+    arm();
     this.metrics.inc("varde_events_published_total");
     c.publish(topic("event", { gateway: this.gid, device: ev.device, type: ev.type }), this.enc("event", msg), this.pubOpts("event", "BackendEvent"), (err) => {
-      if (err) return; // connection lost: the drain restarts on reconnect
-      if (this.inflight.get(ev.eventId) !== entry) return; // superseded by a reconnect
+      if (err) return; // the client gave up on it (stopping): the timer or the next start republishes
+      if (this.inflight.get(ev.eventId) !== entry) return; // superseded by a republish
       if (this.cfg.mqtt.backendAck === "puback") {
         this.done([ev.eventId]);
         return;
       }
-      entry.timer = setTimeout(() => {
-        if (this.inflight.get(ev.eventId) !== entry) return;
-        this.logger.warn({ eventId: ev.eventId }, `no application ack for ${ev.eventId} within ${this.cfg.mqtt.ackTimeoutS} s; publishing again`);
-        this.inflight.delete(ev.eventId);
-        const again = this.outbox.pending(1, ev.id - 1)[0];
-        if (again && again.eventId === ev.eventId && this.client?.connected) this.publishEvent(again);
-      }, this.cfg.mqtt.ackTimeoutS * 1000);
+      arm(); // the broker has it; now wait for the backend's application ack
     });
   }
 

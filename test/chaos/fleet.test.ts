@@ -1,7 +1,8 @@
 // Chaos with a fleet: many devices raise alarms and dose events concurrently while the real
 // Mosquitto is restarted twice; the backend acks at application level and deduplicates by event id.
 // Exact counts: every event sent is received, none twice after dedup, all outboxes end empty.
-// Short in the normal run; scale with CHAOS_DEVICES and CHAOS_EVENTS (events per device).
+// Short in the normal run; scale with CHAOS_DEVICES and CHAOS_EVENTS (events per device);
+// CHAOS_BACKEND_ACK=puback runs the PUBACK fallback instead of application acks.
 import { describe, it, expect, afterEach } from "vitest";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -16,19 +17,20 @@ import { topic } from "../../gateway/mqtt/topics.ts";
 
 const DEVICES = Number(process.env.CHAOS_DEVICES ?? 20);
 const EVENTS = Number(process.env.CHAOS_EVENTS ?? 25);
+const ACK = (process.env.CHAOS_BACKEND_ACK ?? "application") as "application" | "puback";
 const cleanup: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
   while (cleanup.length) await cleanup.pop()!();
 });
 
 describe("chaos: fleet through broker restarts", () => {
-  it(`${DEVICES} devices × ${EVENTS} events, broker restarted twice: sent = received after dedup`, async () => {
+  it(`${DEVICES} devices × ${EVENTS} events, broker restarted twice (${ACK} acks): sent = received after dedup`, async () => {
     const broker = await startMosquitto();
     cleanup.push(() => broker.stop());
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "varde-fleet-"));
     const keys = Array.from({ length: DEVICES }, () => newDeviceKey());
     keys.forEach((key, i) => appendDevice(path.join(dir, "registry.toml"), { id: 5000 + i, kind: i % 2 ? "dispenser" : "alarm", board: "x", key, label: "", created: "" }));
-    const cfg = parseConfig({ gateway_id: "fleet", mqtt: { url: broker.url, reconnect_ms: 100, ack_timeout_s: 3, inflight: 256 }, metrics: { port: -1 }, log: { level: "silent" }, session: { hello_retry_ms: 200 } }, "t.toml", dir);
+    const cfg = parseConfig({ gateway_id: "fleet", mqtt: { url: broker.url, reconnect_ms: 100, ack_timeout_s: 3, inflight: 256, backend_ack: ACK }, metrics: { port: -1 }, log: { level: "silent" }, session: { hello_retry_ms: 200 } }, "t.toml", dir);
     const gw = await startGateway(cfg);
     cleanup.push(() => gw.stop());
     const unique = new Set<string>();
