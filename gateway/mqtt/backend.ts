@@ -9,7 +9,10 @@
 //   backend_ack = "puback":      the broker's PUBACK arrives (for backends that cannot ack; the broker
 //                 then holds responsibility, which is weaker: a consumer that is down loses it unless it
 //                 has a persistent session).
-// After a reconnect the drain restarts from the oldest event, so nothing in flight is lost.
+// Every event in flight has a timer: without its PUBACK (and, in application mode, its EventAck)
+// within ack_timeout_s it is published again. After a reconnect the drain restarts from the oldest
+// event and skips those still in flight (the client resends its unacked QoS 1 publishes itself), so
+// nothing is forgotten and duplicates stay few; consumers deduplicate by event id anyway.
 //
 // Birth sequence (bd_seq): incremented and persisted before every connect attempt; the last will
 // (online = false) and the birth (online = true) published right after CONNACK carry the same value.
