@@ -27,6 +27,11 @@ type Tools = any;
 
 let tools: Tools | undefined;
 let busy = false;
+/** when the last session's link was lost (see openEspruino) */
+let lostAt = 0;
+/** EspruinoTools' prompt recovery runs on for up to ~1 s after its link is gone (Ctrl-C, Ctrl-C, then
+ * it sends its pending command and takes over the data listener): a new session waits that out */
+const STALE_CHAIN_MS = 1500;
 const debugLines: string[] = [];
 
 function debug(...args: unknown[]): void {
@@ -89,6 +94,15 @@ async function loadTools(): Promise<Tools> {
     }
     return write.apply(this, a);
   };
+  // Chunks already queued when the link goes write to a device that no longer exists; the tools then
+  // call connection.closeLowLevel, which their serial layer never defines (another uncaught error).
+  const conn = tools.Core.Serial.connection;
+  const writeLowLevel = conn.writeLowLevel;
+  conn.writeLowLevel = (d: string) => (tools.Core.Serial.isConnected() ? writeLowLevel(d) : Promise.resolve());
+  if (typeof conn.closeLowLevel !== "function")
+    conn.closeLowLevel = () => {
+      if (tools.Core.Serial.isConnected()) tools.Core.Serial.close();
+    };
   return tools;
 }
 
@@ -151,6 +165,8 @@ export async function openEspruino(port: string, o: EspruinoOptions = {}): Promi
   if (busy) throw new Error("an Espruino session is already open in this process");
   const T = await loadTools();
   busy = true;
+  const wait = lostAt + STALE_CHAIN_MS - Date.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   const restoreConsole = silence();
   let restored = false;
   // EspruinoTools' own timers (prompt recovery) may still log for a moment after the link is gone
@@ -176,6 +192,7 @@ export async function openEspruino(port: string, o: EspruinoOptions = {}): Promi
 
   let out = "";
   let isOpen = false;
+  let closing = false;
   let onDisconnect: (() => void)[] = [];
   T.Core.Serial.startListening((data: ArrayBuffer) => {
     const s = Buffer.from(new Uint8Array(data)).toString("latin1");
@@ -187,6 +204,7 @@ export async function openEspruino(port: string, o: EspruinoOptions = {}): Promi
       port,
       (st: unknown) => resolve(st),
       () => {
+        if (isOpen && !closing) lostAt = Date.now();
         isOpen = false;
         restore(); // a lost link ends the session: the next openEspruino may start a new one
         const fns = onDisconnect;
@@ -264,6 +282,7 @@ export async function openEspruino(port: string, o: EspruinoOptions = {}): Promi
     connected: () => isOpen,
     close: async () => {
       if (isOpen) {
+        closing = true;
         await new Promise<void>((resolve) => {
           onDisconnect.push(resolve);
           T.Core.Serial.close();

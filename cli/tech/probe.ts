@@ -1,7 +1,7 @@
 // `varde probe`: what a device on a port is and how it is doing, over the Varde protocol
-// (Hello -> DeviceInfo, Command STATUS -> Status), checked against the registry. When no Varde
-// firmware answers but the Espruino REPL does (a blank device, or one in maintenance mode), it reports
-// what the Storage holds instead (identity and boot pointer, never the key).
+// (Hello -> DeviceInfo, Command STATUS -> Status), checked against the registry. When the Espruino
+// REPL answers instead (a blank device, one without identity, or one in maintenance mode), it reports
+// what the Storage holds (identity and boot pointer, never the key).
 import { loadRegistry } from "../../gateway/registry.ts";
 import { deviceLabel } from "./label.ts";
 import { openLink, type Link } from "./link.ts";
@@ -54,17 +54,17 @@ export async function probeDevice(o: ProbeOptions): Promise<ProbeReport> {
   const link = await openLink(o.port, o.baudRate);
   const client = new VardeClient(link, (id) => reg.byId.get(id)?.keyBytes);
   try {
+    // the console first: Varde frames typed into an Espruino REPL would run as (garbage) JavaScript,
+    // while console bytes sent to production firmware are only noise to its frame parser
+    const repl = await replState(link, 1000);
+    if (repl) return { port: o.port, mode: "repl", storage: repl, id: repl.id ?? undefined, ...(repl.id !== null ? registryView(reg, repl.id) : {}) };
     const t = o.timeoutMs ?? 4000;
     const hello = await client.hello(t);
-    if (!hello) {
-      client.close();
-      const repl = await replState(link, 1500);
-      if (repl) return { port: o.port, mode: "repl", storage: repl, id: repl.id ?? undefined, ...(repl.id !== null ? registryView(reg, repl.id) : {}) };
+    if (!hello)
       throw new ProbeError(
         `nothing answered on ${o.port}: no Varde firmware (Hello) and no Espruino REPL. Check power, cable and baud rate; ` +
           `the gateway must not hold the port (stop it first)` + (client.badMacs ? `; ${client.badMacs} frame(s) failed the MAC check` : ""),
       );
-    }
     const env = hello.env;
     const info = env.info;
     const r: ProbeReport = {
