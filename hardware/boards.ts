@@ -85,7 +85,7 @@ const REQUIRED: Record<string, Record<string, Record<string, Rule>>> = {
     },
     defaults: {
       debounce_ms: "int0", backoff_min_s: "int+", backoff_max_s: "int+", heartbeat_s: "int+",
-      cancel_window_s: "int0", ack_timeout_s: "int+", hold_ms: "int+", hold_to_alarm: "bool",
+      cancel_window_s: "int0", cancel_guard_ms: "int0", ack_timeout_s: "int+", hold_ms: "int+", hold_to_alarm: "bool",
       test_presses: "int+", test_press_window_ms: "int+", outbox_max: "int+",
     },
   },

@@ -164,15 +164,45 @@ describe("alarm app", () => {
     r.run(200);
     r.press(80);
     const a = r.gw.distinct("alarm").map((e) => e.alarm);
-    expect(a.length).toBe(3);
+    // press mode: the first press raised a real alarm, which stays (no cancel) and stays on the LEDs
+    expect(a.length).toBe(2);
     expect(a[0]).toMatchObject({ test: false, cancel: false });
-    expect(a[1]).toMatchObject({ cancel: true });
-    expect(a[2]).toMatchObject({ test: true, cancel: false });
+    expect(a[1]).toMatchObject({ test: true, cancel: false });
+    expect(r.app.alarmTest).toBe(false);
+    expect(r.app.alarmSeq).toBe(r.gw.distinct("alarm")[0].seq);
     r.run(15000);
     r.hal.deliver(r.gw.reliable({ command: { kind: CommandKind.COMMAND_TEST_ALARM } }));
     r.run(100);
     const tests = r.gw.distinct("alarm").filter((e) => e.alarm.test && !e.alarm.cancel);
     expect(tests.length).toBe(2);
+  });
+
+  it("a burst of presses right after the alarm never cancels it", () => {
+    const r = rig();
+    r.app.start();
+    r.press(60);
+    r.run(150);
+    r.press(60); // 2nd press ~0.2 s later: inside the guard
+    r.run(3000);
+    const a = r.gw.distinct("alarm").map((e) => e.alarm);
+    expect(a).toHaveLength(1);
+    expect(a[0].cancel).toBe(false);
+    expect(r.app.ind.state).toBe("received");
+  });
+
+  it("in hold mode three quick presses are a clean test alarm", () => {
+    const r = rig();
+    r.app.start();
+    r.hal.deliver(r.gw.reliable({ config: { version: 5, holdToAlarm: true, holdMs: 1500 } }));
+    r.run(100);
+    for (let i = 0; i < 3; i++) {
+      r.press(80);
+      r.run(200);
+    }
+    const a = r.gw.distinct("alarm").map((e) => e.alarm);
+    expect(a).toHaveLength(1);
+    expect(a[0]).toMatchObject({ test: true, cancel: false, hold: false });
+    expect(r.app.alarmTest).toBe(true);
   });
 
   it("hold mode from Config: short presses do nothing, a hold raises a hold alarm; ConfigAck answers", () => {

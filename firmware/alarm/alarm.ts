@@ -4,10 +4,13 @@
 //  * press mode (default): a press raises an alarm at once (queued in the flash outbox before anything
 //    else). hold mode (Config.hold_to_alarm): holding hold_ms raises it (Alarm.hold = true).
 //  * a press inside the cancel window (cancel_window_s after the alarm) cancels it: an Alarm with
-//    cancel = true and alarm_seq = the cancelled alarm's seq is sent, reliably.
+//    cancel = true and alarm_seq = the cancelled alarm's seq is sent, reliably. Presses less than
+//    cancel_guard_ms after the alarm press never cancel: a frightened wearer pressing again and again
+//    keeps the alarm.
 //  * test_presses quick presses within test_press_window_ms, or COMMAND_TEST_ALARM, raise a test alarm
-//    (Alarm.test). In press mode the first two presses of the gesture have already raised and cancelled
-//    an alarm; both are reported, so the backend sees exactly what happened.
+//    (Alarm.test). In press mode the gesture's first press has already raised a real alarm: it stays
+//    (never cancelled or replaced by the test) and the LEDs keep showing it; the test alarm is sent
+//    beside it. In hold mode short presses raise nothing, so the gesture is a clean test.
 //  * holding the button while powering on for MAINTENANCE_HOLD_MS moves the REPL to the data port.
 // States shown and heard (indicator.ts): sending -> received (gateway ack) -> acknowledged (AlarmAck
 // from a responder); no AlarmAck within ack_timeout_s -> no-response + FAULT_ACK_TIMEOUT (and a later
@@ -63,6 +66,8 @@ export class AlarmApp {
   /** seq of the alarm being shown (0 = none) */
   alarmSeq: number;
   alarmTest: boolean;
+  /** clock.mono() of the press that raised the open alarm */
+  alarmAt: number;
   gatewayHas: boolean;
   cancelUntil: number;
   ackTimer: any;
@@ -114,6 +119,7 @@ export class AlarmApp {
     this.cfg = this.loadConfig();
     this.alarmSeq = 0;
     this.alarmTest = false;
+    this.alarmAt = 0;
     this.gatewayHas = false;
     this.cancelUntil = 0;
     this.ackTimer = null;
@@ -234,10 +240,11 @@ export class AlarmApp {
     if (this.presses.length > d.test_presses) this.presses.splice(0, 1);
     if (this.presses.length === d.test_presses && now - this.presses[0] <= d.test_press_window_ms) {
       this.presses = [];
-      this.raise(true, false);
+      this.raiseTest();
       return;
     }
     if (this.alarmSeq && now < this.cancelUntil) {
+      if (now - this.alarmAt < d.cancel_guard_ms) return; // part of a burst: the alarm stands
       this.cancel();
       return;
     }
@@ -253,6 +260,19 @@ export class AlarmApp {
     }, this.cfg.holdMs);
   }
 
+  /**
+   * A test alarm. While a real alarm is open it is sent beside it and the LEDs keep showing the real
+   * one (a test must never hide or replace an alarm); otherwise it is raised like an alarm.
+   */
+  raiseTest(): number {
+    if (this.alarmSeq && !this.alarmTest) {
+      const seq = this.link.sendReliable({ alarm: { test: true } }, CLS_CRITICAL);
+      if (!seq) this.reportFull();
+      return seq;
+    }
+    return this.raise(true, false);
+  }
+
   /** Raises an alarm (test: a test alarm; hold: raised by a long hold). Returns its seq (0: outbox full). */
   raise(test: boolean, hold: boolean): number {
     const seq = this.link.sendReliable({ alarm: { test: test, hold: hold } }, CLS_CRITICAL);
@@ -266,6 +286,7 @@ export class AlarmApp {
     }
     this.alarmSeq = seq;
     this.alarmTest = test;
+    this.alarmAt = this.clock.mono();
     this.gatewayHas = false;
     this.cancelUntil = this.clock.mono() + this.cfg.cancelWindowS * 1000;
     this.state.set("al", { s: seq, t: test, at: this.clock.unix() });
@@ -336,7 +357,7 @@ export class AlarmApp {
     }
     if (env.config) return this.applyConfig(env.config);
     if (env.command && env.command.kind === CommandKind.COMMAND_TEST_ALARM) {
-      this.raise(true, false);
+      this.raiseTest();
       return;
     }
   }
