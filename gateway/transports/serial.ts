@@ -5,13 +5,24 @@ import { SerialPort } from "serialport";
 import { BaseLink, type Link, type Transport } from "./transport.ts";
 
 export class SerialLink extends BaseLink {
+  /** Resolves once the OS port is closed (the fd released): the port's "close" event, or a failed close. */
+  readonly released: Promise<void>;
+  private release!: () => void;
   constructor(name: string, readonly port: SerialPort) {
     super(name);
+    this.released = new Promise<void>((r) => (this.release = r));
     port.on("data", (b: Buffer) => this.emitData(new Uint8Array(b.buffer, b.byteOffset, b.length)));
-    port.on("close", () => this.markClosed());
+    port.on("close", () => {
+      this.release();
+      this.markClosed();
+    });
     port.on("error", () => {
-      if (port.isOpen) port.close(() => undefined);
-      else this.markClosed();
+      if (port.isOpen) this.closePort();
+      else {
+        // an error with the port neither open nor closing: no "close" event will follow
+        if (!port.closing) this.release();
+        this.markClosed();
+      }
     });
   }
   rawWrite(bytes: Uint8Array): Promise<void> {
@@ -23,7 +34,20 @@ export class SerialLink extends BaseLink {
     });
   }
   rawClose(): void {
-    if (this.port.isOpen) this.port.close(() => undefined);
+    this.closePort();
+  }
+  /** Closes the port (if not already closing) and resolves when the fd is released. */
+  closeAndWait(): Promise<void> {
+    this.close();
+    if (!this.port.isOpen && !this.port.closing) this.release();
+    return this.released;
+  }
+  private closePort(): void {
+    if (!this.port.isOpen) return; // closed, or a close is in progress ("close" follows)
+    // a failed close emits no "close" event: nothing more can be released, so stop waiting
+    this.port.close((err) => {
+      if (err) this.release();
+    });
   }
 }
 
@@ -40,6 +64,10 @@ export class SerialTransport implements Transport {
   private timer: NodeJS.Timeout | null = null;
   private link: SerialLink | null = null;
   private lastError = "";
+  /** an open in flight: settles after its port is a link or is closed again */
+  private opening: Promise<void> | null = null;
+  /** links whose port may still hold its fd (a close can be in progress after the link emitted "close") */
+  private unreleased = new Set<SerialLink>();
   constructor(readonly opts: SerialOptions) {
     this.name = `serial:${opts.path}`;
   }
@@ -48,26 +76,36 @@ export class SerialTransport implements Transport {
     const tryOpen = () => {
       if (this.stopped) return;
       const port = new SerialPort({ path: this.opts.path, baudRate: this.opts.baudRate ?? 115200, autoOpen: false });
+      let opened!: () => void;
+      this.opening = new Promise<void>((r) => (opened = r));
+      const done = () => {
+        this.opening = null;
+        opened();
+      };
       port.open((err) => {
         if (err) {
           // Log once per distinct error so an absent device does not flood the log.
           if (err.message !== this.lastError) this.opts.log?.(`${this.name}: cannot open (${err.message}); retrying every ${this.opts.reconnectMs ?? 1000} ms`);
           this.lastError = err.message;
+          done();
           this.retry(tryOpen);
           return;
         }
         this.lastError = "";
         if (this.stopped) {
-          port.close(() => undefined);
+          port.close(() => done());
           return;
         }
         const link = new SerialLink(this.name, port);
         this.link = link;
+        this.unreleased.add(link);
+        void link.released.then(() => this.unreleased.delete(link));
         link.on("close", () => {
           this.link = null;
           this.opts.log?.(`${this.name}: port closed; waiting for it to come back`);
           this.retry(tryOpen);
         });
+        done();
         onLink(link);
       });
     };
@@ -80,10 +118,13 @@ export class SerialTransport implements Transport {
       fn();
     }, this.opts.reconnectMs ?? 1000);
   }
+  /** Stops retrying and resolves when the port is really closed (the serialport close callback), including
+   *  a port whose open was in flight when stop() was called. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    this.link?.close();
+    if (this.opening) await this.opening;
+    await Promise.all([...this.unreleased].map((l) => l.closeAndWait()));
   }
 }

@@ -71,12 +71,15 @@ export class TcpConnectTransport implements Transport {
       dial();
     }, this.opts.reconnectMs ?? 1000);
   }
+  /** Stops redialling; resolves when the socket (connected or still dialling) is closed. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.link?.close();
-    this.socket?.destroy();
+    const s = this.socket;
+    s?.destroy();
+    if (s) await socketClosed(s);
   }
 }
 
@@ -108,8 +111,18 @@ export class TcpListenTransport implements Transport {
     });
     this.port = (server.address() as net.AddressInfo).port;
   }
+  /** Resolves when every accepted socket and the listening socket are closed. */
   async stop(): Promise<void> {
-    for (const l of this.links) l.close();
+    const waits = [...this.links].map((l) => {
+      l.close();
+      return socketClosed(l.socket);
+    });
+    await Promise.all(waits);
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
+}
+
+/** Resolves when the socket's handle is closed ("close" event; at once when it already was). */
+function socketClosed(s: net.Socket): Promise<void> {
+  return new Promise<void>((r) => (s.closed ? r() : s.once("close", () => r())));
 }
