@@ -23,6 +23,7 @@ import { bodyName, decodeEnvelope, encodeEnvelope } from "./wire.ts";
 import type { GatewayConfig } from "./config.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Logger } from "pino";
+import { realClock, type GatewayClock } from "./clock.ts";
 
 /** A readable line for people (the demo prints these) plus structured fields. */
 export interface BusEvent {
@@ -49,7 +50,7 @@ interface DeviceState {
   heartbeatS: number;
   firmware: string;
   board: string;
-  inflight: { seq: number; timer: NodeJS.Timeout; delay: number } | null;
+  inflight: { seq: number; timer: unknown; delay: number } | null;
   availability: Availability | null;
 }
 
@@ -73,19 +74,21 @@ export class Gateway implements SessionHost {
   readonly devices = new Map<number, DeviceState>();
   readonly sessions = new Set<Session>();
   backend: BackendLink | null = null;
-  private superviseTimer: NodeJS.Timeout | null = null;
+  private superviseTimer: unknown = null;
   private gwSeq = 0;
-  private startedAt = Date.now();
+  private readonly startedAt: number;
   get cfg() {
     return this.config.session;
   }
 
-  constructor(readonly config: GatewayConfig, public registry: Registry, readonly outbox: Outbox, readonly metrics: Metrics, readonly logger: Logger) {
+  /** `clock` (gateway/clock.ts): every timestamp and timer of the core; the wall clock by default. */
+  constructor(readonly config: GatewayConfig, public registry: Registry, readonly outbox: Outbox, readonly metrics: Metrics, readonly logger: Logger, readonly clock: GatewayClock = realClock) {
+    this.startedAt = clock.now();
     for (const d of registry.devices) this.state(d.id);
   }
 
   now(): number {
-    return Date.now();
+    return this.clock.now();
   }
 
   emit(e: BusEvent): void {
@@ -119,8 +122,7 @@ export class Gateway implements SessionHost {
   }
 
   start(): void {
-    this.superviseTimer = setInterval(() => this.supervise(), Math.max(50, Math.min(1000, (this.cfg.heartbeatS * 1000) / 4)));
-    this.superviseTimer.unref?.();
+    this.superviseTimer = this.clock.setInterval(() => this.supervise(), this.superviseEveryMs());
   }
 
   /** A transport brought a link up. */
@@ -139,7 +141,7 @@ export class Gateway implements SessionHost {
       const d = this.state(s.device);
       if (d.session === s) {
         d.session = null;
-        if (d.inflight) clearTimeout(d.inflight.timer);
+        if (d.inflight) this.clock.clearTimeout(d.inflight.timer);
         d.inflight = null;
       }
     }
@@ -171,7 +173,7 @@ export class Gateway implements SessionHost {
     }
     if ((info.lastDownlink ?? 0) > 0) this.downlinkAcked(device, info.lastDownlink);
     if (d.inflight) {
-      clearTimeout(d.inflight.timer);
+      this.clock.clearTimeout(d.inflight.timer);
       d.inflight = null;
     }
     this.pump(device);
@@ -252,6 +254,14 @@ export class Gateway implements SessionHost {
       .catch((e: Error) => this.log("warn", `outbox: ${e.message}`));
   }
 
+  /**
+   * Supervision tick: a quarter of the configured heartbeat, clamped to 50 ms .. 1 s. A device is therefore
+   * reported lost at most one tick after heartbeat_s × missed_heartbeats of silence.
+   */
+  superviseEveryMs(): number {
+    return Math.max(50, Math.min(1000, (this.cfg.heartbeatS * 1000) / 4));
+  }
+
   private supervise(): void {
     const now = this.now();
     for (const d of this.devices.values()) {
@@ -286,7 +296,7 @@ export class Gateway implements SessionHost {
       d.session?.send(env);
     };
     const retry = (delay: number) => {
-      const timer = setTimeout(() => {
+      const timer = this.clock.setTimeout(() => {
         if (!d.inflight || d.inflight.seq !== row.seq) return;
         if (!d.session || d.session.closed) {
           d.inflight = null;
@@ -306,7 +316,7 @@ export class Gateway implements SessionHost {
     const d = this.state(device);
     const rows = this.outbox.ackDownlink(device, seq);
     if (d.inflight && d.inflight.seq <= seq) {
-      clearTimeout(d.inflight.timer);
+      this.clock.clearTimeout(d.inflight.timer);
       d.inflight = null;
     }
     for (const r of rows) {
@@ -361,8 +371,9 @@ export class Gateway implements SessionHost {
   }
 
   stop(): void {
-    if (this.superviseTimer) clearInterval(this.superviseTimer);
-    for (const d of this.devices.values()) if (d.inflight) clearTimeout(d.inflight.timer);
+    if (this.superviseTimer) this.clock.clearInterval(this.superviseTimer);
+    this.superviseTimer = null;
+    for (const d of this.devices.values()) if (d.inflight) this.clock.clearTimeout(d.inflight.timer);
     for (const s of [...this.sessions]) s.close();
   }
 }

@@ -4,6 +4,7 @@
 //   gw.bus.on("event", (e: BusEvent) => console.log(e.text))      readable lines for demos/logs
 //   gw.addLink(link)  hand the gateway a Link from any transport (tests, BLE, the simulator)
 //   await gw.stop()   graceful: closes links, publishes offline state, flushes and closes the outbox
+//   startGateway(cfg, { clock })  the core's time source (gateway/clock.ts), e.g. a simulator's virtual time
 import * as fs from "node:fs";
 import * as path from "node:path";
 import pino from "pino";
@@ -11,6 +12,7 @@ import { loadConfig, parseConfig, type GatewayConfig, type TransportConfig } fro
 import { loadRegistry } from "./registry.ts";
 import { Outbox } from "./outbox.ts";
 import { Gateway, type BusEvent } from "./gateway.ts";
+import { realClock, type GatewayClock } from "./clock.ts";
 import { Backend } from "./mqtt/backend.ts";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./mqtt/embedded.ts";
 import { Metrics } from "./metrics.ts";
@@ -19,7 +21,7 @@ import type { Link, Transport } from "./transports/transport.ts";
 import { SerialTransport } from "./transports/serial.ts";
 import { TcpConnectTransport, TcpListenTransport } from "./transports/tcp.ts";
 
-export { loadConfig, parseConfig, type GatewayConfig, type BusEvent, type Link, type Transport };
+export { loadConfig, parseConfig, realClock, type GatewayConfig, type GatewayClock, type BusEvent, type Link, type Transport };
 export { TOPICS, topic, filter, parseTopic, COMMANDS, EVENT_TYPES } from "./mqtt/topics.ts";
 
 export interface GatewayHandle {
@@ -41,6 +43,12 @@ export interface GatewayHandle {
 export interface StartOptions {
   /** pino destination; default stdout, or [log] file */
   logStream?: pino.DestinationStream;
+  /**
+   * Time source of the gateway core (gateway/clock.ts): timestamps and the handshake, time-sync,
+   * supervision and downlink timers. Default: the wall clock. Tests pass a virtual clock shared with
+   * simulated devices; the MQTT client, SQLite and the transports stay on real time.
+   */
+  clock?: GatewayClock;
 }
 
 export async function makeTransport(t: TransportConfig, cfg: GatewayConfig, log: (m: string) => void): Promise<Transport> {
@@ -61,6 +69,7 @@ export async function makeTransport(t: TransportConfig, cfg: GatewayConfig, log:
 
 export async function startGateway(configOrPath: GatewayConfig | string, opts: StartOptions = {}): Promise<GatewayHandle> {
   const config = typeof configOrPath === "string" ? loadConfig(configOrPath) : configOrPath;
+  const clock = opts.clock ?? realClock;
   const dest = opts.logStream ?? (config.log.file ? pino.destination({ dest: config.log.file, mkdir: true, sync: false }) : undefined);
   // secrets never reach the log: keys and passwords are redacted wherever they appear
   const logger = pino({ level: config.log.level, base: { gateway: config.gatewayId }, redact: ["password", "key", "*.password", "*.key", "keyBytes"] }, dest);
@@ -75,6 +84,7 @@ export async function startGateway(configOrPath: GatewayConfig | string, opts: S
     outbox = new Outbox(path.join(config.dataDir, "outbox.db"), {
       maxBytes: config.outbox.maxBytes,
       minFreeBytes: config.outbox.minFreeBytes,
+      now: () => clock.now(),
       onFull: (full) => {
         metrics.set("varde_outbox_full", full ? 1 : 0);
         logger[full ? "error" : "info"](full ? `outbox is full ([outbox] max_bytes = ${config.outbox.maxBytes}, or less than min_free_bytes = ${config.outbox.minFreeBytes} free on the disk of ${config.dataDir}): oldest telemetry dropped; new alarms stay unacked in the devices until the backend drains the outbox or space is freed` : "outbox has room again");
@@ -90,7 +100,7 @@ export async function startGateway(configOrPath: GatewayConfig | string, opts: S
     unlock();
     throw e;
   }
-  core = new Gateway(config, registry, outbox, metrics, logger);
+  core = new Gateway(config, registry, outbox, metrics, logger, clock);
   let broker: EmbeddedBroker | null = null;
   let backend: Backend | null = null;
   const transports: Transport[] = [];

@@ -62,6 +62,8 @@ export interface OutboxOptions {
   onFull?: (full: boolean) => void;
   /** called for every telemetry event dropped to make room */
   onDropped?: (e: StoredEvent) => void;
+  /** Unix ms for the timestamps the outbox writes itself (downlink `created`); the gateway clock, default Date.now */
+  now?: () => number;
 }
 
 const ROW_OVERHEAD = 64; // bytes accounted per event on top of its payload (ids, columns, index)
@@ -281,7 +283,7 @@ export class Outbox {
       const cur = Number((this.db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as { value: string } | undefined)?.value ?? 0);
       const seq = cur + 1;
       this.db.prepare("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(key, String(seq));
-      const created = Math.floor(Date.now() / 1000);
+      const created = Math.floor((this.opts.now ?? Date.now)() / 1000);
       const r = this.db.prepare("INSERT INTO downlink(device, seq, kind, body, correlation, created) VALUES (?,?,?,?,?,?)").run(device, seq, kind, Buffer.from(body), correlation, created);
       row = { id: Number(r.lastInsertRowid), device, seq, kind, body, correlation, created };
     })();

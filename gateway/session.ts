@@ -14,6 +14,7 @@ import { FrameParser } from "../protocol/framing.ts";
 import type { Link } from "./transports/transport.ts";
 import { openFrame, peekBody, sealFrame, ZERO_KEY } from "./wire.ts";
 import type { Registry } from "./registry.ts";
+import type { GatewayClock } from "./clock.ts";
 
 /**
  * Why a frame was not taken (metric label varde_frames_rejected_total{reason}). A reliable frame seen
@@ -27,6 +28,8 @@ export interface SessionHost {
   boot: number;
   cfg: { helloRetryMs: number; helloRetryMaxMs: number; timeSyncS: number };
   now(): number; // Unix ms
+  /** the timers of the handshake retry and the periodic time sync (gateway/clock.ts) */
+  clock: GatewayClock;
   onReject(s: Session, reason: RejectReason, device: number): void;
   onHandshake(s: Session, device: number, info: any, env: any): void;
   onFrame(s: Session, device: number, env: any, payload: Uint8Array): void;
@@ -40,10 +43,10 @@ export class Session {
   up = false;
   nonce = 0;
   closed = false;
-  private helloTimer: NodeJS.Timeout | null = null;
+  private helloTimer: unknown = null;
   private helloDelay: number;
   private lastHello = 0;
-  private syncTimer: NodeJS.Timeout | null = null;
+  private syncTimer: unknown = null;
   readonly parser: FrameParser;
 
   constructor(readonly link: Link, readonly host: SessionHost) {
@@ -61,12 +64,12 @@ export class Session {
   sendHello(): void {
     if (this.closed) return;
     this.up = false;
-    if (this.helloTimer) clearTimeout(this.helloTimer);
+    if (this.helloTimer) this.host.clock.clearTimeout(this.helloTimer);
     this.nonce = crypto.randomBytes(4).readUInt32BE(0) || 1;
     this.lastHello = this.host.now();
     const t = Math.floor(this.lastHello / 1000);
     this.write(sealFrame(ZERO_KEY, { device: 0, boot: this.host.boot, time: t, hello: { nonce: this.nonce, gatewayTime: t } }));
-    this.helloTimer = setTimeout(() => {
+    this.helloTimer = this.host.clock.setTimeout(() => {
       this.helloTimer = null;
       this.helloDelay = Math.min(this.helloDelay * 2, this.host.cfg.helloRetryMaxMs);
       this.host.log("debug", `${this.link.name}: no DeviceInfo yet; Hello again`);
@@ -112,7 +115,7 @@ export class Session {
         if (this.host.now() - this.lastHello >= this.host.cfg.helloRetryMs) this.sendHello();
         return;
       }
-      if (this.helloTimer) clearTimeout(this.helloTimer);
+      if (this.helloTimer) this.host.clock.clearTimeout(this.helloTimer);
       this.helloTimer = null;
       this.helloDelay = this.host.cfg.helloRetryMs;
       this.nonce = 0; // one DeviceInfo per Hello: a replayed DeviceInfo cannot complete another handshake
@@ -121,9 +124,8 @@ export class Session {
       this.deviceBoot = env.boot ?? 0;
       this.host.onHandshake(this, id, env.info, env);
       this.sendTimeSync();
-      if (this.syncTimer) clearInterval(this.syncTimer);
-      this.syncTimer = setInterval(() => this.sendTimeSync(), this.host.cfg.timeSyncS * 1000);
-      this.syncTimer.unref?.();
+      if (this.syncTimer) this.host.clock.clearInterval(this.syncTimer);
+      this.syncTimer = this.host.clock.setInterval(() => this.sendTimeSync(), this.host.cfg.timeSyncS * 1000);
       return;
     }
     // A fresh (not late) frame from a new boot id: the device rebooted behind a link that stayed up.
@@ -142,8 +144,8 @@ export class Session {
     if (this.closed) return;
     this.closed = true;
     this.up = false;
-    if (this.helloTimer) clearTimeout(this.helloTimer);
-    if (this.syncTimer) clearInterval(this.syncTimer);
+    if (this.helloTimer) this.host.clock.clearTimeout(this.helloTimer);
+    if (this.syncTimer) this.host.clock.clearInterval(this.syncTimer);
     this.parser.reset();
     this.link.close();
     this.host.onClose(this);

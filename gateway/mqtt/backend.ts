@@ -58,7 +58,7 @@ export class Backend implements BackendLink {
     return this.bdSeq;
   }
   private will(): NonNullable<IClientOptions["will"]> {
-    return { topic: topic("state", { gateway: this.gid }), payload: this.enc("state", { online: false, bdSeq: this.bdSeq, time: Math.floor(Date.now() / 1000), version: VERSION }), qos: 1, retain: true };
+    return { topic: topic("state", { gateway: this.gid }), payload: this.enc("state", { online: false, bdSeq: this.bdSeq, time: Math.floor(this.gw.now() / 1000), version: VERSION }), qos: 1, retain: true };
   }
 
   start(): void {
@@ -127,7 +127,7 @@ export class Backend implements BackendLink {
     const c = this.client;
     if (!c?.connected) return;
     const online = [...this.gw.devices.values()].filter((d) => d.online).length;
-    c.publish(topic("state", { gateway: this.gid }), this.enc("state", { online: true, bdSeq: this.bdSeq, time: Math.floor(Date.now() / 1000), version: VERSION, devicesOnline: online, outboxDepth: this.outbox.depth(), outboxFull: this.outbox.full }), this.pubOpts("state", "GatewayState"));
+    c.publish(topic("state", { gateway: this.gid }), this.enc("state", { online: true, bdSeq: this.bdSeq, time: Math.floor(this.gw.now() / 1000), version: VERSION, devicesOnline: online, outboxDepth: this.outbox.depth(), outboxFull: this.outbox.full }), this.pubOpts("state", "GatewayState"));
     for (const d of this.gw.devices.values()) if (d.availability) this.publishAvailability(d.id, d.availability);
   }
 
@@ -168,7 +168,7 @@ export class Backend implements BackendLink {
   backendEvent(ev: StoredEvent): BackendEvent {
     const env = decodeEnvelope(ev.payload);
     const entry = this.gw.registry.byId.get(ev.device);
-    const now = Math.floor(Date.now() / 1000);
+    const now = Math.floor(this.gw.now() / 1000);
     return {
       eventId: ev.eventId,
       gateway: this.gid,
@@ -224,7 +224,7 @@ export class Backend implements BackendLink {
     }
     const removed = this.outbox.removeEvents(ids);
     const n = removed.length;
-    const now = Date.now() / 1000;
+    const now = this.gw.now() / 1000;
     for (const r of removed) this.metrics.observe("varde_event_delivery_seconds", Math.max(0, now - r.received), { type: r.type });
     if (n > 0) {
       this.metrics.inc("varde_events_out_total", undefined, n);
@@ -333,7 +333,7 @@ export class Backend implements BackendLink {
     const c = this.client;
     if (!c) return;
     if (c.connected) {
-      await new Promise<void>((r) => c.publish(topic("state", { gateway: this.gid }), this.enc("state", { online: false, bdSeq: this.bdSeq, time: Math.floor(Date.now() / 1000), version: VERSION }), { qos: 1, retain: true }, () => r()));
+      await new Promise<void>((r) => c.publish(topic("state", { gateway: this.gid }), this.enc("state", { online: false, bdSeq: this.bdSeq, time: Math.floor(this.gw.now() / 1000), version: VERSION }), { qos: 1, retain: true }, () => r()));
     }
     // not connected: a forced end (a graceful one would wait for a broker that is not there)
     await new Promise<void>((r) => c.end(!c.connected, {}, () => r()));
