@@ -121,6 +121,19 @@ describe("flash and probe a simulated alarm button on a pty", () => {
     expect((await probeDevice({ port: sim.port, registry })).firmware).toBe("3.0.0-test");
   });
 
+  it("the varde flash command: builds the bundle, shows progress, verifies", async () => {
+    const { stdout, stderr } = await run(
+      process.execPath,
+      [path.join(ROOT, "bin", "varde.js"), "flash", "--port", sim.port, "--board", "alarm-esp32", "--device", String(id), "--registry", registry, "--fast", "--firmware-version", "4.0.0-cli"],
+      { timeout: 60_000 },
+    );
+    expect(stderr).toMatch(/- uploading: \d+ bytes to varde\.b/);
+    expect(stderr).toMatch(/uploading \[.*\] 100% \| (\d+)\/\1 bytes/);
+    expect(stderr).toContain("- checking the device answers over the Varde protocol");
+    expect(stdout).toMatch(new RegExp(`^flashed device ${id}: firmware 4.0.0-cli for alarm-esp32 \\(\\d+ bytes in varde.b`));
+    expect(stdout).toContain(`verified: device ${id} answers over the Varde protocol with firmware 4.0.0-cli`);
+  });
+
   it("refuses a device that runs firmware for another board, before writing anything", async () => {
     const other = provisionDevice({ registry, kind: "dispenser", board: "dispenser-esp32" }).entry.id;
     const before = sim.dev.flash.list().length;
@@ -131,7 +144,7 @@ describe("flash and probe a simulated alarm button on a pty", () => {
     // same refusal when the device is already at the REPL (maintenance gesture): it is put back into production
     sim.dev.evaluate("E.setConsole(Serial1)");
     await expect(flashDevice({ port: sim.port, board: "dispenser-esp32", device: other, registry, bundle: v1, fast: true })).rejects.toThrow(
-      /wrong board: the device was last flashed for board "alarm-esp32" \(firmware 3.0.0-test\).*restarted into its firmware 3.0.0-test/,
+      /wrong board: the device was last flashed for board "alarm-esp32" \(firmware 4.0.0-cli\).*restarted into its firmware 4.0.0-cli/,
     );
     const end = Date.now() + 3000;
     while (sim.dev.consoleDevice !== "LoopbackA" && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
