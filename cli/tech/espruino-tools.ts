@@ -12,6 +12,9 @@
 //    instead, so flashing works offline in a patient's home.
 //  * One tools instance per process (EspruinoTools keeps global state): openEspruino() refuses a second
 //    concurrent session.
+//  * A pulled cable must fail the flash with a message, not crash the process: EspruinoTools has no
+//    'error' listener on its SerialPort, keeps writing queued chunks and runs its prompt recovery after
+//    the link is gone; those are guarded below (guardSerialErrors, loadTools, STALE_CHAIN_MS).
 import { createRequire } from "node:module";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -32,7 +35,6 @@ let lostAt = 0;
 /** EspruinoTools' prompt recovery runs on for up to ~1 s after its link is gone (Ctrl-C, Ctrl-C, then
  * it sends its pending command and takes over the data listener): a new session waits that out */
 const STALE_CHAIN_MS = 1500;
-const debugLines: string[] = [];
 
 function debug(...args: unknown[]): void {
   // device keys travel in the identity write: never put them in a log
@@ -41,7 +43,6 @@ function debug(...args: unknown[]): void {
     .join(" ")
     .replace(/[0-9a-fA-F]{64}/g, "<64 hex>");
   if (process.env.VARDE_DEBUG) process.stderr.write(`[espruino] ${line}\n`);
-  else if (debugLines.length < 2000) debugLines.push(line);
 }
 
 /** Routes console.log/info/warn/error to the debug sink (EspruinoTools logs from its callbacks too, so
@@ -320,9 +321,4 @@ function addExplicitSerialPath(T: Tools, port: string): void {
       if (extra && fs.existsSync(extra) && !list.some((p) => p.path === extra)) list.push({ path: extra, description: "serial port (given with --port)" });
       cb(list, instant);
     });
-}
-
-/** The tools' log of the last session (shown with an error when VARDE_DEBUG is not set). */
-export function espruinoLog(): string[] {
-  return debugLines.slice(-50);
 }
