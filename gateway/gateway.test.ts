@@ -160,7 +160,7 @@ describe("gateway (embedded broker, in-memory link)", () => {
     const avail = () => sub.msgs.filter((m) => m.topic.endsWith("/availability")).map((m) => decodeMessage("DeviceAvailability", new Uint8Array(m.payload)));
     expect(avail().at(-1)).toMatchObject({ online: false, reason: "heartbeat_missed" });
     const lost = sub.msgs.find((m) => m.topic.endsWith("/event/device_lost"))!;
-    expect(decodeMessage("BackendEvent", new Uint8Array(lost.payload)).codes).toEqual([{ system: "VKP", code: "3.10", display: "no contact" }]);
+    expect(decodeMessage("BackendEvent", new Uint8Array(lost.payload)).codes).toEqual([{ system: "VKP", code: "3.10", display: "no contact" }, { system: "SCAIP", code: "0123", display: "radio test missing" }]);
     dev.heartbeat(1);
     await waitFor(() => types().includes("device_back"), 10000, "device_back");
     expect(avail().at(-1)).toMatchObject({ online: true });

@@ -183,6 +183,7 @@ export class Backend implements BackendLink {
       envelope: env,
       label: entry?.label ?? "",
       test: !!env.alarm?.test,
+      scheduled: scheduledTime(ev.type, env),
     };
   }
 
@@ -347,4 +348,14 @@ export function mqttHint(e: Error & { code?: string | number }): string {
   if (/certificate|self[- ]signed|CERT_|unable to verify|altnames/i.test(m)) return " — check [mqtt] ca (the CA that signed the broker's certificate) and that the url's host name is in the certificate";
   if (/Not authorized|Bad username|bad user name|password/i.test(m)) return " — check [mqtt] username/password, or the client certificate [mqtt] cert/key";
   return "";
+}
+
+/**
+ * A dose event's scheduled time: the device sends only the delay (DoseEvent.delay_s = Envelope.time -
+ * scheduled) so a framed dose fits one BLE notification; the backend gets the time itself. 0 otherwise.
+ */
+export function scheduledTime(type: string, env: any): number {
+  if (type !== "dose" || !env.dose) return 0;
+  const t = (env.time ?? 0) - (env.dose.delayS ?? 0);
+  return t > 0 ? t : 0;
 }

@@ -78,6 +78,8 @@ export interface NationalCode { system: string; code: string; display: string }
 export interface BackendEvent {
   eventId: string; gateway: string; device: number; kind: number; type: string; time: number; received: number;
   late: boolean; historical: boolean; codes: NationalCode[]; envelope: Record<string, any>; label: string; test: boolean;
+  /** dose events: scheduled time (envelope.time - dose.delay_s), Unix s; 0 otherwise */
+  scheduled: number;
 }
 export interface GatewayState { online: boolean; bdSeq: number; time: number; version: string; devicesOnline: number; outboxDepth: number; outboxFull: boolean }
 export interface DeviceAvailability { online: boolean; time: number; reason: string; lastSeen: number; firmware: string; board: string }
@@ -102,7 +104,7 @@ export type PayloadOf<N extends TopicName> = TopicPayloads[N];
 type Exact<T> = { [K in keyof T]-?: true };
 export const PAYLOAD_FIELDS = {
   NationalCode: { system: true, code: true, display: true } satisfies Exact<NationalCode>,
-  BackendEvent: { eventId: true, gateway: true, device: true, kind: true, type: true, time: true, received: true, late: true, historical: true, codes: true, envelope: true, label: true, test: true } satisfies Exact<BackendEvent>,
+  BackendEvent: { eventId: true, gateway: true, device: true, kind: true, type: true, time: true, received: true, late: true, historical: true, codes: true, envelope: true, label: true, test: true, scheduled: true } satisfies Exact<BackendEvent>,
   GatewayState: { online: true, bdSeq: true, time: true, version: true, devicesOnline: true, outboxDepth: true, outboxFull: true } satisfies Exact<GatewayState>,
   DeviceAvailability: { online: true, time: true, reason: true, lastSeen: true, firmware: true, board: true } satisfies Exact<DeviceAvailability>,
   EventAck: { eventIds: true } satisfies Exact<EventAck>,
