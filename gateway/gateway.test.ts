@@ -77,6 +77,33 @@ describe("gateway (embedded broker, in-memory link)", () => {
     expect(gw.metrics.get("varde_events_in_total")).toBe(1);
   });
 
+  it("dispenser events: dose with its scheduled time and national codes (JSON rendering), faults with and without codes", async () => {
+    const { key, cfg, dir } = setup({ mqtt: { payload_format: "json" } });
+    appendDevice(path.join(dir, "registry.toml"), { id: 2001, kind: "dispenser", board: "dispenser-esp32", key, label: "Flat 4A", created: "" });
+    const gw = await start(cfg);
+    const sub = await subscriber(gw.brokerUrl, "varde/v1/gw1/device/2001/event/+");
+    const dev = new FakeDevice({ id: 2001, key });
+    cleanup.push(() => dev.close());
+    gw.addLink(dev.memoryLink());
+    await dev.waitFor(() => dev.sessions === 1, 10000, "handshake");
+    const at = 1_795_420_020;
+    dev.reliable({ dose: { kind: 0, delayS: 420, slot: 5, remaining: 23 } }, at); // taken 7 min late
+    dev.reliable({ dose: { kind: 4, mode: 2, delayS: -7200, slot: 6, remaining: 22 } }, at); // travel: dispensed 2 h ahead
+    dev.reliable({ supply: { remaining: 3, hoursLeft: 30 } }, at);
+    dev.reliable({ fault: { code: 12, detail: 1 } }, at); // internal error
+    dev.reliable({ fault: { code: 7, detail: -3600 } }, at); // clock corrected
+    await waitFor(() => sub.msgs.length >= 5, 10000, "five dispenser events");
+    const evs = sub.msgs.map((m) => ({ topic: m.topic.split("/").pop(), ev: JSON.parse(m.payload.toString("utf8")) }));
+    const c = (ev: any) => (ev.codes ?? []).map((x: any) => `${x.system} ${x.code}`);
+    expect(evs.map((e) => e.topic)).toEqual(["dose", "dose", "supply", "fault", "fault"]);
+    expect(evs.map((e) => e.ev.kind)).toEqual(Array(5).fill("DEVICE_KIND_DISPENSER"));
+    expect([evs[0].ev.scheduled, c(evs[0].ev)]).toEqual([at - 420, ["VKP 1.1", "SCAIP 0083"]]);
+    expect([evs[1].ev.scheduled, c(evs[1].ev)]).toEqual([at + 7200, ["VKP 2"]]);
+    expect([evs[2].ev.scheduled ?? 0, c(evs[2].ev)]).toEqual([0, ["VKP 3.25"]]);
+    expect(c(evs[3].ev)).toEqual(["VKP 3.4"]);
+    expect(c(evs[4].ev)).toEqual([]);
+  });
+
   it("set-schedule (JSON) reaches the device; rebirth republishes state and availability", async () => {
     const { key, cfg } = setup();
     const gw = await start(cfg);
