@@ -226,6 +226,33 @@ describe("LEDs and buzzer", () => {
   });
 });
 
+describe("pulses, battery and mains", () => {
+  it("digitalPulse toggles on the clock; the battery shows in analogRead and E.getBattery", () => {
+    const clock = new VirtualClock({ startMs: 0 });
+    const dev = new SimDevice({ board, clock, batteryMv: 3700 });
+    dev.install("digitalPulse(LED1, 1, [100, 50, 100]);");
+    dev.powerOn();
+    clock.runFor(1000);
+    expect(dev.led("red").history.map((c) => [c.time, c.state])).toEqual([[0, true], [100, false], [150, true], [250, false]]);
+    expect(dev.evaluate("analogRead(D34)")).toBeCloseTo(3700 / 2 / 3300, 6);
+    expect(dev.evaluate("E.getBattery()")).toBe(47); // (3700 - 3300) / (4150 - 3300)
+    dev.setBattery(3000);
+    expect(dev.evaluate("E.getBattery()")).toBe(0);
+  });
+
+  it("mains presence drives its pin", () => {
+    const dispenserLike = { ...board, pins: { ...board.pins, mains: "D39" } };
+    const dev = new SimDevice({ board: dispenserLike, clock: new VirtualClock() });
+    dev.install("globalThis.M = []; setWatch(function (e) { M.push(e.state); }, D39, { repeat: true });");
+    dev.powerOn();
+    dev.setMains(true);
+    expect(dev.evaluate("digitalRead(D39)")).toBe(1);
+    dev.setMains(false);
+    dev.setMains(true);
+    expect(dev.evaluate("M")).toEqual([false, true]);
+  });
+});
+
 describe("timer jitter", () => {
   it("delays timers by a seeded amount, identically for the same seed", () => {
     const fire = (seed: number): number[] => {

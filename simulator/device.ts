@@ -119,6 +119,8 @@ export class SimDevice {
     // outputs watch their pins from the start so their history covers every boot
     this.allLeds();
     if (typeof this.board.pins.buzzer === "string") this.buzzer();
+    // mains present from the start when the board has a mains sense pin
+    if (typeof this.board.pins.mains === "string") this.mains();
     if (opts.link) this.attachLink(opts.link);
   }
 

@@ -61,5 +61,7 @@ describe("varde sim", () => {
 
   it("rejects a malformed key with a message that says what is expected", async () => {
     await expect(runSim({ board: "alarm-esp32", flash: "/tmp/x.json", id: "1", key: "abc" })).rejects.toThrow(/64 hex characters/);
+    const dir = mkdtempSync(join(tmpdir(), "varde-sim-cli-"));
+    await expect(runSim({ board: "alarm-esp32", flash: join(dir, "f.json"), tcp: "0", faultDrop: "2" }, () => undefined)).rejects.toThrow(/probability between 0 and 1/);
   });
 });

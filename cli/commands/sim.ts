@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Command } from "commander";
 import { loadBoard, type Board } from "../../hardware/boards.ts";
-import { Flash, RealtimeClock, SimDevice, SimRepl, listenTcpLink, openPtyPair, type LinkEnd } from "../../simulator/index.ts";
+import { FaultyLink, Flash, RealtimeClock, SimDevice, SimRepl, listenTcpLink, openPtyPair, type FaultOptions, type LinkEnd } from "../../simulator/index.ts";
 
 export interface SimCliOptions {
   board: string;
@@ -23,6 +23,9 @@ export interface SimCliOptions {
   quiet?: boolean;
   /** commander's --no-repl sets this false */
   repl?: boolean;
+  faultCorrupt?: string;
+  faultDrop?: string;
+  faultDelay?: string;
 }
 
 const stamp = (): string => new Date().toISOString().slice(11, 23);
@@ -61,6 +64,19 @@ export async function runSim(o: SimCliOptions, print: (line: string) => void = c
     say("flash", `running the .bootcde already in ${o.flash}`);
   }
 
+  // checked before any port is opened, so a bad value leaves nothing behind
+  let faults: FaultOptions | null = null;
+  if (o.faultCorrupt || o.faultDrop || o.faultDelay) {
+    const prob = (v: string | undefined, flag: string): number => {
+      const p = v === undefined ? 0 : Number(v);
+      if (!(p >= 0 && p <= 1)) fail(`${flag} is a probability between 0 and 1, got "${v}"`);
+      return p;
+    };
+    const delay = o.faultDelay === undefined ? 0 : Number(o.faultDelay);
+    if (!(delay >= 0)) fail(`--fault-delay is milliseconds >= 0, got "${o.faultDelay}"`);
+    faults = { corruptByte: prob(o.faultCorrupt, "--fault-corrupt"), dropChunk: prob(o.faultDrop, "--fault-drop"), delayMs: [0, delay] };
+  }
+
   const clock = new RealtimeClock({ seed: o.seed ?? "varde-sim" });
   let link: LinkEnd | undefined;
   const closers: Array<() => Promise<void> | void> = [];
@@ -85,31 +101,46 @@ export async function runSim(o: SimCliOptions, print: (line: string) => void = c
     say("link", `data port on tcp://127.0.0.1:${tcp.port}`);
   }
 
-  // an Espruino REPL wherever the console is (the data port at boot and in maintenance mode), so the
-  // espruino tools and `varde flash/probe` can talk to this device as to a real one
-  const repl = o.repl === false ? null : new SimRepl();
-  const dev = new SimDevice({ board, clock, flash, link, rtc: "keep", driftPpm: o.driftPpm ? Number(o.driftPpm) : 0, providers: repl ? [repl.provider] : [] });
-  if (repl) repl.attach(dev);
-  for (const led of dev.allLeds()) led.onChange((c) => say("led", `${led.name.replace(/^led_/, "")} ${c.state ? "ON" : "off"}`));
-  if (typeof board.pins.buzzer === "string") dev.buzzer().onChange((c) => say("buzzer", c.state.on ? `on${c.state.freq ? " " + c.state.freq + " Hz" : ""}` : "off"));
-  let pending = "";
-  if (!o.quiet)
-    dev.onOutput((text) => {
-      pending += text;
-      const lines = pending.split("\n");
-      pending = lines.pop() ?? "";
-      for (const l of lines) if (l.trim()) say("device", l.replace(/\r$/, ""));
-    });
+  let dev: SimDevice;
+  let btn: ReturnType<SimDevice["button"]> | null;
+  let press: () => void;
+  try {
+    if (link && faults) {
+      link = new FaultyLink(link, clock, faults);
+      say("link", `faults: corrupt ${faults.corruptByte}/byte, drop ${faults.dropChunk}/chunk, delay up to ${(faults.delayMs as number[])[1]} ms`);
+    }
 
-  dev.powerOn();
-  say("power", `${board.id} on (${board.chip}, ${board.memory.jsvars} JsVars, ${board.memory.storage_bytes} bytes flash)`);
-  const btn = typeof board.pins.button === "string" ? dev.button() : null;
-  const press = (): void => {
-    if (!btn) return say("button", "this board has no button pin");
-    say("button", "press");
-    btn.press(200);
-  };
-  for (const s of o.pressAt ?? []) clock.schedule(Number(s) * 1000, press);
+    // an Espruino REPL wherever the console is (the data port at boot and in maintenance mode), so the
+    // espruino tools and `varde flash/probe` can talk to this device as to a real one
+    const repl = o.repl === false ? null : new SimRepl();
+    dev = new SimDevice({ board, clock, flash, link, rtc: "keep", driftPpm: o.driftPpm ? Number(o.driftPpm) : 0, providers: repl ? [repl.provider] : [] });
+    if (repl) repl.attach(dev);
+    for (const led of dev.allLeds()) led.onChange((c) => say("led", `${led.name.replace(/^led_/, "")} ${c.state ? "ON" : "off"}`));
+    if (typeof board.pins.buzzer === "string") dev.buzzer().onChange((c) => say("buzzer", c.state.on ? `on${c.state.freq ? " " + c.state.freq + " Hz" : ""}` : "off"));
+    let pending = "";
+    if (!o.quiet)
+      dev.onOutput((text) => {
+        pending += text;
+        const lines = pending.split("\n");
+        pending = lines.pop() ?? "";
+        for (const l of lines) if (l.trim()) say("device", l.replace(/\r$/, ""));
+      });
+
+    dev.powerOn();
+    say("power", `${board.id} on (${board.chip}, ${board.memory.jsvars} JsVars, ${board.memory.storage_bytes} bytes flash)`);
+    btn = typeof board.pins.button === "string" ? dev.button() : null;
+    press = (): void => {
+      if (!btn) return say("button", "this board has no button pin");
+      say("button", "press");
+      btn.press(200);
+    };
+    for (const s of o.pressAt ?? []) clock.schedule(Number(s) * 1000, press);
+  } catch (e) {
+    // a failure after the data port was opened must not leave it (or socat) behind
+    clock.stop();
+    for (const c of closers.reverse()) await c();
+    throw e;
+  }
 
   return await new Promise<number>((resolve) => {
     let done = false;
@@ -184,6 +215,9 @@ export function register(program: Command): void {
     .option("--duration <seconds>", "quit after this many seconds (exit 1 if the firmware threw)")
     .option("--quiet", "do not print the device's console output")
     .option("--no-repl", "no Espruino REPL on the console device (input to it is dropped)")
+    .option("--fault-corrupt <p>", "flip a bit in each byte on the data port with probability p (both directions)")
+    .option("--fault-drop <p>", "drop each chunk on the data port with probability p")
+    .option("--fault-delay <ms>", "delay each chunk by up to ms (order kept)")
     .action(async (opts: SimCliOptions) => {
       try {
         process.exitCode = await runSim(opts);
