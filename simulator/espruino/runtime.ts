@@ -190,7 +190,7 @@ export class EspruinoRuntime {
     this.host.output(text);
     const wire = text.replace(/\n/g, "\r\n");
     const dev = this.serials[this.consoleName];
-    if (dev) return this.serialWrite(dev, toBytes(wire), true);
+    if (dev) return this.serialWrite(dev, toBytes(wire));
     // a console device added by a provider (e.g. Bluetooth from simulator/ble): use its write()
     const other = this.realm.global[this.consoleName] as { write?: unknown } | undefined;
     if (!this.dead && other && typeof other.write === "function") {
@@ -615,14 +615,14 @@ export class EspruinoRuntime {
     const r = this.realm;
     const s = new SerialSim(name);
     this.serials[name] = s;
-    const write = (...a: unknown[]) => this.serialWrite(s, toBytes(a), false);
+    const write = (...a: unknown[]) => this.serialWrite(s, toBytes(a));
     s.obj = r.obj({
       setup: (baud?: unknown) => {
         if (baud !== undefined) s.baud = Number(baud);
       },
       write,
-      print: (x: unknown) => this.serialWrite(s, toBytes(String(x)), false),
-      println: (x: unknown) => this.serialWrite(s, toBytes(String(x) + "\r\n"), false),
+      print: (x: unknown) => this.serialWrite(s, toBytes(String(x))),
+      println: (x: unknown) => this.serialWrite(s, toBytes(String(x) + "\r\n")),
       available: () => s.rx.length,
       read: (n?: unknown) => {
         const k = n === undefined ? s.rx.length : Math.min(Number(n), s.rx.length);
@@ -644,7 +644,7 @@ export class EspruinoRuntime {
     return s;
   }
 
-  private serialWrite(s: SerialSim, bytes: Uint8Array, fromConsole: boolean): void {
+  private serialWrite(s: SerialSim, bytes: Uint8Array): void {
     if (this.dead || !bytes.length) return;
     if (s.name === "LoopbackA" || s.name === "LoopbackB") {
       const other = this.serials[s.name === "LoopbackA" ? "LoopbackB" : "LoopbackA"];
@@ -653,7 +653,6 @@ export class EspruinoRuntime {
       this.later(0, () => this.deliver(other, str));
       return;
     }
-    void fromConsole;
     this.host.serialOut(s.name, bytes);
   }
 
