@@ -49,7 +49,7 @@ export function idleSlot(current: BootPointer | null): string {
 /** Expression: what flash needs to know before staging (sizes of both slots: a resumable upload). */
 export function stateExpr(): string {
   return '(function(){var S=require("Storage"),a=S.read("varde.a"),b=S.read("varde.b");return {free:S.getFree(),boot:S.readJSON("varde.boot",1)||null,id:S.readJSON("varde.id",1)||null,loader:S.read(".bootcde")===' +
-    JSON.stringify(LOADER) + ",slots:{\"varde.a\":a===undefined?null:a.length,\"varde.b\":b===undefined?null:b.length}};})()";
+    JSON.stringify(LOADER) + ",bootcde:(function(c){return c===undefined?null:c.length;})(S.read(\".bootcde\")),slots:{\"varde.a\":a===undefined?null:a.length,\"varde.b\":b===undefined?null:b.length}};})()";
 }
 
 /**
@@ -106,6 +106,14 @@ export function eraseExpr(files: string[], compact: boolean): string {
  */
 export function dropActiveExpr(activeSlot: string): string {
   return "(function(){var S=require(\"Storage\");S.erase(\"varde.boot\");S.erase(" + JSON.stringify(activeSlot) + ");S.compact();return S.getFree();})()";
+}
+
+/**
+ * Expression: put the loader in place of a .bootcde that is not ours (an app saved by other tools) to
+ * make room: from here until the commit the device boots to the REPL, never a partial bundle.
+ */
+export function installLoaderExpr(): string {
+  return "(function(){var S=require(\"Storage\");S.write(\".bootcde\"," + JSON.stringify(LOADER) + ");S.compact();return S.getFree();})()";
 }
 
 /** Expression: write identity and loader, then switch the pointer (the commit point). Returns "ok". */

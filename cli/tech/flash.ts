@@ -10,7 +10,7 @@
 //  6. Hello over the Varde protocol: expected id (MAC with the device key), firmware version, board
 import { loadRegistry, type DeviceEntry } from "../../gateway/registry.ts";
 import { loadBoard, type Board } from "../../hardware/boards.ts";
-import { chunkDigestsExpr, commitExpr, dropActiveExpr, eraseExpr, hashExpr, idleSlot, resumePoint, unusedSlots, SLOTS, stateExpr, storageCost, LOADER, type BootPointer } from "./boot-layout.ts";
+import { chunkDigestsExpr, commitExpr, dropActiveExpr, installLoaderExpr, eraseExpr, hashExpr, idleSlot, resumePoint, unusedSlots, SLOTS, stateExpr, storageCost, LOADER, type BootPointer } from "./boot-layout.ts";
 import { boardFitsChip, expectedBoards } from "./espruino-boards.ts";
 import { EspruinoError, openEspruino, type EspruinoSession } from "./espruino-tools.ts";
 import { LinkError, openLink, portKind } from "./link.ts";
@@ -182,7 +182,7 @@ export async function flashDevice(o: FlashOptions): Promise<FlashResult> {
       );
     phase("check", `Espruino ${espBoard} ${espVersion}`);
     const st = (await s.evaluate(stateExpr(), 10)) as
-      | { free: number; boot: BootPointer | null; id: unknown; loader: boolean; slots: Record<string, number | null> }
+      | { free: number; boot: BootPointer | null; id: unknown; loader: boolean; bootcde: number | null; slots: Record<string, number | null> }
       | undefined;
     if (!st) throw new FlashError(`the Espruino on ${o.port} did not answer a Storage query (is require("Storage") available? VARDE_DEBUG=1 shows the traffic)`);
     intact = st.boot;
@@ -200,14 +200,21 @@ export async function flashDevice(o: FlashOptions): Promise<FlashResult> {
     const toErase = unusedSlots(st.boot).filter((x) => !(resumeAt >= 0 && x === slot));
     let free = (await s.evaluate(eraseExpr(toErase, false), 10)) as number;
     // the bundle unless resuming, the loader unless already there, the new pointer (identity is rewritten in place)
-    const needDev = (resumeAt >= 0 ? 0 : storageCost(code.length)) + (st.loader ? 0 : storageCost(LOADER.length)) + storageCost(256);
-    if (typeof free === "number" && free < needDev) free = (await s.evaluate(eraseExpr(toErase, true), 30)) as number;
-    if (typeof free === "number" && free < needDev && st.boot && free + storageCost(st.boot.n) >= needDev) {
+    let loaderThere = st.loader;
+    const need = () => (resumeAt >= 0 ? 0 : storageCost(code.length)) + (loaderThere ? 0 : storageCost(LOADER.length)) + storageCost(256);
+    if (typeof free === "number" && free < need()) free = (await s.evaluate(eraseExpr(toErase, true), 30)) as number;
+    if (typeof free === "number" && free < need() && !loaderThere && st.bootcde !== null && free + storageCost(st.bootcde) >= need()) {
+      phase("check", `not enough flash to keep the current boot code (.bootcde, ${st.bootcde} bytes, not written by varde flash) while uploading: replacing it with the Varde loader first (until the upload completes, the device boots to the REPL)`);
+      free = (await s.evaluate(installLoaderExpr(), 30)) as number;
+      loaderThere = true;
+    }
+    if (typeof free === "number" && free < need() && st.boot && free + storageCost(st.boot.n) >= need()) {
       phase("check", `not enough flash to keep firmware ${st.boot.v} while uploading: replacing it in place (until the upload completes, the device boots to the REPL)`);
       intact = null;
       free = (await s.evaluate(dropActiveExpr(st.boot.f), 30)) as number;
     }
     if (typeof free !== "number") throw new FlashError(`the device on ${o.port} stopped answering while preparing its Storage`);
+    const needDev = need();
     if (free < needDev)
       throw new FlashError(
         `not enough flash on the device: the bundle needs ${needDev} bytes, ${free} are free after compacting. ` +

@@ -4,7 +4,7 @@ import { describe, it, expect } from "vitest";
 import { createHash } from "node:crypto";
 import { SimDevice, VirtualClock } from "../../simulator/index.ts";
 import { findEspruinoProblems } from "../../firmware/build/check-espruino.ts";
-import { LOADER, chunkDigest, chunkDigestsExpr, resumePoint, commitExpr, dropActiveExpr, eraseExpr, hashExpr, idleSlot, stateExpr, unusedSlots } from "../../cli/tech/boot-layout.ts";
+import { LOADER, chunkDigest, chunkDigestsExpr, installLoaderExpr, resumePoint, commitExpr, dropActiveExpr, eraseExpr, hashExpr, idleSlot, stateExpr, unusedSlots } from "../../cli/tech/boot-layout.ts";
 
 const APP = 'print("app " + "ran");';
 const sha = (s: string) => createHash("sha256").update(s, "latin1").digest("hex");
@@ -21,7 +21,7 @@ function boot(files: Record<string, string>): SimDevice {
 describe("boot layout", () => {
   it("loader and expressions are Espruino code", () => {
     const p = { f: "varde.a", n: 1, h: "0".repeat(64), v: "1", b: "alarm-esp32" };
-    for (const code of [LOADER, stateExpr(), chunkDigestsExpr("varde.a", 384), hashExpr("varde.a"), eraseExpr(["varde.a", "varde.b"], true), dropActiveExpr("varde.a"), commitExpr({ id: 1, key: "0".repeat(64), kind: "alarm" }, p)])
+    for (const code of [LOADER, stateExpr(), chunkDigestsExpr("varde.a", 384), hashExpr("varde.a"), eraseExpr(["varde.a", "varde.b"], true), dropActiveExpr("varde.a"), installLoaderExpr(), commitExpr({ id: 1, key: "0".repeat(64), kind: "alarm" }, p)])
       expect(findEspruinoProblems(code)).toEqual([]);
   });
 

@@ -1,7 +1,8 @@
 // The official `espruino` command line (node_modules/espruino, unmodified, as a child process) against a
 // simulated device's TCP console: it connects, detects the board from process.env, uploads a Storage
 // file and the app bundle straight to flash (SAVE_ON_SEND=1: .bootcde), calls load(), and the
-// simulated device then boots that bundle and answers over the Varde protocol.
+// simulated device then boots that bundle and answers over the Varde protocol. Then varde flash takes
+// the device over through the same TCP port.
 // (The CLI cannot open a pseudo-terminal path itself: it lists serial ports through udev. `varde flash`
 // adds the path for it; see cli/tech/espruino-tools.ts.)
 import { describe, it, expect, afterAll, beforeAll } from "vitest";
@@ -15,6 +16,7 @@ import { RealtimeClock, SimDevice, SimRepl, listenTcpLink, type TcpLink } from "
 import { provisionDevice } from "../../cli/tech/provision.ts";
 import { probeDevice } from "../../cli/tech/probe.ts";
 import { bundleFor } from "../../cli/tech/bundle.ts";
+import { flashDevice } from "../../cli/tech/flash.ts";
 
 const run = promisify(execFile);
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -63,6 +65,15 @@ describe("the real espruino CLI and the simulated console", () => {
     expect(dev.consoleDevice).toBe("LoopbackA"); // the firmware booted and took the data port
     const r = await probeDevice({ port: `tcp://127.0.0.1:${link.port}`, registry });
     expect(r).toMatchObject({ mode: "firmware", id: p.entry.id, verified: true, firmware: "7.7.7-cli" });
+    expect(dev.errors).toEqual([]);
+
+    // and varde flash over the same TCP port takes it over (maintenance access; the foreign .bootcde
+    // leaves no room for a second bundle, so the loader replaces it first)
+    const next = await bundleFor("alarm-esp32", undefined, "8.8.8-tcp");
+    const details: string[] = [];
+    const f = await flashDevice({ port: `tcp://127.0.0.1:${link.port}`, board: "alarm-esp32", device: p.entry.id, registry, bundle: next, fast: true, onPhase: (_p, d) => d && details.push(d) });
+    expect(f.info).toMatchObject({ firmware: "8.8.8-tcp" });
+    expect(details.join("\n")).toMatch(/maintenance access[\s\S]*replacing it with the Varde loader first/);
     expect(dev.errors).toEqual([]);
   });
 });
