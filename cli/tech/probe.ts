@@ -37,7 +37,16 @@ export interface ProbeReport {
   uptimeS?: number;
   freeVars?: number;
   /** repl mode: what Storage holds */
-  storage?: { id: number | null; kind: string | null; firmware: string | null; board: string | null; free: number | null; espruino: string | null };
+  storage?: {
+    id: number | null;
+    kind: string | null;
+    firmware: string | null;
+    board: string | null;
+    free: number | null;
+    espruino: string | null;
+    /** what .bootcde holds: "varde loader", "other (<n> bytes)", or null */
+    bootcode?: string | null;
+  };
 }
 
 export class ProbeError extends Error {}
@@ -136,8 +145,9 @@ async function replState(link: Link, ms: number): Promise<ProbeReport["storage"]
   link.write("\x03");
   await new Promise((r) => setTimeout(r, 100));
   link.write(
-    '\x10(function(){var S=require("Storage"),i=S.readJSON("varde.id",1),b=S.readJSON("varde.boot",1);' +
-      'print("<vp>"+JSON.stringify({id:i?i.id:null,kind:i?i.kind:null,firmware:b?b.v:null,board:b?b.b:null,free:S.getFree(),espruino:process.env.BOARD+" "+process.env.VERSION})+"</vp>");})()\n',
+    '\x10(function(){var S=require("Storage"),i=S.readJSON("varde.id",1),b=S.readJSON("varde.boot",1),c=S.read(".bootcde");' +
+      'print("<vp>"+JSON.stringify({id:i?i.id:null,kind:i?i.kind:null,firmware:b?b.v:null,board:b?b.b:null,free:S.getFree(),espruino:process.env.BOARD+" "+process.env.VERSION,' +
+      'bootcode:c===undefined?null:(c.indexOf("Varde boot loader")>=0?"varde loader":"other ("+c.length+" bytes)")})+"</vp>");})()\n',
   );
   return got;
 }
@@ -162,6 +172,7 @@ export function formatProbe(r: ProbeReport): string {
     row("espruino", s.espruino ?? "?");
     row("identity", s.id === null ? "none (not flashed yet)" : `${s.id} (${s.kind})${r.label ? `  label ${r.label}` : "  NOT IN REGISTRY"}`);
     row("firmware", s.firmware === null ? "none" : `${s.firmware} for board ${s.board}`);
+    if (s.bootcode !== undefined) row("boot code", s.bootcode === null ? "none" : s.bootcode === "varde loader" ? "Varde loader (varde flash)" : `${s.bootcode}: not written by varde flash`);
     row("free flash", s.free === null ? "?" : `${s.free} bytes`);
     return lines.join("\n");
   }

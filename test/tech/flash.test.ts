@@ -54,7 +54,7 @@ describe("flash and probe a simulated alarm button on a pty", () => {
   it("probe sees a blank Espruino at the REPL", async () => {
     const r = await probeDevice({ port: sim.port, registry, timeoutMs: 1500 });
     expect(r.mode).toBe("repl");
-    expect(r.storage).toMatchObject({ id: null, firmware: null, espruino: "ESP32 2v29" });
+    expect(r.storage).toMatchObject({ id: null, firmware: null, espruino: "ESP32 2v29", bootcode: null });
   });
 
   it("flashes a blank device, which reboots into the firmware and answers as the provisioned id", async () => {
