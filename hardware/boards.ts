@@ -37,6 +37,11 @@ export interface BoardData {
   from_device?: string;
   /** bytes per BLE notification */
   mtu_payload?: number;
+  /** ms between two notifications while the link is busy: the device sends one at a time (its SoftDevice
+   *  queue may hold one), so this must exceed the connection interval */
+  notify_gap_ms?: number;
+  /** the same after a quiet spell, when Espruino has slowed the connection interval */
+  notify_idle_gap_ms?: number;
   require_encryption?: boolean;
 }
 
@@ -95,7 +100,7 @@ const REQUIRED: Record<string, Record<string, Record<string, Rule>>> = {
 const SERIAL: Record<string, Rule> = { serial: "string", tx: "pin", rx: "pin", baud: "int+" };
 const BLE: Record<string, Rule> = {
   ble_name: "string", service: "uuid", to_device: "uuid", from_device: "uuid", mtu_payload: "int+",
-  require_encryption: "bool",
+  notify_gap_ms: "int+", notify_idle_gap_ms: "int+", require_encryption: "bool",
 };
 
 const FIX: Record<Rule, string> = {

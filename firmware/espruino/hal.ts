@@ -68,10 +68,12 @@ export function createEspruinoHal(board: any): Hal {
     NRF.setAdvertising({}, { name: data.ble_name, connectable: true });
     NRF.on("connect", function () {
       up = true;
+      lastTx = getTime() * 1000; // a new link starts at a fast interval
       stateCb(true);
     });
     NRF.on("disconnect", function () {
       up = false;
+      dropQueue();
       stateCb(false);
     });
     E.setConsole(LoopbackA, { force: true });
@@ -83,18 +85,50 @@ export function createEspruinoHal(board: any): Hal {
     });
   }
 
+  // Notification pacing (BLE). The SoftDevice holds few notifications (one on S132 v5+) and sends one
+  // per connection event; NRF.updateServices ignores NRF_ERROR_RESOURCES, so a notification sent while
+  // its queue is full is lost without a trace (e.g. the second half of a 58-byte DeviceInfo sent back to
+  // back with the first). So chunks go out one at a time, data.notify_gap_ms apart (more than a
+  // connection interval while the link is busy), or data.notify_idle_gap_ms after a quiet spell of
+  // IDLE_MS (Espruino then slows the interval to ~200 ms until its faster one is negotiated again).
+  // The queue is bounded to QUEUE_CHUNKS chunks: a frame that does not fit is dropped whole (never half
+  // a frame) and the reliable layer retransmits. A lost link empties the queue.
+  const QUEUE_CHUNKS = 8;
+  const IDLE_MS = 100000;
+  const txq: Uint8Array[] = [];
+  let txTimer: any = null;
+  let lastTx = 0;
+
+  function pump(): void {
+    txTimer = null;
+    const c = txq.shift();
+    if (!c) return;
+    const upd: any = {};
+    upd[data.service] = {};
+    upd[data.service][data.from_device] = { value: c, notify: true };
+    try {
+      NRF.updateServices(upd);
+    } catch (e) {
+      txq.length = 0; // central gone or not subscribed: the reliable layer retransmits
+      return;
+    }
+    const t = getTime() * 1000;
+    // the gap runs after every chunk, so a frame queued right after a single-chunk one waits too
+    txTimer = setTimeout(pump, t - lastTx > IDLE_MS ? data.notify_idle_gap_ms : data.notify_gap_ms);
+    lastTx = t;
+  }
+
   function notify(bytes: Uint8Array): void {
     const n = data.mtu_payload;
-    for (let i = 0; i < bytes.length; i += n) {
-      const upd: any = {};
-      upd[data.service] = {};
-      upd[data.service][data.from_device] = { value: bytes.slice(i, i + n), notify: true };
-      try {
-        NRF.updateServices(upd);
-      } catch (e) {
-        return; // central gone or not subscribed: the reliable layer retransmits
-      }
-    }
+    if (txq.length + Math.ceil(bytes.length / n) > QUEUE_CHUNKS) return;
+    for (let i = 0; i < bytes.length; i += n) txq.push(bytes.slice(i, i + n));
+    if (txTimer === null) pump();
+  }
+
+  function dropQueue(): void {
+    txq.length = 0;
+    if (txTimer !== null) clearTimeout(txTimer);
+    txTimer = null;
   }
 
   const hal: Hal = {
