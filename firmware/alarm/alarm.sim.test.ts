@@ -12,8 +12,8 @@ beforeAll(async () => {
   for (const b of ["alarm-esp32", "alarm-nrf52"]) bundles[b] = await buildFirmware(b, { noWrite: true });
 });
 
-async function boot(board: string, opts: { autoAck?: boolean } = {}) {
-  const rig = new SimRig({ board, code: bundles[board].code, autoAck: opts.autoAck });
+async function boot(board: string, opts: { autoAck?: boolean; txQueue?: number } = {}) {
+  const rig = new SimRig({ board, code: bundles[board].code, autoAck: opts.autoAck, txQueue: opts.txQueue });
   rig.dev.powerOn();
   if (rig.board.data.transport === "ble") await rig.connectBle();
   // session start: the gateway's Hello sets the device clock, so events carry real Unix times
@@ -178,6 +178,19 @@ describe("alarm bundle in the simulator", () => {
     rig2.dev.button().release();
     await rig2.run(500);
     expect(rig2.gw.with("alarm").length).toBe(0);
+  });
+
+  it("alarm-nrf52 with a one-notification SoftDevice queue: nothing lost, the two-chunk DeviceInfo included", async () => {
+    // a full queue loses a notification silently (Espruino ignores NRF_ERROR_RESOURCES): the Hal paces them
+    const rig = await boot("alarm-nrf52", { txQueue: 1 });
+    expect(rig.gw.sizes.some((n) => n > rig.board.data.mtu_payload!)).toBe(true); // DeviceInfo spans two notifications
+    rig.send(rig.gw.frame({ command: { kind: CommandKind.COMMAND_STATUS } }));
+    rig.dev.button().press(150);
+    await rig.run(3000);
+    expect(rig.gw.distinct("alarm").length).toBe(1);
+    expect(rig.gw.with("status").length).toBe(1);
+    expect(rig.radio!.stats.notificationsOverflowed).toBe(0);
+    expect(rig.dev.errors).toEqual([]);
   });
 
   it("alarm-nrf52 leaves at least half of its 2,630 JsVars free (app + state, after an alarm)", async () => {

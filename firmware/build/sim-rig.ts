@@ -19,6 +19,8 @@ export interface SimRigOptions {
   clock?: VirtualClock;
   /** BLE: whether the fake central pairs (encrypts the link) when a characteristic needs it */
   pairing?: "justworks" | "none";
+  /** BLE: notifications the SoftDevice holds (one more is lost silently); unlimited when omitted */
+  txQueue?: number;
 }
 
 export class SimRig {
@@ -51,7 +53,7 @@ export class SimRig {
     };
     if (this.board.data.transport === "ble") {
       this.radio = new BleRadio({ scheduler: clockScheduler(this.clock), seed: opts.seed ?? 1 });
-      this.periph = new SimBlePeripheral({ name: "Puck.js sim", attMtu: 53 });
+      this.periph = SimBlePeripheral.forBoard(this.board, { txQueue: opts.txQueue });
       this.radio.addPeripheral(this.periph);
       this.central = new FakeNoble(this.radio, { maxAttMtu: 256, pairing: opts.pairing ?? "justworks" });
       this.dev = new SimDevice({ board: this.board, clock: this.clock, providers: [bleProvider(this.periph)], memoryRefreshMs: 0 });
