@@ -161,6 +161,18 @@ describe("SimDevice running a hand-written bundle", () => {
   });
 });
 
+describe("Espruino's for-let trap", () => {
+  it("closures made in a for (let ...) loop all see the last value, as on the device", () => {
+    const code = "var fs = []; for (let i = 0; i < 3; i++) fs.push(function () { return i; }); globalThis.R = fs.map(function (f) { return f(); });";
+    const { dev } = boot(code);
+    expect(dev.evaluate("R")).toEqual([3, 3, 3]);
+    const v8 = new SimDevice({ board, clock: new VirtualClock(), letLoops: "v8" });
+    v8.install(code);
+    v8.powerOn();
+    expect(v8.evaluate("R")).toEqual([0, 1, 2]);
+  });
+});
+
 describe("Date in the device", () => {
   it("is UTC like Espruino, whatever the host's time zone", () => {
     const saved = process.env.TZ;

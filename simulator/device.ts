@@ -15,6 +15,7 @@ import { loadBoard, type Board } from "../hardware/boards.ts";
 import type { Clock } from "./clock.ts";
 import { DeviceTime } from "./espruino/device-time.ts";
 import { PinBank } from "./espruino/pins.ts";
+import { hoistLoopLets } from "./espruino/let-loops.ts";
 import { EspruinoRuntime, type GlobalProvider, type RuntimeHost } from "./espruino/runtime.ts";
 import { errorText } from "./espruino/format.ts";
 import { Flash } from "./flash.ts";
@@ -52,6 +53,11 @@ export interface SimDeviceOptions {
   outputLimit?: number;
   /** each firmware timer fires up to this many ms late, drawn from the seeded PRNG (default 0) */
   timerJitterMs?: number;
+  /**
+   * "espruino" (default): `for (let ...)` loops share one binding as on the device (espruino/let-loops.ts);
+   * "v8": run the boot code exactly as written.
+   */
+  letLoops?: "espruino" | "v8";
 }
 
 /** Thrown through the firmware's code when cutPowerAtFlashOp fires; never counted as a firmware error. */
@@ -91,6 +97,7 @@ export class SimDevice {
   private readonly rtc: "reset" | "keep";
   private readonly memoryRefreshMs: number;
   private readonly timerJitterMs: number;
+  private readonly letLoops: "espruino" | "v8";
   private buttons = new Map<string, Button>();
   private leds = new Map<string, Led>();
   private buzzerP: Buzzer | null = null;
@@ -111,6 +118,7 @@ export class SimDevice {
     this.memoryRefreshMs = opts.memoryRefreshMs ?? 3_600_000;
     this.outputLimit = opts.outputLimit ?? 1_000_000;
     this.timerJitterMs = opts.timerJitterMs ?? 0;
+    this.letLoops = opts.letLoops ?? "espruino";
     const batPin = typeof this.board.pins.battery === "string" ? rolePin(this.board, "battery") : null;
     this.batteryP = new Battery(this.pins, this.board, batPin, opts.batteryMv);
     // the board's button and its pull resistor exist before any firmware runs: the pin idles at the
@@ -188,7 +196,9 @@ export class SimDevice {
 
   private runBootFile(rt: EspruinoRuntime, name: string): void {
     const code = this.flash.read(name);
-    if (code && this.runtime === rt) rt.runCode(Buffer.from(code).toString("latin1"), name);
+    if (!code || this.runtime !== rt) return;
+    const text = Buffer.from(code).toString("latin1");
+    rt.runCode(this.letLoops === "espruino" ? hoistLoopLets(text) : text, name);
   }
 
   private host(): RuntimeHost {
