@@ -21,3 +21,4 @@ export { openPtyPair, openSerialLinkEnd, type PtyPair } from "./links/pty.ts";
 export { FaultyLink, type FaultOptions, type FaultStats } from "./links/faults.ts";
 export { listenTcpLink, type TcpLink } from "./links/tcp.ts";
 export { SimRepl } from "./repl/attach.ts";
+export { SimFleet, type FleetMember, type FleetOptions } from "./fleet.ts";
