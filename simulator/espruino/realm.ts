@@ -111,7 +111,8 @@ export class Realm {
    */
   call(fn: unknown, args: unknown[] = [], self?: unknown): unknown {
     if (this.depth > 0) return (fn as Function).apply(self, args);
-    this.dispatchSet(fn, this.array(args), self);
+    // apply() only reads the elements, so a host array does not leak into the context
+    this.dispatchSet(fn, args, self);
     this.depth++;
     try {
       return this.dispatchScript.runInContext(this.ctx);
