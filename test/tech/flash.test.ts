@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
 import { Flash, openPtyPair } from "../../simulator/index.ts";
+import { appendDevice, newDeviceKey } from "../../gateway/registry.ts";
 import { provisionDevice } from "../../cli/tech/provision.ts";
 import { flashDevice, type Bundle, type Phase } from "../../cli/tech/flash.ts";
 import { probeDevice } from "../../cli/tech/probe.ts";
@@ -82,6 +83,18 @@ describe("flash and probe a simulated alarm button on a pty", () => {
     expect(r.errorFlags).toBe(0);
     const { stdout } = await run(process.execPath, [path.join(ROOT, "bin", "varde.js"), "probe", "--port", sim.port, "--registry", registry, "--json"]);
     expect(JSON.parse(stdout)).toMatchObject({ mode: "firmware", id, verified: true, firmware: "1.0.0-test" });
+  });
+
+  it("probe with the wrong registry: the device answers but is NOT authenticated (exit code 2)", async () => {
+    const other = path.join(dir, "other-registry.toml");
+    appendDevice(other, { id, kind: "alarm", board: "alarm-esp32", key: newDeviceKey(), label: "", created: "" });
+    const r = await probeDevice({ port: sim.port, registry: other });
+    expect(r).toMatchObject({ mode: "firmware", id, verified: false });
+    expect(r.problem).toMatch(/MAC that does not match its registry key/);
+    expect(r.battery).toBeUndefined(); // nothing is asked of a device that did not prove who it is
+    const res = await run(process.execPath, [path.join(ROOT, "bin", "varde.js"), "probe", "--port", sim.port, "--registry", other]).catch((e) => e);
+    expect(res.code).toBe(2);
+    expect(res.stdout).toContain("(NOT authenticated)");
   });
 
   it("re-flashes a running device through maintenance access, into the other slot", async () => {
