@@ -76,7 +76,8 @@ function deviceEntry(registry: string, id: number): DeviceEntry {
   return e;
 }
 
-/** Answers from the REPL? Ctrl-C clears any half-typed line, then an echo-off print of a marker. */
+/** Answers from the REPL? Ctrl-C clears any half-typed line, echo comes back on (the tools wait for the
+ * prompt, which echo(0) hides), then an echo-off print of a marker. */
 async function replAnswers(port: string, baudRate: number | undefined, ms: number): Promise<boolean> {
   const link = await openLink(port, baudRate);
   try {
@@ -92,7 +93,7 @@ async function replAnswers(port: string, baudRate: number | undefined, ms: numbe
       });
     });
     link.write("\x03");
-    setTimeout(() => link.write('\x10print("varde-repl-"+"ok")\n'), 100);
+    setTimeout(() => link.write('\x10echo(1);print("varde-repl-"+"ok")\n'), 100);
     return await got;
   } finally {
     await link.close();

@@ -59,6 +59,7 @@ describe("flash and probe a simulated alarm button on a pty", () => {
   });
 
   it("flashes a blank device, which reboots into the firmware and answers as the provisioned id", async () => {
+    sim.dev.evaluate("echo(0)"); // someone left the console without echo: the prompt is hidden
     const phases: Phase[] = [];
     let last = 0;
     const r = await flashDevice({ port: sim.port, board: "alarm-esp32", device: id, registry, bundle: v1, fast: true, onPhase: (p) => phases.push(p), onProgress: (d) => (last = d) });
