@@ -52,7 +52,11 @@ export function encodeFrame(body: Uint8Array): Uint8Array {
 /**
  * Incremental parser. push() any chunk of bytes (Uint8Array); complete frame bodies go to onFrame,
  * bytes that belong to no frame go to onNoise (for debug logs), and counters record what was dropped.
- * Memory is bounded: the parser never holds more than MAX_FRAME + one chunk.
+ * Memory is bounded: the parser holds one buffer of bufSize bytes (default 2 * MAX_FRAME, what the
+ * gateway uses; a smaller size is raised to MAX_FRAME). Any size >= MAX_FRAME works: after a scan the
+ * buffer starts with an incomplete frame (at most MAX_FRAME long) or is empty, so a full buffer always
+ * holds a complete frame and push() never stalls; a larger buffer only takes bigger chunks per step.
+ * The firmware uses MAX_FRAME + a chunk.
  */
 export class FrameParser {
   onFrame: (body: Uint8Array) => void;
@@ -64,10 +68,10 @@ export class FrameParser {
   /** noise bytes seen outside frames */
   noise: number;
 
-  constructor(onFrame: (body: Uint8Array) => void, onNoise?: (bytes: Uint8Array) => void) {
+  constructor(onFrame: (body: Uint8Array) => void, onNoise?: (bytes: Uint8Array) => void, bufSize?: number) {
     this.onFrame = onFrame;
     this.onNoise = onNoise || function () {};
-    this.buf = new Uint8Array(MAX_FRAME * 2);
+    this.buf = new Uint8Array(bufSize ? (bufSize > MAX_FRAME ? bufSize : MAX_FRAME) : MAX_FRAME * 2);
     this.len = 0;
     this.bad = 0;
     this.noise = 0;

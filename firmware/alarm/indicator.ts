@@ -69,17 +69,17 @@ export class Indicator {
     this.render();
     if (this.timer !== null) this.hal.clearTimeout(this.timer);
     this.timer = null;
-    if (state !== "idle") this.schedule();
+    if (state !== "idle") this.nextFrame();
   }
 
-  schedule(): void {
+  nextFrame(): void {
     const self = this;
     this.timer = this.hal.setTimeout(function () {
       self.timer = null;
       self.step++;
       if (self.state === "no-response" && (self.step * STEP_MS) % NO_RESPONSE_REPEAT_MS === 0) self.beep(beepsFor(self.state));
       self.render();
-      if (self.state !== "idle") self.schedule();
+      if (self.state !== "idle") self.nextFrame();
     }, STEP_MS);
   }
 

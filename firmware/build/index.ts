@@ -14,6 +14,8 @@ import { fileURLToPath } from "node:url";
 import { loadBoard, firmwareBoard, type Board } from "../../hardware/boards.ts";
 import { checkEspruino } from "./check-espruino.ts";
 import { locator, type Locator } from "./source-map.ts";
+import { appTable, codecTablePlugin } from "./codec-table.ts";
+import type { Plugin } from "esbuild";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const DIST = join(ROOT, "dist", "firmware");
@@ -36,6 +38,8 @@ export interface BuildResult {
   bytes: number;
   budget: number;
   version: string;
+  /** the Envelope members the app names: the bundle's codec table holds only these (codec-table.ts) */
+  codecMembers: string[];
 }
 
 export class FirmwareBuildError extends Error {}
@@ -62,8 +66,9 @@ export async function bundleEntry(entry: string, define: Record<string, string>)
 }
 
 /** Like bundleEntry, plus a locator from bundle positions to TypeScript sources (paths relative to the repo). */
-export async function bundleWithMap(entry: string, define: Record<string, string>): Promise<{ code: string; locate: Locator }> {
+export async function bundleWithMap(entry: string, define: Record<string, string>, plugins: Plugin[] = []): Promise<{ code: string; locate: Locator }> {
   const out = await build({
+    plugins,
     entryPoints: [entry],
     bundle: true,
     write: false,
@@ -100,9 +105,20 @@ export async function buildFirmware(boardId: string, opts: BuildOptions = {}): P
   const entry = join(ROOT, "firmware", board.kind, "main.ts");
   if (!existsSync(entry))
     throw new FirmwareBuildError(`${board.file}: kind "${board.kind}" has no app: ${relative(ROOT, entry)} does not exist`);
-  const { code, locate } = await bundleWithMap(entry, { BOARD: JSON.stringify(firmwareBoard(board)), FIRMWARE_VERSION: JSON.stringify(version) }).catch((e: Error) => {
+  const define = { BOARD: JSON.stringify(firmwareBoard(board)), FIRMWARE_VERSION: JSON.stringify(version) };
+  const esbuildFailed = (e: Error) => {
     throw new FirmwareBuildError(`esbuild failed for ${board.id} (${relative(ROOT, entry)}):\n${e.message}`);
-  });
+  };
+  // twice: the first bundle shows which Envelope members the app names, the second carries a codec
+  // table pruned to them
+  const full = await bundleWithMap(entry, define).catch(esbuildFailed);
+  let app: ReturnType<typeof appTable>;
+  try {
+    app = appTable(full.code);
+  } catch (e) {
+    app = { members: [], table: {} };
+  }
+  const { code, locate } = app.members.length > 0 ? await bundleWithMap(entry, define, [codecTablePlugin(app.table)]).catch(esbuildFailed) : full;
   const label = `${board.id} bundle (${relative(ROOT, entry)})`;
   checkEspruino(code, label, locate);
   const bytes = Buffer.byteLength(code, "utf8");
@@ -118,5 +134,5 @@ export async function buildFirmware(boardId: string, opts: BuildOptions = {}): P
     mkdirSync(outDir, { recursive: true });
     writeFileSync(path, code);
   }
-  return { board, path, code, bytes, budget, version };
+  return { board, path, code, bytes, budget, version, codecMembers: app.members };
 }

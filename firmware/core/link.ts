@@ -13,7 +13,10 @@
 // and accepted only when it is a Hello (docs/architecture.md). A reliable downlink (seq != 0) is
 // applied once: a seq at or below the last applied one is only re-acked. Order: apply, persist the
 // seq, then ack, so a reboot before the ack makes the gateway resend and the seq check drops it.
-import { encodeFrame, FrameParser } from "../../protocol/framing.ts";
+import { encodeFrame, FrameParser, MAX_FRAME } from "../../protocol/framing.ts";
+
+/** the frame parser's buffer: a whole frame + one data chunk (BLE: 50 bytes) */
+const PARSER_BYTES = MAX_FRAME + 64;
 import { seal, open } from "../../protocol/mac.ts";
 import { encodeEnvelope, decodeEnvelope } from "../../protocol/gen/codec.ts";
 import type { Hal } from "./hal.ts";
@@ -101,9 +104,14 @@ export class Link {
       return hal.sha256(d);
     };
     const self = this;
-    this.parser = new FrameParser(function (body: Uint8Array) {
-      self.onFrame(body);
-    });
+    // one frame plus a chunk of bytes: a bigger buffer would only cost JsVars (protocol/framing.ts)
+    this.parser = new FrameParser(
+      function (body: Uint8Array) {
+        self.onFrame(body);
+      },
+      undefined,
+      PARSER_BYTES,
+    );
     this.parser.onNoise = function () {};
     hal.onLinkData(function (bytes: Uint8Array) {
       self.parser.push(bytes);
