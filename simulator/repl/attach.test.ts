@@ -1,6 +1,7 @@
 import { describe, it, expect } from "vitest";
 import { SimDevice, VirtualClock, createMemoryLinkPair } from "../index.ts";
 import { SimRepl } from "./attach.ts";
+import { ACK, NAK, PT, packet } from "./packets.ts";
 
 function setup() {
   const clock = new VirtualClock();
@@ -47,5 +48,24 @@ describe("SimRepl on a simulated device's data port", () => {
     type("echo(0)\n");
     expect(type("1+1\n")).toBe("");
     expect(type('print("hi")\n')).toContain("hi");
+  });
+});
+
+describe("packets (2v25+) on the simulated console", () => {
+  const pkt = (type: number, data: string) => packet(type, data);
+  it("EVAL answers ACK and a RESPONSE packet; FILE_SEND + DATA write a Storage file; FILE_RECV reads it back", () => {
+    const { dev, type } = setup();
+    dev.powerOn();
+    type("\n");
+    expect(type(pkt(PT.EVAL, "1+2"))).toBe(ACK + packet(PT.RESPONSE, "3"));
+    const content = "x".repeat(1500) + "\xf5\xa7\x00end";
+    expect(type(pkt(PT.FILE_SEND, JSON.stringify({ fn: "up.bin", s: content.length })))).toBe(ACK);
+    expect(type(pkt(PT.DATA, content.slice(0, 1024)))).toBe(ACK);
+    expect(type(pkt(PT.DATA, content.slice(1024)))).toBe(ACK);
+    expect(Buffer.from(dev.flash.read("up.bin")!).toString("latin1")).toBe(content);
+    expect(type(pkt(PT.DATA, "more"))).toBe(NAK); // no file open any more
+    expect(type(pkt(PT.FILE_RECV, JSON.stringify({ fn: "up.bin" })))).toBe(ACK + packet(PT.DATA, content.slice(0, 1024)) + packet(PT.DATA, content.slice(1024)) + packet(PT.DATA, ""));
+    expect(type(pkt(PT.FILE_SEND, JSON.stringify({ fn: "c.bin", s: 4, c: 1 })))).toBe(NAK); // heatshrink: not supported
+    expect(type("1+1\n")).toContain("=2"); // the console is still a console
   });
 });

@@ -16,11 +16,13 @@
 //  * echo(0)/echo(1) switch echo globally (Espruino's echo()).
 //  * Output is sent with LF expanded to CRLF; output printed while the prompt is on screen first erases
 //    the prompt line, and the prompt comes back afterwards (what the CLI's prompt detection sees).
+//  * DLE SOH starts a binary packet (packets.ts: EVAL, FILE_SEND/DATA, FILE_RECV), as on 2v25+.
 //  * Flow control: input is queued and run a slice at a time; past HIGH_WATER queued chars XOFF (0x13)
 //    is sent, and XON (0x11) once the queue has drained below LOW_WATER, as Espruino does on USB/BLE.
 // The console evaluates through ConsoleHost, which the simulator glue (attach.ts) binds to the device's
 // vm context, so code typed here runs exactly where the firmware runs.
 import { isCompleteInput } from "./complete.ts";
+import { PacketHandler } from "./packets.ts";
 import { espruinoRepr } from "./repr.ts";
 
 export interface ConsoleHost {
@@ -50,12 +52,17 @@ export class EspruinoConsole {
   private xoff = false;
   private scheduled = false;
   private closed = false;
+  private afterDle = false;
+  private packets: PacketHandler;
+  private inPacket = false;
 
   constructor(
     private host: ConsoleHost,
     private out: (bytes: string) => void,
     private schedule: (fn: () => void) => void = (fn) => setImmediate(fn),
-  ) {}
+  ) {
+    this.packets = new PacketHandler((code) => this.host.evaluate(code), (b) => this.out(b));
+  }
 
   /** Bytes from the port (a string of byte-chars). Queued and handled asynchronously, in order. */
   input(data: string): void {
@@ -151,6 +158,18 @@ export class EspruinoConsole {
   }
 
   private handleChar(ch: string): void {
+    if (this.inPacket) {
+      if (this.packets.feed(ch)) this.inPacket = false;
+      return;
+    }
+    const dle = this.afterDle;
+    this.afterDle = ch === "\x10";
+    if (dle && ch === "\x01") {
+      // DLE SOH: a binary packet (packets.ts), not console input
+      this.inPacket = true;
+      this.echoOffForLine = false;
+      return;
+    }
     const wasCR = this.lastWasCR;
     this.lastWasCR = ch === "\r";
     if (this.esc === "esc") {

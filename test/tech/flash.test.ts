@@ -16,6 +16,7 @@ import { flashDevice, type Bundle, type Phase } from "../../cli/tech/flash.ts";
 import { probeDevice } from "../../cli/tech/probe.ts";
 import { bundleFor } from "../../cli/tech/bundle.ts";
 import { openLink } from "../../cli/tech/link.ts";
+import { openEspruino } from "../../cli/tech/espruino-tools.ts";
 import { simOnPty, type SimOnPty } from "./support/sim-pty.ts";
 
 const run = promisify(execFile);
@@ -56,6 +57,22 @@ describe("flash and probe a simulated alarm button on a pty", () => {
     const r = await probeDevice({ port: sim.port, registry, timeoutMs: 1500 });
     expect(r.mode).toBe("repl");
     expect(r.storage).toMatchObject({ id: null, firmware: null, espruino: "ESP32 2v29", bootcode: null });
+  });
+
+  it("the console answers EspruinoTools' 2v25 packet API (eval, file send, file receive)", async () => {
+    // over serial: EspruinoTools' own TCP transport writes strings as UTF-8, so packets with bytes >= 0x80
+    // (any DATA packet of 128+ bytes) cannot go over tcp:// with this version of the tools
+    const session = await openEspruino(sim.port, { fastStorage: true });
+    try {
+      const conn = (globalThis as { Espruino?: any }).Espruino.Core.Serial.connection;
+      expect(await conn.espruinoEval("6*7")).toBe(42);
+      const content = "packet upload ".repeat(200);
+      await conn.espruinoSendFile("pk.txt", content, { chunkSize: 512 });
+      expect(Buffer.from(sim.dev.flash.read("pk.txt")!).toString("latin1")).toBe(content);
+      expect(await conn.espruinoReceiveFile("pk.txt", {})).toBe(content);
+    } finally {
+      await session.close();
+    }
   });
 
   it("flashes a blank device, which reboots into the firmware and answers as the provisioned id", async () => {
