@@ -78,11 +78,6 @@ export class EspruinoConsole {
     }
   }
 
-  /** Handles everything queued right now, synchronously (tests and the glue's shutdown path). */
-  flush(): void {
-    while (this.queue.length && !this.closed) this.step();
-  }
-
   private drain(): void {
     this.scheduled = false;
     if (this.closed) return;
@@ -135,10 +130,6 @@ export class EspruinoConsole {
   /** echo(0) / echo(1) */
   setEcho(on: boolean): void {
     this.echoOn = on;
-  }
-
-  get echo(): boolean {
-    return this.echoOn;
   }
 
   private showInput(): boolean {
