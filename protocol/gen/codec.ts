@@ -202,26 +202,26 @@ export interface ScheduledDose {
   weekdays?: number;
 }
 
-/** One descriptor string per message reachable from Envelope: |num,name,kind,ref,mod ... */
+/** One descriptor string per message reachable from Envelope: |num,name,kind[,ref[,mod]] ... */
 export const TABLE: Table = {
-  Envelope: "|1,device,u,,|2,boot,f,,|3,seq,u,,|4,ack,u,,|5,time,f,,|6,late,b,,|7,alarm,m,Alarm,obody|8,dose,m,DoseEvent,obody|9,heartbeat,m,Heartbeat,obody|10,fault,m,Fault,obody|11,alarmAck,m,AlarmAck,obody|12,hello,m,Hello,obody|13,info,m,DeviceInfo,obody|14,timeSync,m,TimeSync,obody|15,battery,m,Battery,obody|16,schedule,m,Schedule,obody|17,scheduleAck,m,ScheduleAck,obody|18,config,m,Config,obody|19,configAck,m,ConfigAck,obody|20,command,m,Command,obody|21,status,m,Status,obody|22,supply,m,Supply,obody",
-  Alarm: "|1,test,b,,|2,cancel,b,,|3,alarmSeq,u,,|4,hold,b,,",
-  DoseEvent: "|1,kind,e,,|3,delayS,s,,|4,slot,u,,|6,mode,e,,|7,remaining,u,,",
-  Heartbeat: "|1,batteryPct,u,,|2,batteryMv,u,,|3,outboxDepth,u,,|4,intervalS,u,,|5,mains,b,,|6,uptimeS,u,,",
-  Fault: "|1,code,e,,|2,cleared,b,,|3,detail,s,,",
-  AlarmAck: "|1,alarmSeq,u,,|2,responder,t,,",
-  Hello: "|1,nonce,u,,|2,gatewayTime,u,,",
-  DeviceInfo: "|1,nonce,u,,|2,kind,e,,|3,firmware,t,,|4,board,t,,|5,outboxDepth,u,,|6,scheduleVersion,u,,|7,configVersion,u,,|8,lastDownlink,u,,|9,seq,u,,",
-  TimeSync: "|1,unix,u,,|2,millis,u,,",
-  Battery: "|1,percent,u,,|2,millivolts,u,,|3,daysLeft,u,,|4,low,b,,",
-  Schedule: "|1,version,u,,|2,doses,m,ScheduledDose,r|3,earlyMin,u,,|4,lateMin,u,,|5,collectMin,u,,|6,remindEveryMin,u,,",
-  ScheduleAck: "|1,version,u,,|2,ok,b,,|3,error,t,,",
-  Config: "|1,version,u,,|2,heartbeatS,u,,|3,cancelWindowS,u,,|4,ackTimeoutS,u,,|5,holdToAlarm,b,,|6,holdMs,u,,",
-  ConfigAck: "|1,version,u,,|2,ok,b,,|3,error,t,,",
-  Command: "|1,kind,e,,|2,arg,u,,",
-  Status: "|1,firmware,t,,|2,board,t,,|3,scheduleVersion,u,,|4,outboxDepth,u,,|5,batteryPct,u,,|6,batteryMv,u,,|7,clockOffsetS,s,,|8,errorFlags,u,,|9,uptimeS,u,,|10,freeVars,u,,|11,configVersion,u,,|12,mains,b,,",
-  Supply: "|1,remaining,u,,|2,hoursLeft,u,,|3,refilled,b,,",
-  ScheduledDose: "|1,minute,u,,|2,weekdays,u,,",
+  Envelope: "|1,device,u|2,boot,f|3,seq,u|4,ack,u|5,time,f|6,late,b|7,alarm,m,Alarm,obody|8,dose,m,DoseEvent,obody|9,heartbeat,m,Heartbeat,obody|10,fault,m,Fault,obody|11,alarmAck,m,AlarmAck,obody|12,hello,m,Hello,obody|13,info,m,DeviceInfo,obody|14,timeSync,m,TimeSync,obody|15,battery,m,Battery,obody|16,schedule,m,Schedule,obody|17,scheduleAck,m,ScheduleAck,obody|18,config,m,Config,obody|19,configAck,m,ConfigAck,obody|20,command,m,Command,obody|21,status,m,Status,obody|22,supply,m,Supply,obody",
+  Alarm: "|1,test,b|2,cancel,b|3,alarmSeq,u|4,hold,b",
+  DoseEvent: "|1,kind,e|3,delayS,s|4,slot,u|6,mode,e|7,remaining,u",
+  Heartbeat: "|1,batteryPct,u|2,batteryMv,u|3,outboxDepth,u|4,intervalS,u|5,mains,b|6,uptimeS,u",
+  Fault: "|1,code,e|2,cleared,b|3,detail,s",
+  AlarmAck: "|1,alarmSeq,u|2,responder,t",
+  Hello: "|1,nonce,u|2,gatewayTime,u",
+  DeviceInfo: "|1,nonce,u|2,kind,e|3,firmware,t|4,board,t|5,outboxDepth,u|6,scheduleVersion,u|7,configVersion,u|8,lastDownlink,u|9,seq,u",
+  TimeSync: "|1,unix,u|2,millis,u",
+  Battery: "|1,percent,u|2,millivolts,u|3,daysLeft,u|4,low,b",
+  Schedule: "|1,version,u|2,doses,m,ScheduledDose,r|3,earlyMin,u|4,lateMin,u|5,collectMin,u|6,remindEveryMin,u",
+  ScheduleAck: "|1,version,u|2,ok,b|3,error,t",
+  Config: "|1,version,u|2,heartbeatS,u|3,cancelWindowS,u|4,ackTimeoutS,u|5,holdToAlarm,b|6,holdMs,u",
+  ConfigAck: "|1,version,u|2,ok,b|3,error,t",
+  Command: "|1,kind,e|2,arg,u",
+  Status: "|1,firmware,t|2,board,t|3,scheduleVersion,u|4,outboxDepth,u|5,batteryPct,u|6,batteryMv,u|7,clockOffsetS,s|8,errorFlags,u|9,uptimeS,u|10,freeVars,u|11,configVersion,u|12,mains,b",
+  Supply: "|1,remaining,u|2,hoursLeft,u|3,refilled,b",
+  ScheduledDose: "|1,minute,u|2,weekdays,u",
 };
 
 /** Canonical protobuf bytes of message `type` (a name in TABLE). Throws on a value that does not fit. */

@@ -20,7 +20,7 @@ describe("codec generator", () => {
   it("leaves out messages not reachable from Envelope (backend section)", () => {
     const src = generateCodec(tempProto("message BackendOnly { uint64 big = 1; map<string, uint32> m = 2; }"));
     expect(src).not.toContain("BackendOnly");
-    expect(src).toContain('Envelope: "|1,device,u,,');
+    expect(src).toContain('Envelope: "|1,device,u|2,boot,f|');
   });
 
   it("rejects a 64-bit field reachable from Envelope with an actionable message", () => {

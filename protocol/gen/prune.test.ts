@@ -9,7 +9,7 @@ describe("pruneTable (per-app codec tables)", () => {
   it("keeps the named members, the other Envelope fields and what they reach; nothing else", () => {
     expect(envelopeMembers(alarm)).toEqual(["alarm", "alarmAck", "hello", "info"]);
     expect(Object.keys(alarm)).toEqual(["Envelope", "Alarm", "AlarmAck", "Hello", "DeviceInfo"]);
-    expect(alarm.Envelope.startsWith("|1,device,u,,|2,boot,f,,|3,seq,u,,|4,ack,u,,|5,time,f,,|6,late,b,,|7,alarm,")).toBe(true);
+    expect(alarm.Envelope.startsWith("|1,device,u|2,boot,f|3,seq,u|4,ack,u|5,time,f|6,late,b|7,alarm,m,Alarm,obody|11,alarmAck,")).toBe(true);
     // nested messages follow their parent
     expect(Object.keys(pruneTable(TABLE, ["schedule"]))).toEqual(["Envelope", "Schedule", "ScheduledDose"]);
     expect(pruneTable(TABLE, envelopeMembers(TABLE))).toEqual(TABLE);

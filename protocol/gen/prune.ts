@@ -20,7 +20,7 @@ function entries(spec: string): Entry[] {
     .split("|")
     .slice(1)
     .map((text) => {
-      const [num, name, kind, ref, mod] = text.split(",");
+      const [num, name, kind, ref = "", mod = ""] = text.split(","); // trailing empty ref/mod are left out
       return { num, name, kind, ref, mod, text };
     });
 }

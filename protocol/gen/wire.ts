@@ -4,7 +4,7 @@
 //
 // Table format (kept as one string per message so it costs few JsVars and can live in flash):
 //   spec = "|" entry ( "|" entry )*      entries sorted by ascending field number
-//   entry = num "," name "," kind "," ref "," mod
+//   entry = num "," name "," kind [ "," ref [ "," mod ] ]   (trailing empty ref/mod left out)
 //   kind: u uint32, i int32, e enum (int32 on the wire), s sint32 (zigzag), b bool, f fixed32,
 //         x sfixed32, t string, y bytes, m message (ref = message name)
 //   (no 64-bit integers, no float/double: the generator refuses them on the device link, keeping this
@@ -31,9 +31,12 @@ export type Table = { [type: string]: string };
 const TWO32 = 4294967296;
 const MAX_DEPTH = 16;
 
+// [num, name, kind, ref, mod], ref and mod "" when left out
 function entry(spec: string, i: number): string[] {
   const j = spec.indexOf("|", i + 1);
-  return spec.substring(i + 1, j < 0 ? spec.length : j).split(",");
+  const e = spec.substring(i + 1, j < 0 ? spec.length : j).split(",");
+  while (e.length < 5) e.push("");
+  return e;
 }
 
 function fail(msg: string): never {
@@ -167,8 +170,12 @@ function putValue(t: Table, kind: string, ref: string, v: any, buf: Uint8Array |
   return putMessage(t, ref, v, buf, pos, depth + 1);
 }
 
-function putMessage(t: Table, type: string, obj: any, buf: Uint8Array | null, pos: number, depth: number): number {
+function checkDepth(type: string, depth: number): void {
   if (depth > MAX_DEPTH) fail(type + ": nesting deeper than " + MAX_DEPTH);
+}
+
+function putMessage(t: Table, type: string, obj: any, buf: Uint8Array | null, pos: number, depth: number): number {
+  checkDepth(type, depth);
   const spec = t[type];
   if (spec === undefined) fail("unknown message type " + type);
   let i = 0;
@@ -240,8 +247,13 @@ function getVarint(r: Reader, end: number): number {
   return fail("varint longer than 10 bytes at byte " + r.p);
 }
 
+// Checks that n more bytes (a fixedN value) are there.
+function need(r: Reader, n: number, end: number): void {
+  if (r.p + n > end) fail("truncated fixed" + n * 8 + " at byte " + r.p);
+}
+
 function getFixed(r: Reader, end: number): number {
-  if (r.p + 4 > end) fail("truncated fixed32 at byte " + r.p);
+  need(r, 4, end);
   const b = r.b;
   const p = r.p;
   r.p += 4;
@@ -294,13 +306,13 @@ function getUtf8(b: Uint8Array, p: number, end: number): string {
 function skip(r: Reader, wt: number, end: number): void {
   if (wt === 0) getVarint(r, end);
   else if (wt === 1) {
-    if (r.p + 8 > end) fail("truncated fixed64 at byte " + r.p);
+    need(r, 8, end);
     r.p += 8;
   } else if (wt === 2) {
     const n = getLength(r, end); // not `r.p += getLength(..)`: that reads r.p before the length is consumed
     r.p += n;
   } else if (wt === 5) {
-    if (r.p + 4 > end) fail("truncated fixed32 at byte " + r.p);
+    need(r, 4, end);
     r.p += 4;
   } else fail("unsupported wire type " + wt + " at byte " + r.p); // groups (3, 4) are not used
 }
@@ -326,21 +338,24 @@ function defaultOf(kind: string): any {
 }
 
 function getMessage(t: Table, type: string, r: Reader, end: number, obj: any, depth: number): any {
-  if (depth > MAX_DEPTH) fail(type + ": nesting deeper than " + MAX_DEPTH);
+  checkDepth(type, depth);
   const spec = t[type];
   if (obj === null) {
     obj = {};
-    // defaults, read in place (no per-entry arrays): |num,name,kind,ref,mod
+    // defaults, read in place (no per-entry arrays): |num,name,kind[,ref[,mod]]
     let i = 0;
     while (i >= 0 && i < spec.length) {
       const next = spec.indexOf("|", i + 1);
+      const stop = next < 0 ? spec.length : next;
       const c1 = spec.indexOf(",", i);
       const c2 = spec.indexOf(",", c1 + 1);
-      const c4 = spec.indexOf(",", spec.indexOf(",", c2 + 1) + 1);
-      const mod = spec.charAt(c4 + 1); // "|" or "" (end) when the entry has no mod
+      const c3 = spec.indexOf(",", c2 + 1);
+      const c4 = c3 < 0 || c3 > stop ? -1 : spec.indexOf(",", c3 + 1);
+      const mod = c4 < 0 || c4 > stop ? "" : spec.charAt(c4 + 1); // "|" or "" when the entry has no mod
       const name = spec.substring(c1 + 1, c2);
+      const kind = spec.charAt(c2 + 1);
       if (mod === "r" || mod === "p") obj[name] = [];
-      else if (mod !== "o" && spec.charAt(c2 + 1) !== "m") obj[name] = defaultOf(spec.charAt(c2 + 1));
+      else if (mod !== "o" && kind !== "m") obj[name] = defaultOf(kind);
       i = next;
     }
   }
