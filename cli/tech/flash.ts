@@ -106,7 +106,7 @@ async function requestMaintenance(o: FlashOptions, board: Board): Promise<Device
   const link = await openLink(o.port, o.baudRate);
   const client = new VardeClient(link, (id) => reg.byId.get(id)?.keyBytes);
   try {
-    const hello = await client.hello(3000);
+    const hello = await client.hello(2500);
     if (!hello) return undefined;
     const info = hello.env.info;
     if (info.board && info.board !== board.id && !o.force)
@@ -147,7 +147,7 @@ export async function flashDevice(o: FlashOptions): Promise<FlashResult> {
   phase("connect", o.port);
   const kind = portKind(o.port);
   if (kind !== "ble") {
-    if (!(await replAnswers(o.port, o.baudRate, 1500))) {
+    if (!(await replAnswers(o.port, o.baudRate, 1000))) {
       const hello = await requestMaintenance(o, board);
       if (!hello || !(await replAnswers(o.port, o.baudRate, 2000)))
         throw new FlashError(
