@@ -13,34 +13,14 @@ import mqtt from "mqtt";
 import { buildFirmware } from "../../firmware/build/index.ts";
 import { startGateway, parseConfig, topic, filter, type GatewayHandle } from "../../gateway/index.ts";
 import { appendDevice, newDeviceKey } from "../../gateway/registry.ts";
-import { BaseLink } from "../../gateway/transports/transport.ts";
+import { SimLink, until } from "../support/sim-gateway.ts";
 import { decodeMessage, encodeCanonical } from "../../protocol/schema.ts";
-import { SimDevice, VirtualClock, createMemoryLinkPair, type LinkEnd } from "../../simulator/index.ts";
+import { SimDevice, VirtualClock, createMemoryLinkPair } from "../../simulator/index.ts";
 import { alarmLedState } from "../../cli/demo/alarm-indicator.ts";
 
 const GW = "rel-gw";
 const ID = 7001;
 const BOARD = "alarm-esp32";
-
-/** The gateway's side of an in-memory link to a simulated device. */
-class SimLink extends BaseLink {
-  constructor(private readonly end: LinkEnd) {
-    super("sim:" + ID);
-    end.onData((b) => this.emitData(b));
-  }
-  async rawWrite(bytes: Uint8Array): Promise<void> {
-    this.end.write(bytes);
-  }
-  rawClose(): void {}
-}
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -83,7 +63,7 @@ async function gateway(b: Awaited<ReturnType<typeof button>>) {
     backend.publish(topic("ack", { gateway: GW }), Buffer.from(encodeCanonical("EventAck", { eventIds: [ev.eventId] })), { qos: 1 });
   });
   if (process.env.DEBUG_REL) gw.bus.on("event", (e: any) => console.log("gw:", e.text));
-  gw.addLink(new SimLink(b.gwEnd));
+  gw.addLink(new SimLink(b.gwEnd, "sim:" + ID));
   const alarms = () => events.filter((e) => e.type === "alarm");
   return { gw, events, alarms };
 }

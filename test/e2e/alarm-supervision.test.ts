@@ -14,11 +14,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import mqtt, { type IPublishPacket, type Packet } from "mqtt";
 import { buildFirmware } from "../../firmware/build/index.ts";
-import { startGateway, parseConfig, topic, filter, type GatewayClock, type GatewayHandle } from "../../gateway/index.ts";
+import { startGateway, parseConfig, topic, filter, type GatewayHandle } from "../../gateway/index.ts";
 import { appendDevice, newDeviceKey } from "../../gateway/registry.ts";
-import { BaseLink } from "../../gateway/transports/transport.ts";
+import { SimLink, gatewayClockOn, pumpClock, until } from "../support/sim-gateway.ts";
 import { decodeMessage, encodeCanonical } from "../../protocol/schema.ts";
-import { SimDevice, VirtualClock, createMemoryLinkPair, type ClockTimer, type LinkEnd } from "../../simulator/index.ts";
+import { SimDevice, VirtualClock, createMemoryLinkPair } from "../../simulator/index.ts";
 
 const GW = "sup-gw";
 const ID = 7101;
@@ -27,51 +27,6 @@ const SPEED = 50; // virtual ms per real ms
 const HEARTBEAT_S = 30; // the firmware's minimum
 const MISSED = 3;
 const WINDOW_MS = HEARTBEAT_S * MISSED * 1000;
-
-/** The gateway core's clock on the simulator's VirtualClock (intervals re-arm before they run). */
-function gatewayClockOn(vc: VirtualClock): GatewayClock {
-  return {
-    now: () => vc.now(),
-    setTimeout: (fn, ms) => vc.schedule(ms, fn),
-    clearTimeout: (h) => vc.cancel(h as ClockTimer),
-    setInterval: (fn, ms) => {
-      const h: { t: ClockTimer | null } = { t: null };
-      const tick = () => {
-        h.t = vc.schedule(ms, tick);
-        fn();
-      };
-      h.t = vc.schedule(ms, tick);
-      return h;
-    },
-    clearInterval: (h) => vc.cancel((h as { t: ClockTimer }).t),
-  };
-}
-
-/** The gateway's side of the in-memory link; remembers when (virtual ms) the device last sent a byte. */
-class SimLink extends BaseLink {
-  lastRx = 0;
-  constructor(end: LinkEnd, clock: VirtualClock) {
-    super("sim:" + ID);
-    end.onData((b) => {
-      this.lastRx = clock.now();
-      this.emitData(b);
-    });
-    this.end = end;
-  }
-  private end: LinkEnd;
-  async rawWrite(bytes: Uint8Array): Promise<void> {
-    this.end.write(bytes);
-  }
-  rawClose(): void {}
-}
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms (real) waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -97,13 +52,7 @@ describe("alarm supervision (real bundle, real gateway, shared virtual clock)", 
     });
 
     // virtual time runs at SPEED × real time; every event due is run in order
-    let lastReal = Date.now();
-    const pump = setInterval(() => {
-      const now = Date.now();
-      clock.runFor((now - lastReal) * SPEED);
-      lastReal = now;
-    }, 5);
-    cleanup.push(() => clearInterval(pump));
+    cleanup.push(pumpClock(clock, SPEED));
 
     // [session] heartbeat_s is only the interval assumed until the device reports its own
     const cfg = parseConfig({ gateway_id: GW, mqtt: { embedded_port: 0 }, metrics: { port: -1 }, log: { level: "silent" }, session: { heartbeat_s: 300, missed_heartbeats: MISSED } }, "sup.toml", dir);
@@ -132,7 +81,7 @@ describe("alarm supervision (real bundle, real gateway, shared virtual clock)", 
     });
     await backend.subscribeAsync(filter("event", GW), { qos: 1 });
 
-    const link = new SimLink(gwEnd, clock);
+    const link = new SimLink(gwEnd, "sim:" + ID, () => clock.now());
     gw.addLink(link);
     const device = () => (gw.core.status() as any).devices.find((d: any) => d.id === ID);
     await until(() => device()?.online === true, 5_000, "session up");
