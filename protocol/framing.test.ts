@@ -129,7 +129,8 @@ describe("FrameParser", () => {
           }
         }
       }),
-      { numRuns: RUNS },
+      // a fixed seed: chance CRC matches are rare but random, and a default run must not flake on them
+      { numRuns: RUNS, seed: Number(process.env.FRAMING_SEED ?? 20261123) },
     );
     expect(coincidences).toBeLessThanOrEqual(Math.max(1, RUNS / 1000));
   });
