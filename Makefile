@@ -24,10 +24,13 @@ typecheck:
 
 # Long runs, kept out of `make test` (which runs short variants of the same code).
 fuzz: build
-	@FUZZ_RUNS=200000 npx vitest run protocol
+	@FUZZ_RUNS=200000 FRAMING_RUNS=30000 CODEC_RUNS=5000 FW_PROPERTY_RUNS=3000 npx vitest run protocol firmware/core
 
+# Long runs of the same tests `make test` runs short: 30 simulated days of the alarm button with power
+# cuts, 48 h of BLE with link losses, gateway SIGKILL rounds, a 200-device fleet through broker restarts.
 soak: build
-	@SOAK=1 npx vitest run test/chaos test/scenarios
+	@SOAK_DAYS=30 BLE_SOAK_HOURS=48 BLE_CHAOS_ROUNDS=8 CHAOS_ROUNDS=20 CHAOS_DEVICES=200 CHAOS_EVENTS=200 \
+	  npx vitest run firmware/alarm/alarm.soak.test.ts test/transports test/chaos test/scenarios
 
 bench: build
 	@$(NODE) test/bench/run.ts

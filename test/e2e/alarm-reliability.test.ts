@@ -62,7 +62,6 @@ async function gateway(b: Awaited<ReturnType<typeof button>>) {
     events.push(ev);
     backend.publish(topic("ack", { gateway: GW }), Buffer.from(encodeCanonical("EventAck", { eventIds: [ev.eventId] })), { qos: 1 });
   });
-  if (process.env.DEBUG_REL) gw.bus.on("event", (e: any) => console.log("gw:", e.text));
   gw.addLink(new SimLink(b.gwEnd, "sim:" + ID));
   const alarms = () => events.filter((e) => e.type === "alarm");
   return { gw, events, alarms };
