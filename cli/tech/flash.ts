@@ -101,9 +101,9 @@ async function replAnswers(port: string, baudRate: number | undefined, ms: numbe
 }
 
 /** Talks to production firmware: who are you? Then asks for maintenance access. */
-async function requestMaintenance(o: FlashOptions, board: Board): Promise<DeviceFrame | undefined> {
+async function requestMaintenance(o: FlashOptions, board: Board, baud: number | undefined): Promise<DeviceFrame | undefined> {
   const reg = loadRegistry(o.registry);
-  const link = await openLink(o.port, o.baudRate);
+  const link = await openLink(o.port, baud);
   const client = new VardeClient(link, (id) => reg.byId.get(id)?.keyBytes);
   try {
     const hello = await client.hello(2500);
@@ -117,7 +117,7 @@ async function requestMaintenance(o: FlashOptions, board: Board): Promise<Device
     if (!hello.verified)
       throw new FlashError(
         `the device on ${o.port} runs Varde firmware as device ${hello.env.device}, but ${hello.problem}. ` +
-          `Maintenance access needs that key: use the registry it was provisioned with, or hold its button while powering it on to get the REPL (firmware/README.md)`,
+          `Maintenance access needs that key: use the registry it was provisioned with, or hold its button for 5 s while powering it on to get the REPL (firmware/README.md)`,
       );
     o.onPhase?.("maintenance", `device ${hello.env.device} runs firmware ${info.firmware}: asking for maintenance access`);
     client.maintenance(hello.env.device);
@@ -146,16 +146,17 @@ export async function flashDevice(o: FlashOptions): Promise<FlashResult> {
   // 2. the REPL, possibly behind production firmware
   phase("connect", o.port);
   const kind = portKind(o.port);
+  const baud = o.baudRate ?? board.data.baud;
   if (kind !== "ble") {
-    if (!(await replAnswers(o.port, o.baudRate, 1000))) {
-      const hello = await requestMaintenance(o, board);
-      if (!hello || !(await replAnswers(o.port, o.baudRate, 2000)))
+    if (!(await replAnswers(o.port, baud, 1000))) {
+      const hello = await requestMaintenance(o, board, baud);
+      if (!hello || !(await replAnswers(o.port, baud, 2000)))
         throw new FlashError(
           hello
-            ? `device ${hello.env.device} on ${o.port} did not hand over its console after the maintenance command. Hold its button while powering it on to get the REPL (firmware/README.md), then retry`
+            ? `device ${hello.env.device} on ${o.port} did not hand over its console after the maintenance command. Hold its button for 5 s while powering it on to get the REPL (firmware/README.md), then retry`
             : `no Espruino answering on ${o.port}: no REPL prompt and no Varde firmware. Check power and cable` +
                 (kind === "serial" ? `, the baud rate (--baud, board says ${board.data.baud ?? "n/a"})` : "") +
-                `, or hold the button while powering on to force the REPL (firmware/README.md)`,
+                `, or hold the button for 5 s while powering on to force the REPL (firmware/README.md)`,
         );
     }
   }
@@ -163,7 +164,7 @@ export async function flashDevice(o: FlashOptions): Promise<FlashResult> {
   // 3. EspruinoTools session
   let s: EspruinoSession;
   try {
-    s = await openEspruino(o.port, { baudRate: o.baudRate ?? board.data.baud, fastStorage: o.fast });
+    s = await openEspruino(o.port, { baudRate: baud, fastStorage: o.fast });
   } catch (e) {
     if (e instanceof LinkError || e instanceof EspruinoError) throw new FlashError(e.message);
     throw e;
@@ -288,7 +289,7 @@ export async function flashDevice(o: FlashOptions): Promise<FlashResult> {
     // 6. handshake
     phase("handshake");
     const reg = loadRegistry(o.registry);
-    const link = await openLink(o.port, o.baudRate ?? board.data.baud);
+    const link = await openLink(o.port, baud);
     const client = new VardeClient(link, (id) => reg.byId.get(id)?.keyBytes);
     try {
       const f = await client.hello(o.handshakeMs ?? 10_000);
