@@ -82,6 +82,14 @@ export class ResponseCentre {
     await this.client!.publishAsync(topic("command", { gateway: o.gateway, command: "ack-alarm" }), Buffer.from(encodeCanonical("CommandRequest", req)), { qos: 1 });
   }
 
+  /** A technician asks the device for a test alarm that travels the whole chain (command device-command). */
+  async requestTestAlarm(device: number): Promise<void> {
+    const o = this.opts;
+    const req = { correlationId: randomUUID(), device, command: { kind: 2 /* COMMAND_TEST_ALARM */ } };
+    o.print(`technician requests a test alarm from device ${device} (command device-command TEST_ALARM)`);
+    await this.client!.publishAsync(topic("command", { gateway: o.gateway, command: "device-command" }), Buffer.from(encodeCanonical("CommandRequest", req)), { qos: 1 });
+  }
+
   async stop(): Promise<void> {
     for (const h of this.timers) clearTimeout(h);
     await this.client?.endAsync();

@@ -1,7 +1,8 @@
 // The demo: everything on this machine, no hardware, no broker to install.
 //   embedded MQTT broker (aedes) ← gateway ← real pseudo-terminal (socat) ← simulated alarm button
 // running the real firmware bundle in real time, plus a small response centre that prints what reaches
-// the broker and acknowledges alarms. Keys: p = press the button, t = test alarm (three quick presses),
+// the broker and acknowledges alarms. Keys: p = press the button, t = a technician's test alarm (a
+// command through the broker to the device, which raises an alarm marked as a test),
 // a = acknowledge the last alarm by hand, q = quit. Without a terminal (CI, pipes) it runs one scripted
 // press → event → acknowledgement cycle and exits 0 when the button shows "acknowledged".
 import * as fs from "node:fs";
@@ -81,6 +82,12 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     await pty.close();
   };
   try {
+    stopLeds = watchAlarmLeds(dev, (s) => {
+      ledState = s;
+      say("button", `LED: ${describeLed(s)}`);
+    });
+    dev.powerOn();
+    say("button", `powered on (${o.board}, device ${DEVICE_ID})`);
     gw = await startGateway(path.join(dir, "gateway.toml"), { logStream: pino.destination({ dest: logFile, sync: false }) });
     say("gateway", `running; embedded broker at ${gw.brokerUrl}; structured log in ${logFile}`);
     gw.bus.on("event", (e: { text: string }) => say("gateway", e.text));
@@ -89,22 +96,12 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     await centre.start();
     say("centre", `response centre subscribed to varde/v1/${GATEWAY_ID}/#${o.autoAckMs !== null ? `; acknowledges alarms after ${o.autoAckMs / 1000} s` : ""}`);
 
-    stopLeds = watchAlarmLeds(dev, (s) => {
-      ledState = s;
-      say("button", `LED: ${describeLed(s)}`);
-    });
-    dev.powerOn();
-    say("button", `powered on (${o.board}, device ${DEVICE_ID})`);
-
     const online = () => (gw!.core.status() as { devices: Array<{ id: number; online: boolean }> }).devices.some((d) => d.id === DEVICE_ID && d.online);
     const press = () => {
       say("patient", "presses the alarm button");
       dev.button().press(300);
     };
-    const testAlarm = () => {
-      say("patient", "presses three times quickly: test alarm");
-      for (let i = 0; i < 3; i++) setTimeout(() => dev.button().press(120), i * 300);
-    };
+    const testAlarm = () => void centre!.requestTestAlarm(DEVICE_ID);
 
     if (o.scripted) {
       await waitFor(online, o.timeoutMs, "the device's session with the gateway");
@@ -114,7 +111,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       say("demo", `done: ${alarms.length} alarm event(s) at the broker (QoS ${alarms[0]?.qos}, ${alarms[0]?.retain ? "retained" : "not retained"}), button shows "acknowledged"`);
       return 0;
     }
-    o.print("\nkeys: p = press the button   t = test alarm   a = acknowledge last alarm   q = quit\n");
+    o.print("\nkeys: p = press the button   t = technician's test alarm   a = acknowledge last alarm   q = quit\n");
     return await new Promise<number>((resolve) => {
       const stdin = process.stdin;
       stdin.setRawMode?.(true);

@@ -12,7 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
-import { RealtimeClock, SimDevice, SimRepl, listenTcpLink, type TcpLink } from "../../simulator/index.ts";
+import { Flash, RealtimeClock, SimDevice, SimRepl, listenTcpLink, type TcpLink } from "../../simulator/index.ts";
 import { provisionDevice } from "../../cli/tech/provision.ts";
 import { probeDevice } from "../../cli/tech/probe.ts";
 import { bundleFor } from "../../cli/tech/bundle.ts";
@@ -32,7 +32,8 @@ describe("the real espruino CLI and the simulated console", () => {
     link = await listenTcpLink(0);
     clock = new RealtimeClock();
     const repl = new SimRepl();
-    dev = new SimDevice({ board: "alarm-esp32", clock, link, providers: [repl.provider], rtc: "keep" });
+    // a 64 KiB Storage area (smaller than the board's 256 KiB) so a foreign .bootcde leaves no room for a second bundle
+    dev = new SimDevice({ board: "alarm-esp32", clock, link, providers: [repl.provider], rtc: "keep", flash: new Flash({ capacity: 65536 }) });
     repl.attach(dev);
     dev.powerOn();
   });

@@ -63,7 +63,8 @@ describe("a BLE board (alarm-nrf52) flashed over its serial console", () => {
 
 describe("flash errors a technician can act on", () => {
   it("without room for two bundles: replaced in place, an interrupted upload leaves the REPL, a retry works", async () => {
-    const sim = await simOnPty("alarm-esp32"); // the board's 64 KiB: one bundle plus the outbox
+    // a 64 KiB Storage area (smaller than the board's): room for one bundle plus the outbox, not two
+    const sim = await simOnPty("alarm-esp32", { flash: new Flash({ capacity: 65536 }) });
     try {
       const id = provisionDevice({ registry, kind: "alarm", board: "alarm-esp32" }).entry.id;
       await flashDevice({ port: sim.port, board: "alarm-esp32", device: id, registry, bundle: v1, fast: true });
