@@ -57,6 +57,7 @@ describe("national codes per event", () => {
       FAULT_SLOT_SENSOR: tech,
       FAULT_INTERNAL_ERROR: tech,
       FAULT_ACK_TIMEOUT: [], // the alarm itself carries 4.13 / 0010
+      FAULT_DOSE_RELEASED: tech, // a missed dose lies in the tray: staff must remove it; the miss itself already carried 3.3 / 0081
     };
     expect(Object.keys(expected).sort()).toEqual(Object.keys(faults).sort());
     for (const [f, want] of Object.entries(expected)) {

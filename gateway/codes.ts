@@ -64,7 +64,9 @@ export function nationalCodes(type: string, env: any): Code[] {
         case F.ACK_TIMEOUT:
           return [];
         // clock not set, storage nearly full, outbox full, out of memory, slot sensor, internal error,
-        // and codes this gateway does not know yet
+        // dose released (a missed dose fell into the tray in a power cut: staff must remove it and
+        // confirm a refill; the miss itself already carried VKP 3.3 / SCAIP 0081), and codes this
+        // gateway does not know yet
         default: return [vkp("3.4", "technical error")];
       }
     }

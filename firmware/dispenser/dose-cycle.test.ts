@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
-  DOSE_DISPENSED, DOSE_MISSED, DOSE_NOT_COLLECTED, DOSE_REMINDER, DOSE_TAKEN, DoseCycle, FAULT_FORCED_OPENING,
+  DOSE_DISPENSED, DOSE_MISSED, DOSE_NOT_COLLECTED, DOSE_REMINDER, DOSE_TAKEN, DoseCycle, FAULT_DOSE_RELEASED, FAULT_FORCED_OPENING,
   FAULT_LID_OPENED, FAULT_MOTOR_JAM, MODE_ASSISTED, MODE_TRAVEL, type CyclePorts, type CycleState, type DoseConfig,
 } from "./dose-cycle.ts";
 import type { Schedule } from "./schedule.ts";
@@ -330,5 +330,149 @@ describe("dose cycle", () => {
     r.cycle.lid(true, false, r.t);
     const f = r.events.map((e) => e.body.fault).map((x) => `${x.code}${x.cleared ? "-" : "+"}`);
     expect(f).toEqual([`${FAULT_LID_OPENED}+`, `${FAULT_LID_OPENED}-`, `${FAULT_FORCED_OPENING}+`, `${FAULT_LID_OPENED}+`, `${FAULT_LID_OPENED}-`, `${FAULT_FORCED_OPENING}-`]);
+  });
+});
+
+describe("pass-over of a missed compartment", () => {
+  const released = (r: Rig) => r.events.filter((e) => e.body.fault?.code === FAULT_DOSE_RELEASED);
+
+  it("right after the miss the carousel parks between the missed compartment and the next; the next dose is a half step", () => {
+    const r = started();
+    r.run(at("10:00") + 5);
+    expect(r.dose(DOSE_MISSED).length).toBe(1);
+    expect(r.motorOn).toBe(false);
+    expect(r.pos).toBeGreaterThan(1.35);
+    expect(r.pos).toBeLessThan(1.65);
+    expect(r.cycle.st.pos).toBe(1.5);
+    expect(r.emptied).toEqual([]);
+    r.run(at("20:01"));
+    expect(r.press()).toBe(true);
+    const t0 = r.t;
+    r.run(at("20:02"));
+    expect(r.emptied).toEqual([2]);
+    expect(r.cycle.st.pos).toBe(2);
+    r.take();
+    expect(r.dose(DOSE_TAKEN).map((d) => d.scheduled)).toEqual([at("20:00")]);
+    expect(t0).toBeLessThan(r.t);
+  });
+
+  it("the park waits while a dose lies in the tray, and is skipped when no loaded compartment follows", () => {
+    const r = started();
+    r.run(at("08:01"));
+    r.press();
+    r.run(at("08:02")); // compartment 1 in the tray, never taken out
+    r.run(at("22:00") + 5); // 20:00 missed (late limit 22:00): compartment 2 is not passed yet
+    expect(r.dose(DOSE_MISSED).map((d) => d.scheduled)).toEqual([at("20:00")]);
+    expect(r.cycle.st.pos).toBe(1);
+    expect(r.motorOn).toBe(false);
+    r.take();
+    r.run(at("22:01"));
+    expect(r.cycle.st.pos).toBe(2.5);
+    expect(r.emptied).toEqual([1]);
+    // a carousel loaded with 3: the third missed -> nothing follows, no pass-over at all
+    const q = started();
+    q.cycle.refill(1, q.t);
+    q.run(at("10:01"));
+    expect(q.dose(DOSE_MISSED).length).toBe(1);
+    expect(q.cycle.st.pos).toBe(0);
+    expect(q.pos).toBe(0);
+  });
+
+  it("power cut at any instant of the park move: the missed dose either stays in its compartment or is reported released, never a second dose", () => {
+    let releasedRuns = 0;
+    for (let k = 0; k <= 250; k++) {
+      const r = started();
+      r.run(at("10:00"));
+      const t0 = r.t;
+      r.run(t0 + (k / 250) * 2.6); // the park move (0 -> 1.5) takes 2.25 s
+      r.powerCut();
+      r.run(at("10:30"));
+      r.run(at("20:01"));
+      const pressed = r.press();
+      r.run(at("20:02"));
+      r.take();
+      r.run(at("23:00"));
+      expect(r.dose(DOSE_MISSED)[0].scheduled).toBe(at("08:00"));
+      expect(r.dose(DOSE_TAKEN).every((d) => d.scheduled !== at("08:00"))).toBe(true);
+      if (r.emptied.includes(1)) {
+        releasedRuns++;
+        expect(r.dose(DOSE_MISSED).map((d) => d.scheduled)).toEqual([at("08:00"), at("20:00")]);
+        expect(released(r).map((e) => e.body.fault.detail)).toEqual([1]);
+        expect(pressed).toBe(false); // locked: no further dispensing
+        expect(r.emptied).toEqual([1]);
+        expect(r.dose(DOSE_TAKEN)).toEqual([]); // the released dose is never reported taken
+      } else {
+        expect(r.dose(DOSE_MISSED).length).toBe(1);
+        expect(released(r)).toEqual([]);
+        expect(pressed).toBe(true);
+        expect(r.emptied).toEqual([2]);
+        expect(r.dose(DOSE_TAKEN).map((d) => d.scheduled)).toEqual([at("20:00")]);
+      }
+    }
+    expect(releasedRuns).toBeGreaterThan(5); // the cut did hit the aligned instant
+  });
+
+  it("released: locked until a refill is confirmed with the tray empty; the fault clears then", () => {
+    const r = started();
+    r.run(at("10:00"));
+    r.run(r.t + 1.5); // aligned with compartment 1
+    expect(Math.abs(r.pos - 1)).toBeLessThan(0.15);
+    r.powerCut();
+    expect(r.emptied).toEqual([1]);
+    r.run(at("10:10"));
+    expect(released(r).length).toBe(1);
+    expect(r.motorOn).toBe(false);
+    r.pos = 0; // the nurse swaps the carousel but leaves the dose in the tray
+    r.emptied = [];
+    r.cycle.refill(28, r.t);
+    expect(r.cycle.st.jam).toBe(1);
+    r.run(at("20:01"));
+    expect(r.press()).toBe(false);
+    r.run(at("22:10"));
+    r.take(); // nothing is reported for the released dose
+    expect(r.dose(DOSE_TAKEN)).toEqual([]);
+    r.cycle.refill(28, r.t);
+    expect(released(r).map((e) => e.body.fault.cleared)).toEqual([false, true]);
+    r.run(at("08:01", 1));
+    expect(r.press()).toBe(true);
+    r.run(at("08:02", 1));
+    expect(r.emptied).toEqual([1]);
+    expect(r.dose(DOSE_MISSED).map((d) => d.scheduled)).toEqual([at("08:00"), at("20:00")]);
+  });
+
+  it("a dispense intent that passes a missed compartment (no park yet) and is cut aligned with it is not continued", () => {
+    const r = started();
+    r.run(at("10:00") + 5);
+    // as saved by a dispense 0 -> 2 started before the park (e.g. an older firmware): cut over compartment 1
+    const st = JSON.parse(r.flash!);
+    st.pos = 0;
+    st.intent = { s: at("20:00"), to: 2, m: 0 };
+    r.flash = JSON.stringify(st);
+    r.t = at("20:01");
+    r.pos = 1.05;
+    r.motorOn = true;
+    r.powerCut();
+    r.run(at("20:10"));
+    expect(r.emptied).toEqual([1]);
+    expect(released(r).map((e) => e.body.fault.detail)).toEqual([1]);
+    expect(r.press()).toBe(false);
+    r.run(at("23:00"));
+    expect(r.emptied).toEqual([1]);
+    expect(r.dose(DOSE_TAKEN)).toEqual([]);
+    expect(r.dose(DOSE_MISSED).map((d) => d.scheduled)).toEqual([at("08:00"), at("20:00")]);
+  });
+
+  it("something in the tray on boot that is not the dose being dispensed: reported, not continued", () => {
+    const r = started();
+    r.run(at("08:10"));
+    r.press();
+    r.run(at("08:10") + 0.6);
+    r.stop();
+    r.tray = 1; // between compartments, yet the tray is occupied
+    r.boot();
+    r.run(at("08:20"));
+    expect(released(r).map((e) => e.body.fault.detail)).toEqual([0]);
+    expect(r.motorOn).toBe(false);
+    expect(r.emptied).toEqual([]);
   });
 });

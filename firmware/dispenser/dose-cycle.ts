@@ -21,6 +21,20 @@
 //    resolved from the slot sensor: at `to` -> it was dispensed (finish it, once); short of `to`
 //    -> resume the same move if the window is still open, else abandon it (the dose goes missed);
 //    anything else -> FAULT_SLOT_SENSOR and the motor stays locked.
+//  * Pass-over of a missed compartment (the carousel only turns forward, so a missed compartment k
+//    must be passed to reach k + 1, and a compartment empties when the carousel comes to REST at
+//    it — a power cut at the instant it is aligned with k drops the missed dose into the tray):
+//     - the pass-over is done once, right after the miss, as its own persisted move (a "park"
+//       intent {s: 0, to: slot + 0.5, p: 1}): the carousel parks between k and k + 1, so the later
+//       dispense of k + 1 is a half step that passes no loaded compartment. The park waits until
+//       the tray is empty (two compartments must never lie in the tray at once) and is skipped when
+//       no loaded compartment follows (the next motion is then a fresh carousel).
+//     - on boot, an intent whose move was cut with the carousel resting ON a passed-over (missed)
+//       compartment, or with something in the tray that is not the dose being dispensed, is NOT
+//       continued: FAULT_DOSE_RELEASED (detail = that compartment, 0 = unknown) is raised, the
+//       intent dropped and the motor locked (`jam`); the missed dose stays reported missed (it has
+//       no `tray` record, so taking it out reports nothing). Dispensing resumes only after a refill
+//       is confirmed (staff visit) with the tray empty; the fault is cleared then.
 //  * Event emission is journalled: the state is saved with the pending event and the outbox's
 //    append count, then the event is appended. On boot, a journalled event whose append count
 //    was not reached is appended again; one that was reached is not. So a power cut between the
@@ -48,6 +62,7 @@ export const FAULT_CLOCK_JUMPED = 7;
 export const FAULT_STORAGE_NEARLY_FULL = 8;
 export const FAULT_OUT_OF_MEMORY = 10;
 export const FAULT_SLOT_SENSOR = 11;
+export const FAULT_DOSE_RELEASED = 14;
 
 /** Indicator states handed to the ports (main.ts maps them to LEDs). */
 export const SHOW_IDLE = 0;
@@ -92,10 +107,11 @@ export interface CycleState {
   slot: number;
   /** doses loaded at the last refill */
   loaded: number;
-  /** last verified carousel position */
+  /** last verified carousel position (k + 0.5 = parked past missed compartment k) */
   pos: number;
-  /** dispense intent, saved before the motor moves: scheduled, target position, mode */
-  intent: { s: number; to: number; m: number } | null;
+  /** dispense intent, saved before the motor moves: scheduled, target position, mode; p = 1: a park
+   * move past missed compartments (s = 0, to = slot + 0.5) */
+  intent: { s: number; to: number; m: number; p?: number } | null;
   /** dose in the tray: scheduled, dispensed at, mode, seen in the tray, not-collected reported */
   tray: { s: number; t: number; m: number; seen: number; nc: number } | null;
   /** scheduled instant whose DOSE_REMINDER went out */
@@ -103,7 +119,7 @@ export interface CycleState {
   /** doses still to dispense ahead (travel mode) */
   travel: number;
   assisted: number;
-  /** motor jammed / slot sensor fault: no motion until a refill (service visit) is confirmed */
+  /** motor jammed / slot sensor fault / missed dose released: no motion until a refill (service visit) is confirmed */
   jam: number;
   /** device time of the last RefillNeeded */
   refillAt: number;
@@ -222,10 +238,17 @@ export class DoseCycle {
     const it = st.intent;
     if (!it) return;
     const x = this.io.position();
+    const c = Math.round(x);
     if (Math.abs(x - it.to) < ALIGN) {
       this.finish(now);
+    } else if (Math.abs(x - c) < ALIGN && c > st.pos + ALIGN && c < it.to) {
+      // resting on a compartment this move was passing over (a missed one): it emptied into the tray
+      this.released(c, now);
     } else if (x > st.pos - ALIGN && x < it.to) {
-      if (it.m === MODE_TRAVEL || now < this.lateLimit(it.s)) {
+      if (it.m !== MODE_TRAVEL && this.io.tray()) {
+        // the tray was empty when this move started: what lies there now is not the dose being dispensed
+        this.released(0, now);
+      } else if (it.p || it.m === MODE_TRAVEL || now < this.lateLimit(it.s)) {
         this.run(); // resume the same move: absolute target, so it stops at `to`
       } else {
         st.intent = null; // window gone: abandon; the dose resolves as missed
@@ -236,6 +259,16 @@ export class DoseCycle {
       st.jam = 1;
       this.fault(FAULT_SLOT_SENSOR, true, Math.round(x * 10), now);
     }
+  }
+
+  /** A missed dose (compartment c, 0 = unknown) fell into the tray: never continue, lock until a service visit. */
+  released(c: number, now: number): void {
+    const st = this.st;
+    st.intent = null;
+    st.jam = 1;
+    st.pos = this.io.position();
+    this.fault(FAULT_DOSE_RELEASED, true, c, now);
+    this.save();
   }
 
   // ---------------------------------------------------------------- schedule + commands
@@ -274,7 +307,11 @@ export class DoseCycle {
     this.save();
   }
 
-  /** A refill (fresh carousel, at home position) was confirmed with n doses loaded. Clears a jam. */
+  /**
+   * A refill (fresh carousel, at home position) was confirmed with n doses loaded. Clears a jam —
+   * except a released missed dose still lying in the tray: that lock (and FAULT_DOSE_RELEASED)
+   * stays until a refill is confirmed with the tray empty.
+   */
   refill(n: number, now: number): void {
     const st = this.st;
     st.loaded = n > 0 && n <= this.cfg.compartments ? n : this.cfg.compartments;
@@ -282,10 +319,12 @@ export class DoseCycle {
     st.pos = Math.round(this.io.position());
     st.refillAt = 0;
     st.intent = null;
-    if (st.jam) {
+    const rel = (st.faults & (1 << FAULT_DOSE_RELEASED)) !== 0;
+    if (st.jam && !(rel && this.io.tray())) {
       st.jam = 0;
       if (st.faults & (1 << FAULT_MOTOR_JAM)) this.fault(FAULT_MOTOR_JAM, false, 0, now);
       if (st.faults & (1 << FAULT_SLOT_SENSOR)) this.fault(FAULT_SLOT_SENSOR, false, 0, now);
+      if (rel) this.fault(FAULT_DOSE_RELEASED, false, 0, now);
     }
     this.emit({ supply: { remaining: st.loaded, hoursLeft: this.hoursLeft(now), refilled: true } }, now);
   }
@@ -400,6 +439,13 @@ export class DoseCycle {
     const it = st.intent;
     if (!it) return;
     this.moving = false;
+    if (it.p) {
+      // parked past the missed compartments: nothing was dispensed
+      st.pos = it.to;
+      st.intent = null;
+      this.save();
+      return;
+    }
     this.dispenses++;
     st.pos = it.to;
     st.slot = it.to;
@@ -478,6 +524,13 @@ export class DoseCycle {
       p = this.pending();
     }
     if (p > 0 && now >= this.lateLimit(p)) return now; // more to catch up
+    // pass the missed compartments now, once, and park between compartments (see the header)
+    if (!st.intent && !st.jam && !st.tray && st.pos < st.slot - ALIGN && st.slot < st.loaded && !this.io.tray()) {
+      st.intent = { s: 0, to: st.slot + 0.5, m: MODE_NORMAL, p: 1 };
+      this.save(); // intent on flash BEFORE the motor moves
+      this.run();
+      return now + 0.1;
+    }
     // travel mode: dispense ahead, one compartment after the other
     if (st.travel > 0 && !st.intent && !st.jam && p > 0 && this.remaining() > 0) {
       this.start(p, MODE_TRAVEL, now);

@@ -39,6 +39,7 @@ export const FaultCode = {
   FAULT_SLOT_SENSOR: 11,
   FAULT_INTERNAL_ERROR: 12,
   FAULT_ACK_TIMEOUT: 13,
+  FAULT_DOSE_RELEASED: 14,
 };
 
 export const CommandKind = {
