@@ -40,6 +40,8 @@ export class DispenserHw {
   loaded: boolean[] = [];
   emptied: Emptied[] = [];
   tray = 0;
+  /** most compartments that lay in the tray at once */
+  trayMax = 0;
   jammed = false;
   motorOn = false;
   /** called when a compartment empties into the tray */
@@ -130,6 +132,7 @@ export class DispenserHw {
       this.loaded[c] = false;
       this.emptied.push({ compartment: c, at: this.clock.now() });
       this.tray++;
+      if (this.tray > this.trayMax) this.trayMax = this.tray;
       this.pins.drive(this.p.tray_sensor, 1);
       this.onEmptied?.(c);
     }

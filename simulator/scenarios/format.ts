@@ -11,6 +11,7 @@
 //   drift_ppm = 2800              # device clock drift (ESP32 without crystal: ~10 s/hour); default 0
 //   time_sync_min = 60            # gateway TimeSync interval; default 60
 //   oracle = true                 # check every dose against the patient model (default true)
+//   tray_max = 1                  # optional: never more than this many compartments in the tray at once
 //
 //   [schedule]                    # sent as the Schedule downlink at the start
 //   version = 1
@@ -52,6 +53,8 @@
 //   late = true                   # optional: must (not) be flagged late
 //   mode = "travel"               # optional: normal / assisted / travel
 //   code = "MotorJam"             # for kind = "Fault": the fault code name; cleared = true/false
+//   when = "DoseReleased"         # optional: checked only in runs where this fault was raised (runs = N
+//                                 # with a random cut: the outcome differs per run); unless = the opposite
 import TOML from "@iarna/toml";
 import { readFileSync } from "node:fs";
 
@@ -63,7 +66,7 @@ export const ACTIONS = [
 export const EVENT_KINDS = ["DoseTaken", "DoseMissed", "DoseNotCollected", "DoseReminder", "DoseDispensed", "Fault", "Supply", "RefillNeeded", "Refilled", "ScheduleAck"] as const;
 export const FAULT_NAMES: Record<string, number> = {
   MotorJam: 1, LidOpened: 2, ForcedOpening: 3, MainsLost: 4, BatteryLow: 5, ClockNotSet: 6, ClockJumped: 7,
-  StorageNearlyFull: 8, OutboxFull: 9, OutOfMemory: 10, SlotSensor: 11, InternalError: 12,
+  StorageNearlyFull: 8, OutboxFull: 9, OutOfMemory: 10, SlotSensor: 11, InternalError: 12, DoseReleased: 14,
 };
 export const MODES: Record<string, number> = { normal: 0, assisted: 1, travel: 2 };
 const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -93,6 +96,9 @@ export interface ExpectedEvent {
   mode?: number;
   code?: number;
   cleared?: boolean;
+  /** only checked in runs where this fault code was raised (when) / was not raised (unless) */
+  when?: number;
+  unless?: number;
 }
 
 export interface Scenario {
@@ -111,6 +117,8 @@ export interface Scenario {
   driftPpm: number;
   timeSyncMin: number;
   oracle: boolean;
+  /** most compartments allowed in the tray at once (0 = unchecked) */
+  trayMax: number;
   schedule: { version: number; doses: Array<{ minute: number; weekdays: number }>; earlyMin: number; lateMin: number; collectMin: number; remindEveryMin: number };
   pattern: Behaviour[];
   takeAfterS: number;
@@ -220,7 +228,8 @@ export function parseScenario(file: string, text: string): Scenario {
     const key = `expect.event[${i}]`;
     if (!(EVENT_KINDS as readonly string[]).includes(e.kind)) fail(file, key + ".kind", e.kind, `one of ${EVENT_KINDS.join(", ")}`);
     if (e.mode !== undefined && !(e.mode in MODES)) fail(file, key + ".mode", e.mode, "normal, assisted or travel");
-    if (e.code !== undefined && !(e.code in FAULT_NAMES)) fail(file, key + ".code", e.code, `a fault name: ${Object.keys(FAULT_NAMES).join(", ")}`);
+    for (const c of ["code", "when", "unless"])
+      if (e[c] !== undefined && !(e[c] in FAULT_NAMES)) fail(file, `${key}.${c}`, e[c], `a fault name: ${Object.keys(FAULT_NAMES).join(", ")}`);
     return {
       kind: e.kind,
       scheduled: e.scheduled === undefined ? "" : localStamp(file, key + ".scheduled", e.scheduled),
@@ -229,6 +238,8 @@ export function parseScenario(file: string, text: string): Scenario {
       mode: e.mode === undefined ? undefined : MODES[e.mode],
       code: e.code === undefined ? undefined : FAULT_NAMES[e.code],
       cleared: e.cleared,
+      when: e.when === undefined ? undefined : FAULT_NAMES[e.when],
+      unless: e.unless === undefined ? undefined : FAULT_NAMES[e.unless],
     };
   });
   return {
@@ -243,6 +254,7 @@ export function parseScenario(file: string, text: string): Scenario {
     driftPpm: typeof raw.drift_ppm === "number" ? raw.drift_ppm : 0,
     timeSyncMin: int(file, "time_sync_min", raw.time_sync_min, 60, 1),
     oracle: raw.oracle !== false,
+    trayMax: int(file, "tray_max", raw.tray_max, 0),
     schedule: {
       version: int(file, "schedule.version", sch.version, 1, 1),
       doses,

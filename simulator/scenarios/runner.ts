@@ -7,7 +7,9 @@
 //    device reports outbox depth 0 and next seq N+1 in a final handshake;
 //  * no duplicates: no (boot, seq) stored twice, and no dose event kind twice for the same dose;
 //  * never a double dose: every compartment the carousel emptied belongs to a different dose, and
-//    their number equals the doses reported dispensed (taken / not collected / travel);
+//    their number equals the doses reported dispensed (taken / not collected / travel) plus the
+//    missed doses reported released into the tray by a power cut (FAULT_DOSE_RELEASED, each naming
+//    an emptied compartment); with `tray_max`, never more compartments in the tray at once;
 //  * the patient model (oracle): each dose's outcome follows from what the patient did;
 //  * the scenario's expected events (kind, scheduled local time, count) and totals per kind;
 //  * no uncaught exception in the firmware.
@@ -289,13 +291,21 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
   }
   for (const [key, n] of doseKey) if (n > 1) failures.push(`duplicate dose event: ${key} stored ${n} times`);
   const dispensedDoses = new Set(stored.filter((e) => e.env.dose && [0, 2, 4].includes(e.env.dose.kind)).map((e) => sched(e.env)));
-  if (hw.emptied.length !== dispensedDoses.size)
-    failures.push(`double dose check: the carousel emptied ${hw.emptied.length} compartments but ${dispensedDoses.size} doses were reported dispensed`);
+  const released = stored.filter((e) => e.env.fault && e.env.fault.code === FAULT_NAMES.DoseReleased && !e.env.fault.cleared);
+  if (hw.emptied.length !== dispensedDoses.size + released.length)
+    failures.push(`double dose check: the carousel emptied ${hw.emptied.length} compartments but ${dispensedDoses.size} doses were reported dispensed and ${released.length} released`);
+  for (const e of released)
+    if (e.env.fault.detail && !hw.emptied.some((x) => x.compartment === e.env.fault.detail))
+      failures.push(`DoseReleased names compartment ${e.env.fault.detail}, which the carousel never emptied`);
+  if (sc.trayMax > 0 && hw.trayMax > sc.trayMax) failures.push(`${hw.trayMax} compartments lay in the tray at once (tray_max = ${sc.trayMax})`);
+  const raised = new Set(stored.filter((e) => e.env.fault && !e.env.fault.cleared).map((e) => e.env.fault.code));
   if (sc.oracle) oracle(doses, stored, { early, late: lateLimit, collect, remind, endS }, failures);
   const counts: Record<string, number> = {};
   for (const e of stored) counts[kindOf(e.env)] = (counts[kindOf(e.env)] ?? 0) + 1;
   for (const [kind, n] of Object.entries(sc.totals)) if ((counts[kind] ?? 0) !== n) failures.push(`expected ${n} ${kind} in total, got ${counts[kind] ?? 0}`);
   for (const x of sc.expected) {
+    if (x.when !== undefined && !raised.has(x.when)) continue;
+    if (x.unless !== undefined && raised.has(x.unless)) continue;
     const hits = stored.filter((e) => {
       if (kindOf(e.env) !== x.kind) return false;
       if (x.scheduled && (!e.env.dose || osloStamp(sched(e.env)).slice(0, 16) !== x.scheduled.slice(0, 16))) return false;
@@ -306,7 +316,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       return true;
     });
     if (hits.length !== x.count) {
-      const what = [x.kind, x.scheduled && `scheduled ${x.scheduled}`, x.code !== undefined && `code ${x.code}`, x.cleared !== undefined && `cleared ${x.cleared}`, x.mode !== undefined && `mode ${x.mode}`, x.late !== undefined && `late ${x.late}`].filter(Boolean).join(", ");
+      const what = [x.kind, x.scheduled && `scheduled ${x.scheduled}`, x.code !== undefined && `code ${x.code}`, x.cleared !== undefined && `cleared ${x.cleared}`, x.mode !== undefined && `mode ${x.mode}`, x.late !== undefined && `late ${x.late}`, x.when !== undefined && `when fault ${x.when}`, x.unless !== undefined && `unless fault ${x.unless}`].filter(Boolean).join(", ");
       failures.push(`expected ${x.count} × ${what}, got ${hits.length}`);
     }
   }

@@ -1,13 +1,14 @@
 // Every dispenser scenario in this folder, on the real firmware bundle in the simulator (virtual time).
-// The 1,000 power-cut runs are split with power-cut.test.ts so the two files run on both cores.
+// The 1,000 power-cut runs are split with power-cut.test.ts so the two files run on both cores; the
+// pass-over cuts (power-cut-pass-over.toml) run there too.
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { bundleFor, runScenarioFiles, summarize, type ScenarioResult } from "../../simulator/scenarios/runner.ts";
 import { loadScenario } from "../../simulator/scenarios/format.ts";
-import { DIR, POWER_CUT, SPLIT } from "./split.ts";
+import { DIR, PASS_OVER, POWER_CUT, SPLIT } from "./split.ts";
 
-const files = readdirSync(DIR).filter((f) => f.endsWith(".toml")).map((f) => join(DIR, f)).filter((f) => f !== POWER_CUT);
+const files = readdirSync(DIR).filter((f) => f.endsWith(".toml")).map((f) => join(DIR, f)).filter((f) => f !== POWER_CUT && f !== PASS_OVER);
 const results: ScenarioResult[] = [];
 
 describe("dispenser scenarios", () => {
