@@ -17,6 +17,16 @@ describe("scenario format", () => {
     expect(sc.expected[0]).toMatchObject({ kind: "Fault", code: 1, cleared: true, count: 1 });
   });
 
+  it("tray_max and expectations conditional on a raised fault (when / unless)", () => {
+    const sc = parseScenario("a.toml", `tray_max = 1\n` + base + `[[expect.event]]\nkind = "DoseMissed"\nscheduled = "2026-11-02 08:00"\nwhen = "DoseReleased"\n[[expect.event]]\nkind = "DoseTaken"\nunless = "DoseReleased"\ncount = 0\n`);
+    expect(sc.trayMax).toBe(1);
+    expect(parseScenario("b.toml", base).trayMax).toBe(0); // unchecked by default
+    expect(sc.expected[0]).toMatchObject({ kind: "DoseMissed", when: 14, count: 1 });
+    expect(sc.expected[1]).toMatchObject({ kind: "DoseTaken", unless: 14, count: 0 });
+    expect(() => parseScenario("s.toml", base + `[[expect.event]]\nkind = "Fault"\nwhen = "Spilled"\n`)).toThrow(/s\.toml: expect\.event\[0\]\.when: got "Spilled"; expected a fault name/);
+    expect(() => parseScenario("s.toml", `tray_max = -1\n` + base)).toThrow(/tray_max/);
+  });
+
   it("errors name the file, the key, the bad value and the expected form", () => {
     expect(() => parseScenario("s.toml", `name = "x"\nstart = "2026-11-02"\n[schedule]\ndoses = ["25:00"]\n`)).toThrow(/s\.toml: schedule\.doses\[0\]: got "25:00"; expected a wall time/);
     expect(() => parseScenario("s.toml", base + `[[event]]\nat = "2026-11-02 10:00"\nwhat = "explode"\n`)).toThrow(/s\.toml: event\[0\]\.what: got "explode"; expected one of power_cut/);
