@@ -440,6 +440,24 @@ describe("pass-over of a missed compartment", () => {
     expect(r.dose(DOSE_MISSED).map((d) => d.scheduled)).toEqual([at("08:00"), at("20:00")]);
   });
 
+  it("a refill confirmed during a park move stops the motor; the fresh carousel is not turned", () => {
+    const r = started();
+    r.run(at("10:00"));
+    r.run(r.t + 0.5);
+    expect(r.motorOn).toBe(true);
+    r.pos = 0; // the nurse swaps the carousel (motor still on)
+    r.cycle.refill(28, r.t);
+    expect(r.motorOn).toBe(false);
+    expect(r.cycle.busy()).toBe(false);
+    r.run(at("10:05"));
+    expect(r.pos).toBe(0);
+    expect(r.cycle.st.intent).toBe(null);
+    r.run(at("20:01"));
+    expect(r.press()).toBe(true);
+    r.run(at("20:02"));
+    expect(r.emptied).toEqual([1]);
+  });
+
   it("a dispense intent that passes a missed compartment (no park yet) and is cut aligned with it is not continued", () => {
     const r = started();
     r.run(at("10:00") + 5);

@@ -319,6 +319,8 @@ export class DoseCycle {
     st.pos = Math.round(this.io.position());
     st.refillAt = 0;
     st.intent = null;
+    this.io.motor(false); // a move under way (e.g. a park at a late limit) ends with the old carousel
+    this.moving = false;
     const rel = (st.faults & (1 << FAULT_DOSE_RELEASED)) !== 0;
     if (st.jam && !(rel && this.io.tray())) {
       st.jam = 0;
