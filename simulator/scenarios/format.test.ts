@@ -18,9 +18,10 @@ describe("scenario format", () => {
   });
 
   it("tray_max and expectations conditional on a raised fault (when / unless)", () => {
-    const sc = parseScenario("a.toml", `tray_max = 1\n` + base + `[[expect.event]]\nkind = "DoseMissed"\nscheduled = "2026-11-02 08:00"\nwhen = "DoseReleased"\n[[expect.event]]\nkind = "DoseTaken"\nunless = "DoseReleased"\ncount = 0\n`);
-    expect(sc.trayMax).toBe(1);
-    expect(parseScenario("b.toml", base).trayMax).toBe(0); // unchecked by default
+    const sc = parseScenario("a.toml", `tray_max = 2\n` + base + `[[expect.event]]\nkind = "DoseMissed"\nscheduled = "2026-11-02 08:00"\nwhen = "DoseReleased"\n[[expect.event]]\nkind = "DoseTaken"\nunless = "DoseReleased"\ncount = 0\n`);
+    expect(sc.trayMax).toBe(2);
+    expect(parseScenario("b.toml", base).trayMax).toBe(1); // never two in the tray, by default
+    expect(parseScenario("c.toml", `tray_max = 0\n` + base).trayMax).toBe(0); // unchecked
     expect(sc.expected[0]).toMatchObject({ kind: "DoseMissed", when: 14, count: 1 });
     expect(sc.expected[1]).toMatchObject({ kind: "DoseTaken", unless: 14, count: 0 });
     expect(() => parseScenario("s.toml", base + `[[expect.event]]\nkind = "Fault"\nwhen = "Spilled"\n`)).toThrow(/s\.toml: expect\.event\[0\]\.when: got "Spilled"; expected a fault name/);

@@ -11,7 +11,8 @@
 //   drift_ppm = 2800              # device clock drift (ESP32 without crystal: ~10 s/hour); default 0
 //   time_sync_min = 60            # gateway TimeSync interval; default 60
 //   oracle = true                 # check every dose against the patient model (default true)
-//   tray_max = 1                  # optional: never more than this many compartments in the tray at once
+//   tray_max = 1                  # never more than this many compartments in the tray at once (default 1;
+//                                 # travel mode piles doses up for the nurse; 0 = unchecked)
 //
 //   [schedule]                    # sent as the Schedule downlink at the start
 //   version = 1
@@ -117,7 +118,7 @@ export interface Scenario {
   driftPpm: number;
   timeSyncMin: number;
   oracle: boolean;
-  /** most compartments allowed in the tray at once (0 = unchecked) */
+  /** most compartments allowed in the tray at once (default 1, 0 = unchecked) */
   trayMax: number;
   schedule: { version: number; doses: Array<{ minute: number; weekdays: number }>; earlyMin: number; lateMin: number; collectMin: number; remindEveryMin: number };
   pattern: Behaviour[];
@@ -254,7 +255,7 @@ export function parseScenario(file: string, text: string): Scenario {
     driftPpm: typeof raw.drift_ppm === "number" ? raw.drift_ppm : 0,
     timeSyncMin: int(file, "time_sync_min", raw.time_sync_min, 60, 1),
     oracle: raw.oracle !== false,
-    trayMax: int(file, "tray_max", raw.tray_max, 0),
+    trayMax: int(file, "tray_max", raw.tray_max, 1),
     schedule: {
       version: int(file, "schedule.version", sch.version, 1, 1),
       doses,

@@ -9,7 +9,7 @@
 //  * never a double dose: every compartment the carousel emptied belongs to a different dose, and
 //    their number equals the doses reported dispensed (taken / not collected / travel) plus the
 //    missed doses reported released into the tray by a power cut (FAULT_DOSE_RELEASED, each naming
-//    an emptied compartment); with `tray_max`, never more compartments in the tray at once;
+//    an emptied compartment); never more compartments in the tray at once than `tray_max` (default 1);
 //  * the patient model (oracle): each dose's outcome follows from what the patient did;
 //  * the scenario's expected events (kind, scheduled local time, count) and totals per kind;
 //  * no uncaught exception in the firmware.
