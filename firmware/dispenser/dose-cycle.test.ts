@@ -440,6 +440,24 @@ describe("pass-over of a missed compartment", () => {
     expect(r.dose(DOSE_MISSED).map((d) => d.scheduled)).toEqual([at("08:00"), at("20:00")]);
   });
 
+  it("several misses in a row are passed in one park move; a cut on any of them is reported with that compartment", () => {
+    for (const cutAt of [1, 2]) {
+      const r = started();
+      r.run(at("07:00"));
+      r.t = at("22:30"); // device off all day (clock kept): 08:00 and 20:00 both missed at once
+      r.run(r.t + 0.1);
+      expect(r.dose(DOSE_MISSED).map((d) => d.scheduled)).toEqual([at("08:00"), at("20:00")]);
+      expect(r.cycle.st.intent).toMatchObject({ to: 2.5, p: 1 });
+      while (r.pos < cutAt) r.run(r.t + 0.05);
+      r.powerCut();
+      r.run(at("23:00"));
+      expect(r.emptied).toEqual([cutAt]);
+      expect(released(r).map((e) => e.body.fault.detail)).toEqual([cutAt]);
+      r.run(at("08:01", 1));
+      expect(r.press()).toBe(false);
+    }
+  });
+
   it("a refill confirmed during a park move stops the motor; the fresh carousel is not turned", () => {
     const r = started();
     r.run(at("10:00"));
