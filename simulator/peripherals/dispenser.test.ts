@@ -34,6 +34,22 @@ describe("dispenser peripherals", () => {
     expect(hw.emptied.length).toBe(1);
   });
 
+  it("power lost aligned with a compartment empties it; trayMax records the most compartments in the tray at once", () => {
+    const { clock, pins, hw, pos } = rig();
+    pins.write(pin("motor"), 1);
+    clock.runFor(1500 * 1.1);
+    hw.powerLost(); // at ~1.1: the carousel rests within reach of 1
+    expect(pos()).toBe(1);
+    expect(hw.emptied.map((e) => e.compartment)).toEqual([1]);
+    pins.write(pin("motor"), 1);
+    clock.runFor(1500);
+    pins.write(pin("motor"), 0); // a second compartment on top of the first
+    expect(hw.tray).toBe(2);
+    expect(hw.trayMax).toBe(2);
+    hw.takeOut();
+    expect(hw.trayMax).toBe(2);
+  });
+
   it("jam: the motor runs, nothing moves; power loss stops the motor where it is", () => {
     const { clock, pins, hw, pos } = rig();
     hw.setJam(true);
