@@ -37,10 +37,9 @@ const mutated = fc.oneof(
     }),
 );
 
-/** Runs f; it may return or throw an Error, nothing else; and it must be quick (a generous bound: the
- *  machine may be busy; a real hang or blow-up is orders of magnitude slower). */
+/** Runs f; it may return or throw an Error, nothing else. A hang shows as the test's own timeout
+ *  (no wall-clock bound per call: tests never gate on the machine's speed). */
 function onlyErrors(f: () => unknown): unknown {
-  const t0 = performance.now();
   let out: unknown;
   try {
     out = f();
@@ -48,7 +47,6 @@ function onlyErrors(f: () => unknown): unknown {
     expect(e).toBeInstanceOf(Error);
     out = e;
   }
-  expect(performance.now() - t0).toBeLessThan(1000);
   return out;
 }
 
@@ -74,12 +72,10 @@ describe("fuzz", () => {
       fc.property(fc.array(fc.oneof(mutated, mutated.map((p) => (p.length ? encodeFrame(p.subarray(0, 251)) : p))), { maxLength: 8 }), (chunks) => {
         const bodies: Uint8Array[] = [];
         const p = new FrameParser((b) => bodies.push(b));
-        const t0 = performance.now();
         for (const c of chunks) {
           p.push(c);
           expect(p.len).toBeLessThanOrEqual(MAX_FRAME * 2);
         }
-        expect(performance.now() - t0).toBeLessThan(1000);
         for (const b of bodies) expect(b.length).toBeGreaterThan(0);
       }),
       { numRuns: RUNS },

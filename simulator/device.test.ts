@@ -133,7 +133,7 @@ describe("SimDevice running a hand-written bundle", () => {
     expect(dev.evaluate("atob(btoa('\\xf5ok'))")).toBe("\xf5ok");
   });
 
-  it("runs 30 days of timers in virtual time in under 2 s", () => {
+  it("runs 30 days of timers in virtual time (speed is make bench's business, not asserted here)", () => {
     const { clock, dev } = boot(`
       var minutes = 0, hours = 0, days = 0;
       setInterval(function () { minutes++; }, 60000);
@@ -146,7 +146,6 @@ describe("SimDevice running a hand-written bundle", () => {
     const wall = performance.now() - t0;
     expect(dev.evaluate("[minutes, hours, days]")).toEqual([43200, 720, 30]);
     console.log(`30 simulated days (43,950 timer events) in ${wall.toFixed(0)} ms wall time`);
-    expect(wall).toBeLessThan(2000);
   });
 
   it("applies clock drift to the device's view of time", () => {
