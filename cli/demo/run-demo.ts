@@ -81,6 +81,13 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     await gw?.stop().catch(() => undefined);
     await pty.close();
   };
+  // killed from outside (SIGTERM, or Ctrl-C when stdin is not a terminal): still stop socat and the broker
+  const onSignal = () => void cleanup().finally(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    process.exit(130);
+  });
+  process.once("SIGTERM", onSignal);
+  process.once("SIGINT", onSignal);
   try {
     stopLeds = watchAlarmLeds(dev, (s) => {
       ledState = s;
@@ -135,6 +142,8 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     say("demo", `failed: ${(e as Error).message}`);
     return 1;
   } finally {
+    process.off("SIGTERM", onSignal);
+    process.off("SIGINT", onSignal);
     await cleanup();
     fs.rmSync(dir, { recursive: true, force: true });
   }
