@@ -16,18 +16,12 @@ import { filter, topic } from "../../gateway/mqtt/topics.ts";
 import { decodeMessage, encodeCanonical } from "../../protocol/schema.ts";
 import { RealtimeClock, SimDevice, openPtyPair, type PtyPair } from "../../simulator/index.ts";
 import { alarmLedState } from "../../cli/demo/alarm-indicator.ts";
+import { until } from "../support/wait.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const GW = "e2e-gw";
 const ID = 4242;
 
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe("alarm over a real serial pty to a real Mosquitto through the gateway process", () => {
   let broker: Mosquitto;

@@ -9,6 +9,7 @@ import { EventEmitter } from "node:events";
 import { FrameParser } from "../../protocol/framing.ts";
 import { BaseLink, type Link } from "../../gateway/transports/transport.ts";
 import { bodyName, openFrame, sealFrame, ZERO_KEY } from "../../gateway/wire.ts";
+import { until } from "./wait.ts";
 
 export interface FakeDeviceOptions {
   id: number;
@@ -189,10 +190,6 @@ export class FakeDevice extends EventEmitter {
   }
 }
 
-export async function waitFor(pred: () => boolean, ms = 5000, what = "condition"): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+export function waitFor(pred: () => boolean, ms = 5000, what = "condition"): Promise<void> {
+  return until(pred, ms, what, 10);
 }

@@ -52,10 +52,4 @@ export function pumpClock(clock: VirtualClock, speed: number, everyMs = 5): () =
   return () => clearInterval(h);
 }
 
-export async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms (real) waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+export { until } from "./wait.ts";

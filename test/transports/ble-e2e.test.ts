@@ -19,18 +19,12 @@ import { RealtimeClock, SimDevice } from "../../simulator/index.ts";
 import { BleRadio, FakeNoble, SimBlePeripheral, bleProvider, clockScheduler, type BleFaults } from "../../simulator/ble/index.ts";
 import { loadBoard } from "../../hardware/boards.ts";
 import { alarmLedState } from "../../cli/demo/alarm-indicator.ts";
+import { until } from "../support/wait.ts";
 
 const GW = "ble-gw";
 const ID = 5150;
 const BOARD = "alarm-nrf52";
 
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** Wraps a transport so every device frame on its links is seen (size and decoded envelope). */
 function tapped(inner: Transport, key: Uint8Array, frames: Array<{ size: number; env: any }>): Transport {

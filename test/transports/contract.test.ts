@@ -5,16 +5,9 @@ import { encodeFrame, FrameParser } from "../../protocol/framing.ts";
 import type { Link } from "../../gateway/transports/transport.ts";
 import { FIXTURES, type Fixture } from "./fixtures.ts";
 import { seededRng } from "../../simulator/ble/rng.ts";
+import { sleep, until } from "../support/wait.ts";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(2);
-  }
-}
 
 function randomBytes(n: number, seed: number): Uint8Array {
   const r = seededRng(seed);

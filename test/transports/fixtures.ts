@@ -18,6 +18,7 @@ import { TcpConnectTransport } from "../../gateway/transports/tcp.ts";
 import { BleTransport } from "../../gateway/transports/ble.ts";
 import { BleRadio, FakeNoble } from "../../simulator/ble/index.ts";
 import { BlePeerDevice, VARDE_BLE } from "./ble-peer.ts";
+import { sleep, until } from "../support/wait.ts";
 
 export interface Peer {
   /** bytes from the device to the gateway */
@@ -41,15 +42,7 @@ export interface Fixture {
   dispose(): Promise<void>;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(2);
-  }
-}
 
 // ---------------------------------------------------------------- serial over a pty pair
 

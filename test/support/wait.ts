@@ -1,0 +1,13 @@
+// Polling waits for tests that cross real processes, sockets and ptys (never a bound on speed: the
+// timeout only turns a hang into a readable failure).
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Resolves once `cond()` is true; throws after `ms` real milliseconds, naming what it waited for. */
+export async function until(cond: () => boolean, ms: number, what: string, everyMs = 5): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms (real) waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
