@@ -9,6 +9,9 @@ need=()
 command -v socat >/dev/null 2>&1 || need+=(socat)            # pseudo-terminal pairs for the serial path
 command -v udevadm >/dev/null 2>&1 || need+=(udev)           # SerialPort.list() reads udev
 command -v openssl >/dev/null 2>&1 || need+=(openssl)        # test CA and client certificates for the TLS tests
+command -v qemu-i386 >/dev/null 2>&1 || need+=(qemu-user)    # runs the real Espruino interpreters (i386 builds) on x86-64
+command -v chromium >/dev/null 2>&1 || need+=(chromium)      # browser tests of the console (playwright-core drives it)
+[ -x /usr/lib/postgresql/15/bin/postgres ] || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql) # the backend's shared store
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need[*]}"
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
