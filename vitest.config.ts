@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // one line when the real-Espruino tier cannot run (test/support/espruino.ts)
+    globalSetup: ["test/support/espruino-setup.ts"],
   },
 });
