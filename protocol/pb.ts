@@ -112,6 +112,12 @@ export function pbEnd(): void {
 
 /** End offset of the length-delimited field pr() returned last. */
 export let prEnd = 0;
+/** The field pbField() read last: number, wire type, value (varint or fixed32 value, or the start of a
+ *  length-delimited field) and the end of a length-delimited field. */
+export let fNum = 0;
+export let fWt = 0;
+export let fVal = 0;
+export let fEnd = 0;
 /** Position after the varint read by getVarint. */
 let rp = 0;
 
@@ -131,6 +137,39 @@ function getVarint(buf: Uint8Array, p: number, e: number): number {
   throw new Error("pb: varint longer than 10 bytes");
 }
 
+/** Reads the field that starts at p (< e) into fNum/fWt/fVal/fEnd; returns the position after it. */
+export function pbField(buf: Uint8Array, p: number, e: number): number {
+  const tag = getVarint(buf, p, e);
+  p = rp;
+  fWt = tag & 7;
+  fNum = Math.floor(tag / 8);
+  if (fNum === 0) throw new Error("pb: field number 0");
+  if (fWt === 0) {
+    fVal = getVarint(buf, p, e);
+    return rp;
+  }
+  if (fWt === 5 || fWt === 1) {
+    const end = p + (fWt === 5 ? 4 : 8);
+    if (end > e) throw new Error("pb: truncated fixed field");
+    fVal = buf[p] + buf[p + 1] * 256 + buf[p + 2] * 65536 + buf[p + 3] * 16777216;
+    return end;
+  }
+  if (fWt === 2) {
+    const len = getVarint(buf, p, e);
+    p = rp;
+    if (len > e - p) throw new Error("pb: length beyond the message");
+    fVal = p;
+    fEnd = p + len;
+    return fEnd;
+  }
+  throw new Error("pb: wire type " + fWt);
+}
+
+/** A sint32 value from its zigzag encoding. */
+export function unzz(v: number): number {
+  return v % 2 ? -(v + 1) / 2 : v / 2;
+}
+
 /**
  * Field `key` in buf[s, e): scalar value (0 when absent) or, for a length-delimited field, its start
  * (end in prEnd; -1 when absent). n: the n-th occurrence (0 = first); default the last.
@@ -142,41 +181,18 @@ export function pr(buf: Uint8Array, s: number, e: number, key: number, n?: numbe
   let seen = 0;
   let p = s;
   while (p < e) {
-    const tag = getVarint(buf, p, e);
-    p = rp;
-    const t = tag & 7;
-    const num = Math.floor(tag / 8);
-    if (num === 0) throw new Error("pb: field number 0");
-    let v = 0;
-    let end = 0;
-    if (t === 0) {
-      v = getVarint(buf, p, e);
-      p = rp;
-    } else if (t === 5 || t === 1) {
-      end = p + (t === 5 ? 4 : 8);
-      if (end > e) throw new Error("pb: truncated fixed field");
-      v = buf[p] + buf[p + 1] * 256 + buf[p + 2] * 65536 + buf[p + 3] * 16777216;
-      p = end;
-    } else if (t === 2) {
-      const len = getVarint(buf, p, e);
-      p = rp;
-      if (len > e - p) throw new Error("pb: length beyond the message");
-      v = p;
-      end = p + len;
-      p = end;
-    } else throw new Error("pb: wire type " + t);
-    if (num !== want) continue;
-    if (t !== wt) throw new Error("pb: field " + num + " has wire type " + t + ", expected " + wt);
+    p = pbField(buf, p, e);
+    if (fNum !== want) continue;
+    if (fWt !== wt) throw new Error("pb: field " + fNum + " has wire type " + fWt + ", expected " + wt);
     if (n === undefined || seen === n) {
-      found = v;
-      if (t === 2) prEnd = end;
+      found = fVal;
+      if (wt === 2) prEnd = fEnd;
       if (n !== undefined) break;
     }
     seen++;
   }
   if (found === -1) return -1;
-  if (key & ZZ) return found % 2 ? -(found + 1) / 2 : found / 2;
-  return found;
+  return key & ZZ ? unzz(found) : found;
 }
 
 /** The bytes buf[s, e) as a byte string (one char per byte). */

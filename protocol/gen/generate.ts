@@ -102,24 +102,32 @@ export function generate(protoPath: string = PROTO_PATH): { fields: string; mess
     "// per message, [field name, pb.ts key, kind, referenced message or \"\", repeated, oneof name or \"\"].",
     "// kind: u uint32, i int32, e enum, s sint32, b bool, f fixed32, x sfixed32, t string, y bytes, m message.",
     "",
+    "// A function, not a table: on a device its arrays are made when a message is coded and freed after,",
+    "// so the descriptors cost RAM only while in use (the code stays in flash).",
+    "",
     "export type FieldDesc = [string, number, string, string, boolean, string];",
     "",
-    "export const MESSAGES: { [type: string]: FieldDesc[] } = {",
+    "/** Names of the messages reachable from Envelope. */",
+    `export const MESSAGE_NAMES = ${JSON.stringify(types.map((t) => t.name))};`,
+    "",
+    "/** The field descriptors of message `type` (undefined for an unknown name). */",
+    "export function fieldsOf(type: string): FieldDesc[] | undefined {",
+    "  switch (type) {",
   ];
   for (const t of types) {
     const fields = [...t.fieldsArray].sort((a, b) => a.id - b.id);
     f.push(`export const enum ${t.name} {`);
-    m.push(`  ${t.name}: [`);
+    m.push(`    case ${JSON.stringify(t.name)}:`, `      return [`);
     for (const fl of fields) {
       const { key, kind } = fieldKey(fl);
       f.push(`  ${fl.name} = ${key},`);
       const ref = kind === "m" ? (fl.resolvedType as protobuf.Type).name : "";
-      m.push(`    ${JSON.stringify([fl.name, key, kind, ref, !!fl.repeated, fl.partOf?.name ?? ""])},`);
+      m.push(`        ${JSON.stringify([fl.name, key, kind, ref, !!fl.repeated, fl.partOf?.name ?? ""])},`);
     }
     f.push("}", "");
-    m.push("  ],");
+    m.push("      ];");
   }
-  m.push("};", "");
+  m.push("  }", "  return undefined;", "}", "");
   return { fields: f.join("\n"), messages: m.join("\n") };
 }
 

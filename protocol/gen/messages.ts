@@ -4,139 +4,167 @@
 // per message, [field name, pb.ts key, kind, referenced message or "", repeated, oneof name or ""].
 // kind: u uint32, i int32, e enum, s sint32, b bool, f fixed32, x sfixed32, t string, y bytes, m message.
 
+// A function, not a table: on a device its arrays are made when a message is coded and freed after,
+// so the descriptors cost RAM only while in use (the code stays in flash).
+
 export type FieldDesc = [string, number, string, string, boolean, string];
 
-export const MESSAGES: { [type: string]: FieldDesc[] } = {
-  Envelope: [
-    ["device",8,"u","",false,""],
-    ["boot",21,"f","",false,""],
-    ["seq",24,"u","",false,""],
-    ["ack",32,"u","",false,""],
-    ["time",45,"f","",false,""],
-    ["late",48,"b","",false,""],
-    ["alarm",58,"m","Alarm",false,"body"],
-    ["dose",66,"m","DoseEvent",false,"body"],
-    ["heartbeat",74,"m","Heartbeat",false,"body"],
-    ["fault",82,"m","Fault",false,"body"],
-    ["alarmAck",90,"m","AlarmAck",false,"body"],
-    ["hello",98,"m","Hello",false,"body"],
-    ["info",106,"m","DeviceInfo",false,"body"],
-    ["timeSync",114,"m","TimeSync",false,"body"],
-    ["battery",122,"m","Battery",false,"body"],
-    ["schedule",130,"m","Schedule",false,"body"],
-    ["scheduleAck",138,"m","ScheduleAck",false,"body"],
-    ["config",146,"m","Config",false,"body"],
-    ["configAck",154,"m","ConfigAck",false,"body"],
-    ["command",162,"m","Command",false,"body"],
-    ["status",170,"m","Status",false,"body"],
-    ["supply",178,"m","Supply",false,"body"],
-  ],
-  Alarm: [
-    ["test",8,"b","",false,""],
-    ["cancel",16,"b","",false,""],
-    ["alarmSeq",24,"u","",false,""],
-    ["hold",32,"b","",false,""],
-  ],
-  DoseEvent: [
-    ["kind",8,"e","",false,""],
-    ["delayS",1048,"s","",false,""],
-    ["slot",32,"u","",false,""],
-    ["mode",48,"e","",false,""],
-    ["remaining",56,"u","",false,""],
-  ],
-  Heartbeat: [
-    ["batteryPct",8,"u","",false,""],
-    ["batteryMv",16,"u","",false,""],
-    ["outboxDepth",24,"u","",false,""],
-    ["intervalS",32,"u","",false,""],
-    ["mains",40,"b","",false,""],
-    ["uptimeS",48,"u","",false,""],
-  ],
-  Fault: [
-    ["code",8,"e","",false,""],
-    ["cleared",16,"b","",false,""],
-    ["detail",1048,"s","",false,""],
-  ],
-  AlarmAck: [
-    ["alarmSeq",8,"u","",false,""],
-    ["responder",18,"t","",false,""],
-  ],
-  Hello: [
-    ["nonce",8,"u","",false,""],
-    ["gatewayTime",16,"u","",false,""],
-  ],
-  DeviceInfo: [
-    ["nonce",8,"u","",false,""],
-    ["kind",16,"e","",false,""],
-    ["firmware",26,"t","",false,""],
-    ["board",34,"t","",false,""],
-    ["outboxDepth",40,"u","",false,""],
-    ["scheduleVersion",48,"u","",false,""],
-    ["configVersion",56,"u","",false,""],
-    ["lastDownlink",64,"u","",false,""],
-    ["seq",72,"u","",false,""],
-  ],
-  TimeSync: [
-    ["unix",8,"u","",false,""],
-    ["millis",16,"u","",false,""],
-  ],
-  Battery: [
-    ["percent",8,"u","",false,""],
-    ["millivolts",16,"u","",false,""],
-    ["daysLeft",24,"u","",false,""],
-    ["low",32,"b","",false,""],
-  ],
-  Schedule: [
-    ["version",8,"u","",false,""],
-    ["doses",18,"m","ScheduledDose",true,""],
-    ["earlyMin",24,"u","",false,""],
-    ["lateMin",32,"u","",false,""],
-    ["collectMin",40,"u","",false,""],
-    ["remindEveryMin",48,"u","",false,""],
-  ],
-  ScheduleAck: [
-    ["version",8,"u","",false,""],
-    ["ok",16,"b","",false,""],
-    ["error",26,"t","",false,""],
-  ],
-  Config: [
-    ["version",8,"u","",false,""],
-    ["heartbeatS",16,"u","",false,""],
-    ["cancelWindowS",24,"u","",false,""],
-    ["ackTimeoutS",32,"u","",false,""],
-    ["holdToAlarm",40,"b","",false,""],
-    ["holdMs",48,"u","",false,""],
-  ],
-  ConfigAck: [
-    ["version",8,"u","",false,""],
-    ["ok",16,"b","",false,""],
-    ["error",26,"t","",false,""],
-  ],
-  Command: [
-    ["kind",8,"e","",false,""],
-    ["arg",16,"u","",false,""],
-  ],
-  Status: [
-    ["firmware",10,"t","",false,""],
-    ["board",18,"t","",false,""],
-    ["scheduleVersion",24,"u","",false,""],
-    ["outboxDepth",32,"u","",false,""],
-    ["batteryPct",40,"u","",false,""],
-    ["batteryMv",48,"u","",false,""],
-    ["clockOffsetS",1080,"s","",false,""],
-    ["errorFlags",64,"u","",false,""],
-    ["uptimeS",72,"u","",false,""],
-    ["freeVars",80,"u","",false,""],
-    ["configVersion",88,"u","",false,""],
-    ["mains",96,"b","",false,""],
-  ],
-  Supply: [
-    ["remaining",8,"u","",false,""],
-    ["hoursLeft",16,"u","",false,""],
-    ["refilled",24,"b","",false,""],
-  ],
-  ScheduledDose: [
-    ["minute",8,"u","",false,""],
-    ["weekdays",16,"u","",false,""],
-  ],
-};
+/** Names of the messages reachable from Envelope. */
+export const MESSAGE_NAMES = ["Envelope","Alarm","DoseEvent","Heartbeat","Fault","AlarmAck","Hello","DeviceInfo","TimeSync","Battery","Schedule","ScheduleAck","Config","ConfigAck","Command","Status","Supply","ScheduledDose"];
+
+/** The field descriptors of message `type` (undefined for an unknown name). */
+export function fieldsOf(type: string): FieldDesc[] | undefined {
+  switch (type) {
+    case "Envelope":
+      return [
+        ["device",8,"u","",false,""],
+        ["boot",21,"f","",false,""],
+        ["seq",24,"u","",false,""],
+        ["ack",32,"u","",false,""],
+        ["time",45,"f","",false,""],
+        ["late",48,"b","",false,""],
+        ["alarm",58,"m","Alarm",false,"body"],
+        ["dose",66,"m","DoseEvent",false,"body"],
+        ["heartbeat",74,"m","Heartbeat",false,"body"],
+        ["fault",82,"m","Fault",false,"body"],
+        ["alarmAck",90,"m","AlarmAck",false,"body"],
+        ["hello",98,"m","Hello",false,"body"],
+        ["info",106,"m","DeviceInfo",false,"body"],
+        ["timeSync",114,"m","TimeSync",false,"body"],
+        ["battery",122,"m","Battery",false,"body"],
+        ["schedule",130,"m","Schedule",false,"body"],
+        ["scheduleAck",138,"m","ScheduleAck",false,"body"],
+        ["config",146,"m","Config",false,"body"],
+        ["configAck",154,"m","ConfigAck",false,"body"],
+        ["command",162,"m","Command",false,"body"],
+        ["status",170,"m","Status",false,"body"],
+        ["supply",178,"m","Supply",false,"body"],
+      ];
+    case "Alarm":
+      return [
+        ["test",8,"b","",false,""],
+        ["cancel",16,"b","",false,""],
+        ["alarmSeq",24,"u","",false,""],
+        ["hold",32,"b","",false,""],
+      ];
+    case "DoseEvent":
+      return [
+        ["kind",8,"e","",false,""],
+        ["delayS",1048,"s","",false,""],
+        ["slot",32,"u","",false,""],
+        ["mode",48,"e","",false,""],
+        ["remaining",56,"u","",false,""],
+      ];
+    case "Heartbeat":
+      return [
+        ["batteryPct",8,"u","",false,""],
+        ["batteryMv",16,"u","",false,""],
+        ["outboxDepth",24,"u","",false,""],
+        ["intervalS",32,"u","",false,""],
+        ["mains",40,"b","",false,""],
+        ["uptimeS",48,"u","",false,""],
+      ];
+    case "Fault":
+      return [
+        ["code",8,"e","",false,""],
+        ["cleared",16,"b","",false,""],
+        ["detail",1048,"s","",false,""],
+      ];
+    case "AlarmAck":
+      return [
+        ["alarmSeq",8,"u","",false,""],
+        ["responder",18,"t","",false,""],
+      ];
+    case "Hello":
+      return [
+        ["nonce",8,"u","",false,""],
+        ["gatewayTime",16,"u","",false,""],
+      ];
+    case "DeviceInfo":
+      return [
+        ["nonce",8,"u","",false,""],
+        ["kind",16,"e","",false,""],
+        ["firmware",26,"t","",false,""],
+        ["board",34,"t","",false,""],
+        ["outboxDepth",40,"u","",false,""],
+        ["scheduleVersion",48,"u","",false,""],
+        ["configVersion",56,"u","",false,""],
+        ["lastDownlink",64,"u","",false,""],
+        ["seq",72,"u","",false,""],
+      ];
+    case "TimeSync":
+      return [
+        ["unix",8,"u","",false,""],
+        ["millis",16,"u","",false,""],
+      ];
+    case "Battery":
+      return [
+        ["percent",8,"u","",false,""],
+        ["millivolts",16,"u","",false,""],
+        ["daysLeft",24,"u","",false,""],
+        ["low",32,"b","",false,""],
+      ];
+    case "Schedule":
+      return [
+        ["version",8,"u","",false,""],
+        ["doses",18,"m","ScheduledDose",true,""],
+        ["earlyMin",24,"u","",false,""],
+        ["lateMin",32,"u","",false,""],
+        ["collectMin",40,"u","",false,""],
+        ["remindEveryMin",48,"u","",false,""],
+      ];
+    case "ScheduleAck":
+      return [
+        ["version",8,"u","",false,""],
+        ["ok",16,"b","",false,""],
+        ["error",26,"t","",false,""],
+      ];
+    case "Config":
+      return [
+        ["version",8,"u","",false,""],
+        ["heartbeatS",16,"u","",false,""],
+        ["cancelWindowS",24,"u","",false,""],
+        ["ackTimeoutS",32,"u","",false,""],
+        ["holdToAlarm",40,"b","",false,""],
+        ["holdMs",48,"u","",false,""],
+      ];
+    case "ConfigAck":
+      return [
+        ["version",8,"u","",false,""],
+        ["ok",16,"b","",false,""],
+        ["error",26,"t","",false,""],
+      ];
+    case "Command":
+      return [
+        ["kind",8,"e","",false,""],
+        ["arg",16,"u","",false,""],
+      ];
+    case "Status":
+      return [
+        ["firmware",10,"t","",false,""],
+        ["board",18,"t","",false,""],
+        ["scheduleVersion",24,"u","",false,""],
+        ["outboxDepth",32,"u","",false,""],
+        ["batteryPct",40,"u","",false,""],
+        ["batteryMv",48,"u","",false,""],
+        ["clockOffsetS",1080,"s","",false,""],
+        ["errorFlags",64,"u","",false,""],
+        ["uptimeS",72,"u","",false,""],
+        ["freeVars",80,"u","",false,""],
+        ["configVersion",88,"u","",false,""],
+        ["mains",96,"b","",false,""],
+      ];
+    case "Supply":
+      return [
+        ["remaining",8,"u","",false,""],
+        ["hoursLeft",16,"u","",false,""],
+        ["refilled",24,"b","",false,""],
+      ];
+    case "ScheduledDose":
+      return [
+        ["minute",8,"u","",false,""],
+        ["weekdays",16,"u","",false,""],
+      ];
+  }
+  return undefined;
+}

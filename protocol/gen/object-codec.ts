@@ -13,8 +13,8 @@
 //    several members of one oneof, the last on the wire wins). Enums are numbers; strings are byte strings
 //    (UTF-8 bytes, one char each: pb.ts); bytes are Uint8Array. Unknown fields are skipped; malformed
 //    input throws an Error.
-import { pbOut, pbPos, pbBeg, pbEnd, pv, pr, prEnd, pbStr } from "../pb.ts";
-import { MESSAGES } from "./messages.ts";
+import { pbOut, pbPos, pbBeg, pbEnd, pv, pbField, fNum, fWt, fVal, fEnd, unzz, pbStr } from "../pb.ts";
+import { fieldsOf } from "./messages.ts";
 
 const MAX_DEPTH = 16;
 
@@ -28,7 +28,8 @@ function fits(kind: string, v: any, name: string): void {
 
 function encodeFields(type: string, obj: any, depth: number): void {
   if (depth > MAX_DEPTH) throw new Error("pb: nesting deeper than " + MAX_DEPTH);
-  const fields = MESSAGES[type];
+  const fields = fieldsOf(type);
+  if (!fields) throw new Error("pb: no message " + type);
   for (let i = 0; i < fields.length; i++) {
     const f = fields[i];
     const v = obj[f[0]];
@@ -54,7 +55,7 @@ function bytesToStr(b: Uint8Array): string {
   return pbStr(b, 0, b.length);
 }
 
-/** Canonical bytes of message `type` (a name in MESSAGES), written into buf at pos; returns the end. */
+/** Canonical bytes of message `type` (a name in messages.ts), written into buf at pos; returns the end. */
 export function encodeInto(type: string, obj: any, buf: Uint8Array, pos: number): number {
   pbOut(buf, pos);
   encodeFields(type, obj, 0);
@@ -69,35 +70,29 @@ export function encode(type: string, obj: any): Uint8Array {
 
 function decodeFields(type: string, buf: Uint8Array, s: number, e: number, depth: number): any {
   if (depth > MAX_DEPTH) throw new Error("pb: nesting deeper than " + MAX_DEPTH);
-  const fields = MESSAGES[type];
+  const fields = fieldsOf(type);
+  if (!fields) throw new Error("pb: no message " + type);
   const out: any = {};
-  const oneofAt: any = {}; // oneof name -> start offset of the member kept so far
+  // defaults first: singular scalars outside a oneof at their default, repeated fields empty
   for (let i = 0; i < fields.length; i++) {
     const f = fields[i];
-    const lenDelim = f[2] === "m" || f[2] === "t" || f[2] === "y";
-    if (f[4]) {
-      const list: any[] = [];
-      // repeated fields on the device link are messages, strings or bytes (generate.ts refuses scalars)
-      for (let k = 0; ; k++) {
-        const v = pr(buf, s, e, f[1], k);
-        if (v < 0) break;
-        list.push(value(f, buf, v, prEnd, depth));
-      }
-      out[f[0]] = list;
-      continue;
+    if (f[4]) out[f[0]] = [];
+    else if (f[2] !== "m" && !f[5]) out[f[0]] = f[2] === "t" ? "" : f[2] === "y" ? new Uint8Array(0) : f[2] === "b" ? false : 0;
+  }
+  // one pass over the wire: the last occurrence of a singular field wins, and of a oneof's members
+  let p = s;
+  while (p < e) {
+    p = pbField(buf, p, e);
+    let f: any = null;
+    for (let i = 0; i < fields.length; i++) if ((fields[i][1] & 1023) >> 3 === fNum) f = fields[i];
+    if (!f) continue; // unknown field: skipped
+    if ((f[1] & 7) !== fWt) throw new Error("pb: field " + fNum + " has wire type " + fWt + ", expected " + (f[1] & 7));
+    const v = value(f, buf, fVal, fEnd, depth);
+    if (f[4]) out[f[0]].push(v);
+    else {
+      if (f[5]) for (let i = 0; i < fields.length; i++) if (fields[i][5] === f[5]) delete out[fields[i][0]];
+      out[f[0]] = v;
     }
-    const v = pr(buf, s, e, f[1]);
-    const end = prEnd;
-    if (lenDelim && v < 0) {
-      if (f[2] !== "m" && !f[5]) out[f[0]] = f[2] === "t" ? "" : new Uint8Array(0);
-      continue;
-    }
-    if (f[5]) {
-      if (oneofAt[f[5]] !== undefined && oneofAt[f[5]].at > v) continue;
-      if (oneofAt[f[5]] !== undefined) delete out[oneofAt[f[5]].name];
-      oneofAt[f[5]] = { at: v, name: f[0] };
-    }
-    out[f[0]] = value(f, buf, v, end, depth);
   }
   return out;
 }
@@ -108,6 +103,7 @@ function value(f: any, buf: Uint8Array, v: number, end: number, depth: number): 
   if (k === "t") return pbStr(buf, v, end);
   if (k === "y") return new Uint8Array(buf.subarray(v, end));
   if (k === "b") return v !== 0;
+  if (k === "s") return unzz(v);
   if ((k === "i" || k === "e" || k === "x") && v > 2147483647) return v - 4294967296;
   return v;
 }
