@@ -95,7 +95,7 @@ export function parseFhirConfig(file: string, text: string): FhirConfig {
         baseUrl: url(serverT, "server.", "base_url"),
         token: serverT.token === undefined ? undefined : str(serverT, "server.", "token"),
         tokenFile: serverT.token_file === undefined ? undefined : path.resolve(dir, str(serverT, "server.", "token_file")),
-        timeoutS: num(serverT, "server.", "timeout_s", 30, 1),
+        timeoutS: num(serverT, "server.", "timeout_s", 30, 0.05),
       }
     : null;
   if (server && server.token && server.tokenFile) fail("server", "set token or token_file, not both");

@@ -124,7 +124,7 @@ const NATIONAL = new Set(Object.values(NATIONAL_ID_SYSTEMS));
 const DATETIME_TZ = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
 function vkpSubject(ref: any, where: string, out: Issue[], needDisplay: boolean): void {
-  const add = (w: string, m: string) => out.push({ source: "VKP", where: `${where}${w}`, message: m });
+  const add = (w: string, m: string): void => void out.push({ source: "VKP", where: `${where}${w}`, message: m });
   if (!ref) return add("", "missing (1..1): the patient by national identity number");
   const id = ref.identifier;
   if (!id) return add(".identifier", "missing: VKP identifies the patient by fødselsnummer, D-number or FH-number");
@@ -163,7 +163,7 @@ function codings(cc: any, system: string, where: string, out: Issue[]): void {
 /** VkpMedicationDispense (vkp-MedicationDispense-v090). */
 export function checkVkpMedicationDispense(md: any, where = "MedicationDispense"): Issue[] {
   const out: Issue[] = [];
-  const add = (w: string, m: string) => out.push({ source: "VKP", where: `${where}${w}`, message: m });
+  const add = (w: string, m: string): void => void out.push({ source: "VKP", where: `${where}${w}`, message: m });
   vkpProfile(md, PROFILE.medicationDispense, where, out);
   vkpIdentifier(md, where, out);
   if (md.status !== "in-progress" && md.status !== "completed") add(".status", `"${md.status}": VKP uses in-progress | completed only (a dose not taken is a DetectedIssue)`);
@@ -183,7 +183,7 @@ export function checkVkpMedicationDispense(md: any, where = "MedicationDispense"
 /** VkpDetectedIssue (vkp-DetectedIssue-v090), plus what Varde always sets (identifier, time, device). */
 export function checkVkpDetectedIssue(di: any, where = "DetectedIssue"): Issue[] {
   const out: Issue[] = [];
-  const add = (w: string, m: string) => out.push({ source: "VKP", where: `${where}${w}`, message: m });
+  const add = (w: string, m: string): void => void out.push({ source: "VKP", where: `${where}${w}`, message: m });
   vkpProfile(di, PROFILE.detectedIssue, where, out);
   vkpIdentifier(di, where, out);
   if (!di.code) add(".code", "missing (1..1): the alert code");
@@ -197,7 +197,7 @@ export function checkVkpDetectedIssue(di: any, where = "DetectedIssue"): Issue[]
 /** The MedicationDispense-to-EPR message: Bundle, R4 MessageHeader, exactly one focused MedicationDispense. */
 export function checkVkpDispenseMessage(b: any): Issue[] {
   const out: Issue[] = [];
-  const add = (w: string, m: string) => out.push({ source: "VKP", where: `Bundle${w}`, message: m });
+  const add = (w: string, m: string): void => void out.push({ source: "VKP", where: `Bundle${w}`, message: m });
   if (b.type !== "message") add(".type", `"${b.type}": must be message`);
   if (!b.timestamp) add(".timestamp", "missing: R4 puts the message time here (the STU3 MessageHeader.timestamp is gone)");
   if (!b.identifier?.value || !UUID_URN.test(b.identifier.value)) add(".identifier", "a urn:uuid identifier, so a receiver can recognise a re-sent message");
