@@ -34,6 +34,7 @@ export type Result =
   | { kind: "retry"; status: number; error: string; retryAfterS?: number };
 
 const REJECT = new Set([400, 409, 410, 412, 422]);
+const POLL_MS = 5000;
 
 function operationOutcomeOf(json: any): any {
   if (json?.resourceType === "OperationOutcome") return json;
@@ -187,12 +188,13 @@ export class Deliverer {
     if (this.timer) this.clock.clearTimeout(this.timer);
     this.timer = null;
     if (this.stopped) return;
+    // also look again every POLL_MS: another process (`varde fhir retry`) may have queued a row
     const next = this.o.queue.nextDue();
-    if (next === undefined) return;
+    const delay = next === undefined ? POLL_MS : Math.min(POLL_MS, Math.max(0, next - this.clock.now()));
     this.timer = this.clock.setTimeout(() => {
       this.timer = null;
       void this.pump();
-    }, Math.max(0, next - this.clock.now()));
+    }, delay);
   }
 
   stop(): void {
