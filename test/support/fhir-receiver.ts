@@ -39,6 +39,10 @@ export class FhirReceiver {
   /** bodies that failed validation */
   invalid: string[] = [];
   unauthorized = 0;
+  /** while set, every request is answered with this HTTP status (the server is down) */
+  down: number | null = null;
+  /** answer every request this much later (ms): a slow server, so a test can act while deliveries are under way */
+  delayMs = 0;
 
   constructor(readonly token = "test-token") {
     this.server = http.createServer((req, res) => this.handle(req, res));
@@ -74,7 +78,11 @@ export class FhirReceiver {
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
+    req.on("end", () => (this.delayMs ? setTimeout(() => this.respond(req, res, chunks), this.delayMs) : this.respond(req, res, chunks)));
+  }
+
+  private respond(req: http.IncomingMessage, res: http.ServerResponse, chunks: Buffer[]): void {
+    {
       const text = Buffer.concat(chunks).toString("utf8");
       const url = (req.url ?? "").replace(/^\/fhir/, "");
       if (req.headers.authorization !== `Bearer ${this.token}`) {
@@ -92,7 +100,7 @@ export class FhirReceiver {
       const identity = identityOf(body);
       const rec: Received = { path: url, identity, body: text, answered: 0 };
       this.requests.push(rec);
-      const fault = this.faults.shift();
+      const fault = this.down !== null ? { status: this.down } : this.faults.shift();
       if (fault === "hang") {
         rec.answered = "hang";
         this.hanging.push(res);
@@ -144,7 +152,7 @@ export class FhirReceiver {
         return;
       }
       rec.answered = this.answer(res, 404, outcome("not-supported", `${req.method} ${url}`));
-    });
+    }
   }
 }
 
