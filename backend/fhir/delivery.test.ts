@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { FhirReceiver } from "../../test/support/fhir-receiver.ts";
+import { FhirReceiver, testExporterToml, testPatientsToml } from "../../test/support/fhir-receiver.ts";
 import { EVENTS_PATH } from "./example/paths.ts";
 import { readEventStream } from "./events.ts";
 import { parseFhirConfig } from "./config.ts";
@@ -49,32 +49,16 @@ async function setup(extraPatients = "") {
   const rx = await new FhirReceiver("s3cret").start();
   cleanup.push(() => rx.close());
   fs.writeFileSync(path.join(dir, "token"), "s3cret\n");
-  const patients = (devices: string) => `allow_synthetic = true
-[[patient]]
-id = "p1"
-name = "Kari Nordmann"
-national_id = "15818512349"
-team = "nord"
-devices = [${devices}]
-`;
+  const patients = testPatientsToml;
   fs.writeFileSync(path.join(dir, "patients.toml"), patients("2001, 1001" + extraPatients));
-  const cfgText = `patients = "patients.toml"
-queue = "queue.db"
-[server]
+  const cfgText = testExporterToml(`[server]
 base_url = "${rx.baseUrl}"
 token_file = "token"
 timeout_s = 0.3
-[sender]
-her_id = "8100001"
-name = "Hjemmetjenesten"
-endpoint = "https://varde.kommune.example/fhir"
-[receiver]
-her_id = "8100002"
-name = "EPJ"
 [retry]
 first_s = 1
 max_s = 8
-`;
+`);
   fs.writeFileSync(path.join(dir, "fhir.toml"), cfgText);
   const cfg = parseFhirConfig(path.join(dir, "fhir.toml"), cfgText);
   const clock = new ManualClock();

@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import mqtt from "mqtt";
 import { startMosquitto } from "../../test/support/mosquitto.ts";
-import { FhirReceiver } from "../../test/support/fhir-receiver.ts";
+import { FhirReceiver, testExporterToml, testPatientsToml } from "../../test/support/fhir-receiver.ts";
 import { until } from "../../test/support/wait.ts";
 import { topic } from "../../gateway/mqtt/topics.ts";
 import { encodeCanonical } from "../../protocol/schema.ts";
@@ -48,28 +48,19 @@ it("SIGKILL while queued and while delivering: every event reaches the record on
   const rx = await new FhirReceiver("tok").start();
   cleanup.push(() => rx.close());
   rx.down = 503;
-  fs.writeFileSync(path.join(dir, "patients.toml"), `allow_synthetic = true\n[[patient]]\nid = "p1"\nname = "Kari Nordmann"\nnational_id = "15818512349"\nteam = "nord"\ndevices = [2001, 1001]\n`);
+  fs.writeFileSync(path.join(dir, "patients.toml"), testPatientsToml("2001, 1001"));
   const cfgPath = path.join(dir, "fhir.toml");
-  fs.writeFileSync(cfgPath, `patients = "patients.toml"
-queue = "queue.db"
-[server]
+  fs.writeFileSync(cfgPath, testExporterToml(`[server]
 base_url = "${rx.baseUrl}"
 token = "tok"
 timeout_s = 2
-[sender]
-her_id = "8100001"
-name = "Hjemmetjenesten"
-endpoint = "https://varde.kommune.example/fhir"
-[receiver]
-her_id = "8100002"
-name = "EPJ"
 [mqtt]
 url = "${broker.url}"
 client_id = "varde-fhir-kill"
 [retry]
 first_s = 0.05
 max_s = 0.2
-`);
+`));
   let proc: ChildProcess | null = null;
   let out = "";
   const startExporter = () => {

@@ -13,28 +13,13 @@ import { eventUuid } from "./uuid.ts";
 import { parseFhirConfig } from "./config.ts";
 import { nationalCodes } from "../../gateway/codes.ts";
 import { encodeCanonical } from "../../protocol/schema.ts";
-import { NATIONAL_ID_SYSTEMS, parsePatients, withCheckDigits } from "../patients.ts";
+import { NATIONAL_ID_SYSTEMS, parsePatients } from "../patients.ts";
+import { testExporterToml, testPatientsToml } from "../../test/support/fhir-receiver.ts";
 import { ALERT_LIST, DISPENSE_LIST } from "./code-lists.ts";
 
 const events = readEventStream(EVENTS_PATH);
-const patients = parsePatients("patients.toml", `allow_synthetic = true
-[[patient]]
-id = "p1"
-name = "Kari Nordmann"
-national_id = "${withCheckDigits("158185123")}"
-team = "nord"
-devices = [2001, 1001]
-`);
-const cfg = parseFhirConfig("fhir.toml", `patients = "p.toml"
-[sender]
-her_id = "8100001"
-name = "Hjemmetjenesten"
-endpoint = "https://varde.kommune.example/fhir"
-[receiver]
-her_id = "8100002"
-name = "EPJ"
-endpoint = "https://fhir.example/r4"
-`);
+const patients = parsePatients("patients.toml", testPatientsToml("2001, 1001"));
+const cfg = parseFhirConfig("fhir.toml", testExporterToml());
 const ctx = (t = EXAMPLE_EXPORT_TIME) => ({ cfg, patient: patients.patients[0], exportTime: t });
 const outbound = (ev: BackendEvent, t?: Date): any => {
   const o = build(ev, ctx(t));

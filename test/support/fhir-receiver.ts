@@ -166,3 +166,23 @@ export function identityOf(body: any): string {
   if (body?.resourceType === "Bundle") return body.entry?.find((e: any) => e.resource?.resourceType === "MedicationDispense")?.resource?.identifier?.[0]?.value ?? "";
   return "";
 }
+
+/** A patient registry (backend/patients.ts) with one synthetic patient owning `devices`, e.g. "2001, 1001". */
+export function testPatientsToml(devices: string): string {
+  return `allow_synthetic = true\n[[patient]]\nid = "p1"\nname = "Kari Nordmann"\nnational_id = "15818512349"\nteam = "nord"\ndevices = [${devices}]\n`;
+}
+
+/** An exporter config (backend/fhir/config.ts): test HER-ids for sender and receiver, plus `extra` TOML (server, mqtt, retry). */
+export function testExporterToml(extra = ""): string {
+  return `patients = "patients.toml"
+queue = "queue.db"
+[sender]
+her_id = "8100001"
+name = "Hjemmetjenesten"
+endpoint = "https://varde.kommune.example/fhir"
+[receiver]
+her_id = "8100002"
+name = "EPJ"
+endpoint = "https://fhir.example/r4"
+${extra}`;
+}
