@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NODE := node --import tsx
 
-.PHONY: setup build demo test typecheck unit bench fuzz soak clean
+.PHONY: setup build demo test typecheck unit bench fuzz soak clean fhir-example fhir-example-record
 
 setup:
 	@scripts/setup.sh
@@ -31,6 +31,16 @@ fuzz: build
 soak: build
 	@SOAK_DAYS=30 BLE_SOAK_HOURS=48 BLE_CHAOS_ROUNDS=8 CHAOS_ROUNDS=20 CHAOS_DEVICES=200 CHAOS_EVENTS=200 \
 	  npx vitest run firmware/alarm/alarm.soak.test.ts test/transports test/chaos test/scenarios
+
+# FHIR R4 export of the demo's devices (docs/fhir-export.md): one JSON file per message Bundle or DetectedIssue
+# in OUT, from the recorded event stream backend/fhir/example/events.jsonl. fhir-example-record records that
+# stream again (real firmware in the simulator through the real gateway, about a minute).
+OUT ?= docs/examples/fhir/
+fhir-example: setup
+	@$(NODE) backend/fhir/example/example.ts $(OUT)
+
+fhir-example-record: build
+	@$(NODE) backend/fhir/example/record.ts
 
 bench: build
 	@$(NODE) test/bench/run.ts

@@ -15,6 +15,7 @@ const commands: Array<() => Promise<{ register: (p: Command) => void }>> = [
   () => import("./commands/demo.ts"),
   () => import("./commands/sim.ts"),
   () => import("./commands/scenario.ts"),
+  () => import("./commands/fhir.ts"),
 ];
 for (const load of commands) (await load()).register(program);
 
