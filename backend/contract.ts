@@ -84,10 +84,14 @@ export class Contract {
       ca: read(o.ca),
       cert: read(o.cert),
       key: read(o.key),
-      clean: false,
+      // One instance alone keeps a persistent session (the broker queues for it while it restarts).
+      // In a share group the session ends with the connection: a broker hands a shared message to a
+      // member's session even while it is offline (Mosquitto does), so a dead instance's persistent
+      // session would swallow its share until the gateways' ack timeout sends it again, and again.
+      clean: !!o.shareGroup,
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
-      ...(v === 5 ? { properties: { sessionExpiryInterval: o.sessionExpiryS ?? 86400 } } : {}),
+      ...(v === 5 ? { properties: { sessionExpiryInterval: o.sessionExpiryS ?? (o.shareGroup ? 0 : 86400) } } : {}),
     };
     const c = mqtt.connect(o.url, copts);
     this.client = c;
