@@ -31,7 +31,7 @@ export async function listDevices(q: Queryable, u: User, patients: PatientRegist
     const state = r.online === 0 ? "lost" : f.length ? "fault" : batteryLow ? "battery" : r.outbox_depth > 0 || r.refill_needed ? "backlog" : "ok";
     return {
       device: dev, gateway: r.gateway, kind: r.kind === 1 ? "alarm" : r.kind === 2 ? "dispenser" : "unknown", label: r.label,
-      online: r.online === null ? null : !!r.online, reason: r.availability_reason, lastSeen: Number(r.last_seen), silentS: r.last_seen ? nowS - Number(r.last_seen) : null,
+      online: r.online === null ? null : !!r.online, reason: r.availability_reason, lastSeen: Number(r.last_seen), silentS: r.last_seen ? Math.max(0, nowS - Number(r.last_seen)) : null,
       firmware: r.firmware, board: r.board, batteryPct: r.battery_pct, batteryDays: r.battery_days, batteryLow, mains: r.mains === null ? null : !!r.mains,
       outboxDepth: r.outbox_depth, remaining: r.remaining, refillNeeded: !!r.refill_needed, heartbeatS: r.heartbeat_s, scheduleVersion: r.schedule_version,
       faults: f, state, patient: p ? { id: p.id, name: p.name, team: p.team } : null,

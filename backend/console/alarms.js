@@ -10,7 +10,7 @@ let ringing = false;
 
 const soundBtn = el("button", { type: "button", id: "sound", class: "noprint" });
 function drawSound() {
-  soundBtn.textContent = !soundOn ? t("sound_off") : audio && audio.state === "running" ? t("sound_on") : t("sound_enable");
+  soundBtn.textContent = (!soundOn ? t("sound_off") : audio && audio.state === "running" ? t("sound_on") : t("sound_enable")) + (ringing && soundOn ? ` · ${t("sound_ringing")}` : "");
   document.body.dataset.sound = ringing && soundOn ? "ringing" : "quiet";
 }
 soundBtn.addEventListener("click", async () => {
@@ -63,15 +63,15 @@ function card(a) {
     actions.append(el("button", { type: "button", class: "primary", "data-act": "ack", onclick: () => act(a, "ack") }, t("ack")));
   if (can && a.state !== "closed") {
     const note = el("textarea", { rows: 2, placeholder: t("note_ph"), "aria-label": t("note"), maxlength: 2000 });
-    actions.append(el("div", { style: null, class: "closebox" }, note, el("button", { type: "button", "data-act": "close", onclick: () => act(a, "close", { note: note.value }) }, t("close"))));
+    actions.append(el("div", { class: "closebox" }, note, el("button", { type: "button", "data-act": "close", onclick: () => act(a, "close", { note: note.value }) }, t("close"))));
   }
-  return el("article", { class: `card alarm p${a.priority} ${a.state === "open" && !a.cancelled ? "unclaimed" : ""}`, "data-alarm-id": a.id, "data-state": a.state, "data-device": a.device },
+  return el("article", { class: `card acard p${a.priority} ${a.state === "open" && !a.cancelled ? "unclaimed" : ""}`, "data-alarm-id": a.id, "data-state": a.state, "data-device": a.device },
     el("div", { class: "head" },
       el("span", { class: `tag ${a.category}` }, t("cat_" + a.category)),
       a.cancelled && el("span", { class: "tag cancelled" }, t("cancelled")),
       a.escalatedAt && el("span", { class: "tag escalated" }, t("escalated")),
       el("span", { class: "title" }, title(a)),
-      el("span", { class: "muted" }, a.state)),
+      el("span", { class: "muted state" }, t("s_" + a.state))),
     facts, actions);
 }
 
@@ -84,7 +84,7 @@ async function refresh() {
   if (typing && open.alarms.some((a) => String(a.id) === typing)) return;
   const closed = all.alarms.filter((a) => a.state === "closed").slice(0, 10);
   content.replaceChildren(
-    el("div", { class: "row noprint" }, el("h1", {}, `${t("open_alarms")} (${open.alarms.length})`), soundBtn),
+    el("div", { class: "pagehead" }, el("h1", {}, `${t("open_alarms")} (${open.alarms.length})`), soundBtn),
     el("section", { id: "queue" }, open.alarms.length ? open.alarms.map(card) : el("p", { class: "empty" }, t("none"))),
     el("h2", {}, t("closed_recent")),
     el("section", { id: "closed" }, closed.length ? closed.map(card) : el("p", { class: "empty" }, t("none"))));

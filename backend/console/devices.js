@@ -43,8 +43,8 @@ async function refresh() {
       el("thead", {}, el("tr", {}, [t("state"), t("device"), t("battery"), t("outbox"), t("last_seen"), t("firmware")].map((h) => el("th", {}, h)))),
       el("tbody", {}, r.devices.length ? r.devices.map(row) : el("tr", {}, el("td", { colspan: 6, class: "empty" }, t("none")))))),
     el("h2", {}, t("gateways")),
-    el("ul", {}, r.gateways.map((g) => el("li", {}, `${g.gateway} · ${g.online ? t("online") : t("offline_gw")} · v${g.version} · ${t("outbox")}: ${g.outboxDepth}${g.outboxFull ? " (FULL)" : ""}`,
-      me.permissions.includes("devices.configure") ? el("button", { type: "button", class: "link", onclick: () => command(`/api/gateways/${encodeURIComponent(g.gateway)}/status`, {}) }, " " + t("ask_status")) : null))));
+    el("ul", {}, r.gateways.map((g) => el("li", {}, `${g.gateway} · ${g.online ? t("online") : t("offline_gw")} · v${g.version} · ${t("gw_outbox")}: ${g.outboxDepth}${g.outboxFull ? " (FULL)" : ""} `,
+      me.permissions.includes("devices.configure") ? el("button", { type: "button", class: "link", onclick: () => command(`/api/gateways/${encodeURIComponent(g.gateway)}/status`, {}) }, t("ask_status")) : null))));
 }
 
 const again = coalesce(refresh);

@@ -6,7 +6,7 @@ const content = document.getElementById("content");
 
 function item(f) {
   const note = el("textarea", { rows: 2, placeholder: t("note_ph"), "aria-label": t("note"), maxlength: 2000 });
-  return el("article", { class: `card alarm ${f.followup ? "" : "p2"}`, "data-event": f.eventId, "data-open": f.followup ? "0" : "1" },
+  return el("article", { class: `card acard ${f.followup ? "" : "p2"}`, "data-event": f.eventId, "data-open": f.followup ? "0" : "1" },
     el("div", { class: "head" }, el("span", { class: `tag ${f.followup ? "st-ok" : "st-fault"}` }, f.followup ? t("fu_done") + " " + f.followup.by : t("fu_open")),
       el("span", { class: "title" }, t("w_" + f.what)),
       f.patient ? el("a", { href: `/patients.html?id=${encodeURIComponent(f.patient.id)}`, class: "patient" }, f.patient.name) : el("span", {}, t("unknown_patient"))),

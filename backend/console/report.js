@@ -28,7 +28,7 @@ content.replaceChildren(
     el("p", { class: "muted" }, t("a_text"))),
   el("div", { class: "grid2" },
     el("section", {}, el("h2", {}, t("r_hours")), barChart(r.rows.map((x) => ({ label: x.period.replace(/^\d{4}-/, ""), value: x.avoidedHours })))),
-    el("section", {}, el("h2", {}, `${t("r_median")} (min)`), barChart(r.rows.map((x) => ({ label: x.period.replace(/^\d{4}-/, ""), value: x.responseMedianS === null ? null : Math.round(x.responseMedianS / 6) / 10, cls: x.responseMedianS !== null && x.responseMedianS > a.responseLimitMin * 60 ? "bad" : "good" })), { limit: a.responseLimitMin }))),
+    el("section", {}, el("h2", {}, `${t("r_median")} (s)`), barChart(r.rows.map((x) => ({ label: x.period.replace(/^\d{4}-/, ""), value: x.responseMedianS, cls: x.responseMedianS !== null && x.responseMedianS > a.responseLimitMin * 60 ? "bad" : "good" })), { limit: a.responseLimitMin * 60 }))),
   el("div", { class: "table-wrap" }, el("table", { id: "report-table" },
     el("thead", {}, el("tr", {}, [t("period"), t("r_unassisted"), t("r_assisted"), t("r_missed"), t("r_visits"), t("r_hours"), t("r_alarms"), t("r_median"), t("r_p90"), t("r_within")].map((h) => el("th", {}, h)))),
     el("tbody", {}, r.rows.length ? r.rows.map((x) => el("tr", {}, [x.period, x.unassistedDoses, x.assistedDoses, x.missedDoses, x.avoidedVisits, x.avoidedHours, x.alarms, mins(x.responseMedianS), mins(x.responseP90S), x.withinLimitPct === null ? "–" : `${x.withinLimitPct} %`].map((v) => el("td", {}, String(v))))) : el("tr", {}, el("td", { colspan: 10, class: "empty" }, t("none")))))));

@@ -19,7 +19,7 @@ import { until } from "../support/wait.ts";
 import { launchChromium, startAlarmHome, startDispenserHome } from "../support/console-rig.ts";
 import { alarmLedState } from "../../cli/demo/alarm-indicator.ts";
 import { startBackend, type BackendHandle } from "../../backend/index.ts";
-import { testPatients } from "../../backend/test-events.ts";
+import { doseHistory, publishEvents, testPatients } from "../../backend/test-events.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const SHOTS = path.join(ROOT, "docs/console");
@@ -56,6 +56,12 @@ describe("the console in Chromium, with the simulated button and dispenser behin
     });
     alarmHome = await startAlarmHome({ dir: path.join(dir, "gw-alarm"), brokerUrl: broker.url, gatewayId: "home-1", id: 1001, label: "Kari – alarmknapp" });
     dispHome = await startDispenserHome({ dir: path.join(dir, "gw-disp"), brokerUrl: broker.url, gatewayId: "home-2", id: 2001, speed: 60, label: "Kari – dosett" });
+    // eight weeks of history (as the gateways would have published it) for the adherence chart and the report
+    const nowS = Math.floor(Date.now() / 1000);
+    await publishEvents(broker.url, [
+      ...doseHistory({ gateway: "home-2", device: 2001, boot: 99, weeks: 8, endS: nowS - 86400, seed: 1 }),
+      ...doseHistory({ gateway: "home-3", device: 2002, boot: 99, weeks: 8, endS: nowS, seed: 2 }),
+    ]);
     ctx = await launchChromium(path.join(dir, "profile"));
     page = ctx.pages()[0] ?? (await ctx.newPage());
     page.on("pageerror", (e) => pageErrors.push(e.message));
@@ -136,13 +142,14 @@ describe("the console in Chromium, with the simulated button and dispenser behin
     }, hhmm);
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     await page.goto(be.url + "followup.html");
-    const open = page.locator(`[data-event][data-open="1"]`);
+    // the live dispenser's miss (the seeded history has boot 99)
+    const open = page.locator(`[data-event^="2001:"]:not([data-event^="2001:99:"])[data-open="1"]`);
     await open.first().waitFor({ timeout: 60_000 });
     expect(await open.first().locator(".patient").textContent()).toBe("Kari Nordmann");
     await shot("followup.png");
     await open.first().locator("textarea").fill("Ringte Kari 10:15, tok dosen sammen med hjemmesykepleien.");
     await open.first().locator("button").click();
-    await page.waitForSelector(`[data-event][data-open="0"]`);
+    await page.waitForSelector(`[data-event^="2001:"]:not([data-event^="2001:99:"])[data-open="0"]`);
     await page.goto(be.url + "patients.html?id=p-1001");
     await page.waitForSelector(`#timeline [data-what="missed"]`);
     await shot("patient.png");
