@@ -50,7 +50,7 @@ const TEXT = {
   s_minutesPerVisit: ["Minutter per besøk", "Minutes per visit"], s_drivingMinutesPerVisit: ["Kjøreminutter per besøk", "Driving minutes per visit"], s_responseLimitMin: ["Responstidsfrist (minutter)", "Response-time limit (minutes)"],
   when: ["Tid", "When"], who: ["Hvem", "Who"], what: ["Hva", "What"], target: ["Gjelder", "Target"],
   no_access: ["Du har ikke tilgang til denne siden.", "You have no access to this page."],
-  total: ["Totalt", "Total"], week: ["Uke", "Week"], period: ["Periode", "Period"],
+  total: ["Totalt", "Total"], show_all: ["Vis alt", "Show all"], left: ["igjen", "left"], week: ["Uke", "Week"], period: ["Periode", "Period"],
 };
 
 export const lang = () => (localStorage.getItem("varde.lang") === "en" ? 1 : 0);

@@ -12,9 +12,12 @@ async function list() {
     el("ul", { id: "patient-list" }, r.patients.length ? r.patients.map((p) => el("li", {}, el("a", { href: `/patients.html?id=${encodeURIComponent(p.id)}` }, p.name), el("span", { class: "muted" }, ` · ${p.team} · ${p.devices.join(", ")}`))) : el("li", { class: "empty" }, t("none"))));
 }
 
+let showAll = false;
 function timelineView(items) {
   const days = new Map();
-  for (const i of items) {
+  const since = Date.now() / 1000 - 14 * 86400;
+  const shown = showAll ? items : items.filter((i) => (i.scheduled ?? i.time) >= since);
+  for (const i of shown) {
     const ms = (i.scheduled ?? i.time) * 1000;
     const k = fmtDay(ms);
     if (!days.has(k)) days.set(k, []);
@@ -26,10 +29,10 @@ function timelineView(items) {
     if (i.what === "taken" && i.delayS > 60) extra.push(`${t("late_by")} ${Math.round(i.delayS / 60)} ${t("min")}`);
     if (i.mode && i.mode !== "normal") extra.push(t(i.mode));
     if (i.scheduled && i.what !== "reminder") extra.push(`${t("scheduled")} ${fmtClock(i.scheduled * 1000)}`);
-    if (i.remaining !== undefined && i.remaining !== null) extra.push(`${i.remaining} igjen`);
+    if (i.remaining !== undefined && i.remaining !== null) extra.push(`${i.remaining} ${t("left")}`);
     if (i.followup) extra.push(`${t("fu_done")} ${i.followup.by}`);
     return el("div", { class: "ev", "data-what": i.what }, el("span", { class: "clock" }, fmtClock(i.what === "taken" ? i.time * 1000 : when)), el("span", { class: `dot ${i.what}` }), el("span", {}, t("w_" + i.what)), el("span", { class: "muted" }, extra.join(" · ")));
-  }))));
+  }))), shown.length < items.length ? el("button", { type: "button", class: "noprint", onclick: () => ((showAll = true), again()) }, `${t("show_all")} (${items.length})`) : null);
 }
 
 async function detail() {

@@ -83,7 +83,7 @@ describe("the console in Chromium, with the simulated button and dispenser behin
     await page.fill("#password", PW);
     await Promise.all([page.waitForURL((u) => !u.pathname.endsWith("login.html")), page.click("#go")]);
   }
-  const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, name), fullPage: true });
+  const shot = (name: string, fullPage = true) => page.screenshot({ path: path.join(SHOTS, name), fullPage });
 
   it("button pressed → alarm in the queue (sounding) → claimed → acknowledged → the button shows 'acknowledged'", async () => {
     await page.goto(be.url + "login.html");
@@ -146,13 +146,13 @@ describe("the console in Chromium, with the simulated button and dispenser behin
     const open = page.locator(`[data-event^="2001:"]:not([data-event^="2001:99:"])[data-open="1"]`);
     await open.first().waitFor({ timeout: 60_000 });
     expect(await open.first().locator(".patient").textContent()).toBe("Kari Nordmann");
-    await shot("followup.png");
+    await shot("followup.png", false);
     await open.first().locator("textarea").fill("Ringte Kari 10:15, tok dosen sammen med hjemmesykepleien.");
     await open.first().locator("button").click();
     await page.waitForSelector(`[data-event^="2001:"]:not([data-event^="2001:99:"])[data-open="0"]`);
     await page.goto(be.url + "patients.html?id=p-1001");
     await page.waitForSelector(`#timeline [data-what="missed"]`);
-    await shot("patient.png");
+    await shot("patient.png", false);
     const views = await be.db.all(`SELECT actor FROM audit WHERE action = 'patient.view' AND patient_id = 'p-1001'`);
     expect(views.map((v) => v.actor)).toContain("nord");
   }, 120_000);
