@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NODE := node --import tsx
 
-.PHONY: setup build demo test typecheck unit bench fuzz soak clean
+.PHONY: setup build demo test typecheck unit bench fuzz soak clean console-latency backend
 
 setup:
 	@scripts/setup.sh
@@ -34,6 +34,14 @@ soak: build
 
 bench: build
 	@$(NODE) test/bench/run.ts
+
+# The console: alarm visible after the press, p50/p99, one backend instance and two sharing the load.
+console-latency: setup
+	@$(NODE) test/bench/console-latency.ts
+
+# The reference backend and its console with the example config (needs a broker at [mqtt] url).
+backend: setup
+	@node bin/varde.js backend --config backend/backend.example.toml
 
 clean:
 	rm -rf dist .varde

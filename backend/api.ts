@@ -95,7 +95,7 @@ export function buildApi(d: ApiDeps): Router {
   r.add("GET", "/api/me", guard(null, async (_req, c) => ({ user: c.user, csrf: c.csrf, permissions: (["alarms.view", "alarms.act", "devices.view", "devices.configure", "patients.view", "doses.act", "report.view", "settings.edit", "audit.view"] as Permission[]).filter((p) => can(c.user, p)), instance: d.instance })));
 
   // ---- alarms
-  r.add("GET", "/api/alarms", guard("alarms.view", async (req, c) => ({ alarms: await listAlarms(d.db, c.user, d.patients(), { open: req.query.get("all") !== "1" }) })));
+  r.add("GET", "/api/alarms", guard("alarms.view", async (req, c) => ({ alarms: await listAlarms(d.db, c.user, d.patients(), { open: req.query.get("all") !== "1", limit: Number(req.query.get("limit")) || undefined }) })));
   r.add("POST", "/api/alarms/:id/claim", guard("alarms.act", async (req, c) => {
     await d.alarms.claim(intParam(req.params.id, "alarm id"), c.user);
     d.changes.emit({ kind: "alarms" });

@@ -76,7 +76,7 @@ function card(a) {
 }
 
 async function refresh() {
-  const [open, all] = await Promise.all([api("/api/alarms"), api("/api/alarms?all=1")]);
+  const [open, all] = await Promise.all([api("/api/alarms"), api("/api/alarms?all=1&limit=40")]);
   ringing = open.alarms.some((a) => a.state === "open" && !a.cancelled && a.category !== "test");
   drawSound();
   // keep what someone is typing in a note
