@@ -31,7 +31,7 @@ const SELECT = `SELECT a.*, d.label, c.state AS ack_state FROM alarms a LEFT JOI
 export async function listAlarms(q: Queryable, u: User, patients: PatientRegistry, o: { open?: boolean; limit?: number } = {}) {
   const rows = await q.all(
     `${SELECT} ${o.open ? "WHERE a.state <> 'closed'" : ""} ORDER BY ${o.open ? "a.priority, a.stored_at" : "a.stored_at DESC"} LIMIT ?`,
-    [Math.min(o.limit ?? 500, 2000)],
+    [Math.min(Math.max(o.limit ?? 500, 1), 2000)],
   );
   return rows.filter((r) => canSeePatient(u, patients.byDevice.get(Number(r.device)))).map((r) => alarmView(r, patients));
 }

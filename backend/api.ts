@@ -144,6 +144,10 @@ export function buildApi(d: ApiDeps): Router {
     await audit(c, "gateway.status", `gateway:${gw}`, null, { correlationId: corr });
     return { correlationId: corr };
   }));
+  r.add("GET", "/api/commands", guard("devices.view", async (_req, c) => {
+    const rows = await d.db.all(`SELECT * FROM commands ORDER BY id DESC LIMIT 100`);
+    return { commands: rows.filter((row) => Number(row.device) === 0 ? c.user.role !== "nurse" : canSeePatient(c.user, d.patients().byDevice.get(Number(row.device)))).slice(0, 30).map(commandView) };
+  }));
   r.add("GET", "/api/commands/:corr", guard(null, async (req, c) => {
     const row = await d.db.get(`SELECT * FROM commands WHERE correlation_id = ?`, [req.params.corr]);
     if (!row || (Number(row.device) !== 0 && !canSeePatient(c.user, d.patients().byDevice.get(Number(row.device))))) throw new ApiError(404, "command not found");

@@ -35,8 +35,16 @@ function row(d) {
     el("td", {}, d.firmware || "–", el("div", { class: "muted" }, d.board || "")));
 }
 
+function commandRow(c) {
+  const resp = c.response?.json ? (() => { try { return JSON.stringify(JSON.parse(c.response.json), null, 1); } catch { return c.response.json; } })() : null;
+  return el("li", { "data-correlation": c.correlationId, "data-state": c.state },
+    `${fmtTime(c.requestedAt)} · ${c.command}${c.device ? " · " + t("device") + " " + c.device : " · " + c.gateway} · `, el("strong", {}, c.state), c.downlinkSeq ? ` · downlink ${c.downlinkSeq}` : "",
+    c.error ? el("span", { class: "err" }, ` · ${c.error}`) : null, ` · ${c.requestedBy} · `, el("code", { class: "muted" }, c.correlationId),
+    resp ? el("details", {}, el("summary", {}, "status"), el("pre", {}, resp.slice(0, 4000))) : null);
+}
+
 async function refresh() {
-  const r = await api("/api/devices");
+  const [r, cmds] = await Promise.all([api("/api/devices"), api("/api/commands")]);
   content.replaceChildren(
     el("h1", {}, t("devices")),
     el("div", { class: "table-wrap" }, el("table", {},
@@ -44,9 +52,11 @@ async function refresh() {
       el("tbody", {}, r.devices.length ? r.devices.map(row) : el("tr", {}, el("td", { colspan: 6, class: "empty" }, t("none")))))),
     el("h2", {}, t("gateways")),
     el("ul", {}, r.gateways.map((g) => el("li", {}, `${g.gateway} · ${g.online ? t("online") : t("offline_gw")} · v${g.version} · ${t("gw_outbox")}: ${g.outboxDepth}${g.outboxFull ? " (FULL)" : ""} `,
-      me.permissions.includes("devices.configure") ? el("button", { type: "button", class: "link", onclick: () => command(`/api/gateways/${encodeURIComponent(g.gateway)}/status`, {}) }, t("ask_status")) : null))));
+      me.permissions.includes("devices.configure") ? el("button", { type: "button", class: "link", onclick: () => command(`/api/gateways/${encodeURIComponent(g.gateway)}/status`, {}) }, t("ask_status")) : null))),
+    el("h2", {}, t("commands")),
+    el("ul", { id: "commands" }, cmds.commands.length ? cmds.commands.map(commandRow) : el("li", { class: "empty" }, t("none"))));
 }
 
 const again = coalesce(refresh);
-live((k) => (k === "devices" || k === "alarms") && again());
+live((k) => (k === "devices" || k === "alarms" || k === "commands") && again());
 again();

@@ -197,6 +197,14 @@ describe("the console in Chromium, with the simulated button and dispenser behin
     await login("tekniker");
     await page.goto(be.url + "devices.html");
     await page.waitForSelector(`tr[data-device="2001"]`);
+    // commands with correlation, answered through the contract: the gateway's status and a device's heartbeat
+    await page.locator("button.link", { hasText: "Be om status" }).first().click();
+    await page.waitForSelector(`#commands li[data-state="done"] details`, { timeout: 20_000 });
+    const hb = page.locator(`tr[data-device="1001"]`);
+    await hb.locator("summary").click();
+    await hb.locator(`input[type="number"]`).fill("120");
+    await hb.locator("button", { hasText: "Send" }).click();
+    await page.waitForSelector(`#commands li[data-state="delivered"]:has-text("set-heartbeat")`, { timeout: 20_000 });
     await shot("devices.png");
     await login("leder");
     await page.goto(be.url + "report.html");
