@@ -62,6 +62,9 @@ export class Contract {
   private flushing = false;
   private idle: Array<() => void> = [];
   private readonly format: PayloadFormat;
+  private version: 4 | 5 = 5;
+  private stopping = false;
+  private started = false;
 
   constructor(readonly opts: ContractOptions, readonly db: Db, readonly instance: string, readonly changes: Changes, readonly now: () => number, readonly log: Log) {
     this.format = opts.payloadFormat ?? "protobuf";
@@ -75,6 +78,32 @@ export class Contract {
     const o = this.opts;
     const v = o.protocolVersion ?? 5;
     if (o.shareGroup && v !== 5) throw new Error(`backend [mqtt] share_group "${o.shareGroup}" needs protocol_version = 5 (shared subscriptions are MQTT 5)`);
+    try {
+      await this.connect(v);
+    } catch (e) {
+      // a broker that speaks only MQTT 3.1.1 (e.g. the gateway's embedded aedes): use it, unless the
+      // version was asked for or load sharing needs MQTT 5
+      if (!/protocol version/i.test((e as Error).message) || o.protocolVersion !== undefined || o.shareGroup) throw e;
+      this.log("info", `${o.url} speaks no MQTT 5; using MQTT 3.1.1`);
+      await this.connect(4);
+    }
+    const c = this.client!;
+    const g = "+";
+    const subs: Record<string, { qos: 1 }> = {
+      [this.sub(filter("event", g), true)]: { qos: 1 },
+      [this.sub(filter("response", g), true)]: { qos: 1 },
+      [filter("state", g)]: { qos: 1 },
+      [filter("availability", g)]: { qos: 1 },
+    };
+    const granted = await c.subscribeAsync(subs);
+    const refused = granted.filter((x) => x.qos === 128 || (x.qos as number) > 2);
+    this.started = true;
+    if (refused.length) throw new Error(`backend: the broker ${o.url} refused the subscriptions ${refused.map((x) => x.topic).join(", ")}${o.shareGroup ? " (does it support MQTT 5 shared subscriptions?)" : ""}`);
+  }
+
+  private async connect(v: 4 | 5): Promise<void> {
+    const o = this.opts;
+    this.version = v;
     const read = (p?: string) => (p ? fs.readFileSync(p) : undefined);
     const copts: IClientOptions = {
       clientId: o.clientId,
@@ -98,6 +127,8 @@ export class Contract {
     c.on("message", (t, payload, packet) => this.onMessage(t, payload, packet));
     let lastErr = "";
     c.on("error", (e) => {
+      if (this.stopping || c !== this.client) return;
+      if (/Connection refused/i.test(e.message) && !c.connected && !this.started) return (lastErr = e.message), undefined; // thrown by start()
       if (e.message !== lastErr) this.log("warn", `mqtt ${o.url}: ${e.message} — is the broker running and the backend's [mqtt] url right?`);
       lastErr = e.message;
     });
@@ -112,20 +143,18 @@ export class Contract {
         clearTimeout(t);
         resolve();
       });
+      // the broker answered and refused (version, credentials): no use waiting
+      const refused = (e: Error) => {
+        if (!/Connection refused/i.test(e.message)) return;
+        clearTimeout(t);
+        c.off("error", refused);
+        reject(new Error(`backend: the MQTT broker ${o.url} refused the connection: ${e.message}; check [mqtt] protocol_version, username/password or certificate`));
+      };
+      c.on("error", refused);
     }).catch(async (e) => {
       await c.endAsync(true).catch(() => undefined);
       throw e;
     });
-    const g = "+";
-    const subs: Record<string, { qos: 1 }> = {
-      [this.sub(filter("event", g), true)]: { qos: 1 },
-      [this.sub(filter("response", g), true)]: { qos: 1 },
-      [filter("state", g)]: { qos: 1 },
-      [filter("availability", g)]: { qos: 1 },
-    };
-    const granted = await c.subscribeAsync(subs);
-    const refused = granted.filter((x) => x.qos === 128 || (x.qos as number) > 2);
-    if (refused.length) throw new Error(`backend: the broker ${o.url} refused the subscriptions ${refused.map((x) => x.topic).join(", ")}${o.shareGroup ? " (does it support MQTT 5 shared subscriptions?)" : ""}`);
   }
 
   get connected(): boolean {
@@ -249,7 +278,7 @@ export class Contract {
   }
   private pubOpts(typeName: string, extra: Record<string, any> = {}): mqtt.IClientPublishOptions {
     const o: mqtt.IClientPublishOptions = { qos: 1, retain: false };
-    if ((this.opts.protocolVersion ?? 5) === 5) o.properties = { contentType: contentType(this.format, typeName), ...extra };
+    if (this.version === 5) o.properties = { contentType: contentType(this.format, typeName), ...extra };
     return o;
   }
 
@@ -307,6 +336,7 @@ export class Contract {
 
   async stop(): Promise<void> {
     await this.drained();
+    this.stopping = true;
     await this.client?.endAsync().catch(() => undefined);
   }
 }

@@ -27,7 +27,8 @@ export async function listDevices(q: Queryable, u: User, patients: PatientRegist
     const dev = Number(r.device);
     const p = patients.byDevice.get(dev);
     const f = [...(active.get(dev) ?? new Map()).entries()].map(([code, since]) => ({ code, name: enumName("FaultCode", code), since }));
-    const batteryLow = !!r.battery_low || (r.battery_pct !== null && r.battery_pct < 20);
+    // a mains-powered dispenser without a backup battery reports 0 %: not a low battery
+    const batteryLow = !!r.battery_low || (r.battery_pct !== null && r.battery_pct < 20 && r.mains !== 1);
     const state = r.online === 0 ? "lost" : f.length ? "fault" : batteryLow ? "battery" : r.outbox_depth > 0 || r.refill_needed ? "backlog" : "ok";
     return {
       device: dev, gateway: r.gateway, kind: r.kind === 1 ? "alarm" : r.kind === 2 ? "dispenser" : "unknown", label: r.label,

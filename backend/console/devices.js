@@ -9,7 +9,7 @@ const open = new Set();
 async function command(path, body) {
   try {
     const r = await api(path, { method: "POST", body });
-    flash(`${t("send")}: ${r.correlationId}`, "ok");
+    flash(`${t("cmd_sent")} (${r.correlationId})`, "ok");
   } catch (e) {
     flash(e.message);
   }
@@ -44,6 +44,8 @@ function commandRow(c) {
 }
 
 async function refresh() {
+  // do not redraw under someone's typing; look again shortly
+  if (document.activeElement?.tagName === "INPUT") return void setTimeout(() => again(), 2000);
   const [r, cmds] = await Promise.all([api("/api/devices"), api("/api/commands")]);
   content.replaceChildren(
     el("h1", {}, t("devices")),

@@ -36,6 +36,7 @@ function timelineView(items) {
 }
 
 async function detail() {
+  if (document.activeElement?.tagName === "INPUT") return void setTimeout(() => again(), 2000);
   const r = await api(`/api/patients/${encodeURIComponent(id)}`);
   const p = r.patient;
   const dispensers = r.devices.filter((d) => d.kind === "dispenser");
