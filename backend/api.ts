@@ -137,6 +137,14 @@ export function buildApi(d: ApiDeps): Router {
     await audit(c, "device.status", `device:${dev}`, d.patients().byDevice.get(dev)?.id, { correlationId: corr });
     return { correlationId: corr };
   }));
+  r.add("POST", "/api/devices/:id/test-alarm", guard("devices.configure", async (req, c) => {
+    const dev = intParam(req.params.id, "device id");
+    const row = await deviceRow(c, dev);
+    if (Number(row.kind) !== 1) throw new ApiError(400, `device ${dev} is not an alarm button`);
+    const corr = await d.contract.sendCommand({ gateway: row.gateway, device: dev, command: "device-command", request: { command: { kind: CMD.COMMAND_TEST_ALARM } }, by: c.user.username });
+    await audit(c, "device.test_alarm", `device:${dev}`, d.patients().byDevice.get(dev)?.id, { correlationId: corr });
+    return { correlationId: corr };
+  }));
   r.add("POST", "/api/gateways/:gw/status", guard("devices.configure", async (req, c) => {
     const gw = req.params.gw;
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(gw)) throw new ApiError(400, "bad gateway id");

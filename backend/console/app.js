@@ -26,7 +26,7 @@ const TEXT = {
   firmware: ["Fastvare", "Firmware"], history: ["Historikk", "History"], faults: ["Feil", "Faults"],
   st_lost: ["Mistet", "Lost"], st_fault: ["Feil", "Fault"], st_battery: ["Batteri lavt", "Battery low"], st_backlog: ["Kø / påfyll", "Backlog / refill"], st_ok: ["OK", "OK"],
   days_left: ["dager igjen", "days left"], lost: ["mistet", "lost"], back: ["tilbake", "back"],
-  ask_status: ["Be om status", "Ask for status"], cmd_sent: ["Kommando sendt", "Command sent"], set_hb: ["Sett hjerteslag (s)", "Set heartbeat (s)"], send: ["Send", "Send"],
+  ask_status: ["Be om status", "Ask for status"], cmd_sent: ["Kommando sendt", "Command sent"], test_alarm: ["Send testalarm", "Send a test alarm"], set_hb: ["Sett hjerteslag (s)", "Set heartbeat (s)"], send: ["Send", "Send"],
   gateways: ["Gatewayer", "Gateways"], online: ["tilkoblet", "online"], offline_gw: ["frakoblet", "offline"],
   commands: ["Kommandoer", "Commands"],
   timeline: ["Dosetidslinje", "Dose timeline"], adherence: ["Etterlevelse per uke", "Adherence per week"], scheduled: ["Planlagt", "Scheduled"],

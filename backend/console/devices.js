@@ -22,6 +22,7 @@ function row(d) {
     el("ul", {}, d.history.length ? d.history.map((h) => el("li", {}, `${fmtTime(h.time * 1000)} · ${t(h.what)}`)) : el("li", { class: "empty" }, t("none"))),
     el("div", { class: "actions noprint" },
       el("button", { type: "button", onclick: () => command(`/api/devices/${d.device}/status`, {}) }, t("ask_status")),
+      me.permissions.includes("devices.configure") && d.kind === "alarm" ? el("button", { type: "button", "data-act": "test-alarm", onclick: () => command(`/api/devices/${d.device}/test-alarm`, {}) }, t("test_alarm")) : null,
       me.permissions.includes("devices.configure") && (() => {
         const inp = el("input", { type: "number", min: 10, max: 86400, value: d.heartbeatS ?? 60, "aria-label": t("set_hb") });
         return el("span", { class: "row" }, el("label", {}, t("set_hb"), inp), el("button", { type: "button", onclick: () => command(`/api/devices/${d.device}/heartbeat`, { heartbeatS: Number(inp.value) }) }, t("send")));

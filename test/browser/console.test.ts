@@ -98,7 +98,6 @@ describe("the console in Chromium, with the simulated button and dispenser behin
     console.log(`alarm visible in the console ${Date.now() - pressed} ms after the press (one sample; see make console-latency)`);
     expect(await page.getAttribute("body", "data-sound")).toBe("ringing");
     await expect(card.locator(".patient").textContent()).resolves.toBe("Kari Nordmann");
-    await shot("alarms.png");
 
     await card.locator(`[data-act="claim"]`).click();
     await page.waitForSelector(`[data-device="1001"][data-state="claimed"]`);
@@ -160,6 +159,7 @@ describe("the console in Chromium, with the simulated button and dispenser behin
   it("another team's nurse cannot open the patient, in the browser or through the API; names with markup show as text", async () => {
     await login("sor");
     await page.goto(be.url + "patients.html");
+    await page.waitForSelector("#patient-list");
     const names = await page.locator("#patient-list a").allTextContents();
     expect(names).toEqual([`<img src=x onerror="window.__pwned=1">Ola Hansen`]);
     await page.goto(be.url + "patients.html?id=p-1001");
@@ -203,9 +203,14 @@ describe("the console in Chromium, with the simulated button and dispenser behin
     const hb = page.locator(`tr[data-device="1001"]`);
     await hb.locator("summary").click();
     await hb.locator(`input[type="number"]`).fill("120");
-    await hb.locator("button", { hasText: "Send" }).click();
+    await hb.getByRole("button", { name: "Send", exact: true }).click();
     await page.waitForSelector(`#commands li[data-state="delivered"]:has-text("set-heartbeat")`, { timeout: 20_000 });
+    await page.locator(`tr[data-device="1001"] [data-act="test-alarm"]`).click(); // a technician's test: the button raises a test alarm
     await shot("devices.png");
+    await login("rc");
+    await page.goto(be.url + "alarms.html");
+    await page.locator(`[data-device="1001"][data-state="open"] .tag.test`).waitFor({ timeout: 20_000 });
+    await shot("alarms.png"); // the queue: the real alarm (red) above the test alarm (blue)
     await login("leder");
     await page.goto(be.url + "report.html");
     await page.waitForSelector("#report-table");
