@@ -66,6 +66,9 @@ export class Contract {
   private stopping = false;
   private started = false;
 
+  /** the patient a device belongs to, for the audit log (set by startBackend) */
+  patientOf: (device: number) => string | undefined = () => undefined;
+
   constructor(readonly opts: ContractOptions, readonly db: Db, readonly instance: string, readonly changes: Changes, readonly now: () => number, readonly log: Log) {
     this.format = opts.payloadFormat ?? "protobuf";
   }
@@ -317,7 +320,7 @@ export class Contract {
     const earlier = state === "queued" ? ["sent", "queued"] : ["sent", "queued", "delivered", "done"];
     const nowMs = this.now();
     await this.db.tx(async (q) => {
-      const row = await q.get(`SELECT id, command, alarm_id FROM commands WHERE correlation_id = ?`, [r.correlationId]);
+      const row = await q.get(`SELECT id, command, device, alarm_id FROM commands WHERE correlation_id = ?`, [r.correlationId]);
       if (!row) return; // not ours (another tool's command)
       const upd = await q.run(
         `UPDATE commands SET state = ?, downlink_seq = ?, error = ?, response = ?, updated_at = ? WHERE correlation_id = ? AND state IN (${earlier.map(() => "?").join(", ")})`,
@@ -326,9 +329,9 @@ export class Contract {
       if (upd.changes === 0) return;
       if (row.alarm_id && state === "delivered") {
         const a = await q.run(`UPDATE alarms SET ack_delivered_at = ? WHERE id = ? AND ack_delivered_at IS NULL`, [nowMs, row.alarm_id]);
-        if (a.changes) await appendAudit(q, { at: nowMs, actor: "system", role: "system", action: "alarm.ack_seen_by_device", target: `alarm:${row.alarm_id}`, detail: { correlationId: r.correlationId, downlinkSeq: r.downlinkSeq } });
+        if (a.changes) await appendAudit(q, { at: nowMs, actor: "system", role: "system", action: "alarm.ack_seen_by_device", target: `alarm:${row.alarm_id}`, patientId: this.patientOf(Number(row.device)), detail: { correlationId: r.correlationId, downlinkSeq: r.downlinkSeq } });
       }
-      if (state === "failed") await appendAudit(q, { at: nowMs, actor: "system", role: "system", action: "command.failed", target: `command:${row.id}`, detail: { command, error: r.error } });
+      if (state === "failed") await appendAudit(q, { at: nowMs, actor: "system", role: "system", action: "command.failed", target: `command:${row.id}`, patientId: this.patientOf(Number(row.device)), detail: { command, error: r.error } });
     });
     this.changes.emit({ kind: "commands" });
     this.changes.emit({ kind: "alarms" });

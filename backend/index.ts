@@ -93,6 +93,7 @@ export async function startBackend(o: BackendOptions): Promise<BackendHandle> {
     const changes = new Changes(db, instance);
     await changes.start();
     const contract = new Contract({ ...o.mqtt, url: o.brokerUrl, clientId: o.mqtt?.clientId ?? `varde-backend-${instance}` }, db, instance, changes, now, log);
+    contract.patientOf = (device) => patients.byDevice.get(device)?.id;
     await contract.start();
     cleanup.push(() => contract.stop());
     const alarms = new Alarms(db, () => patients, contract, now);

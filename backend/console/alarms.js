@@ -23,7 +23,7 @@ soundBtn.addEventListener("click", async () => {
 });
 setInterval(() => {
   if (!ringing || !soundOn) return;
-  if (!audio) audio = new AudioContext(); // browsers may keep it suspended until a click: the button says so
+  if (!audio) (audio = new AudioContext()), drawSound(); // browsers may keep it suspended until a click: the button says so
   if (audio.state !== "running") return drawSound();
   const o = audio.createOscillator();
   const g = audio.createGain();
@@ -34,7 +34,7 @@ setInterval(() => {
   o.stop(audio.currentTime + 0.35);
 }, 1500);
 
-const title = (a) => (a.title === "alarm" ? t("t_alarm") : a.title === "alarm_hold" ? t("t_alarm_hold") : a.title === "device_lost" ? t("t_device_lost") : a.title.startsWith("fault:") ? `${t("faults")}: ${a.title.slice(6)}` : a.title);
+const title = (a) => (a.category === "test" ? t("t_test") : a.title === "alarm" ? t("t_alarm") : a.title === "alarm_hold" ? t("t_alarm_hold") : a.title === "device_lost" ? t("t_device_lost") : a.title.startsWith("fault:") ? `${t("faults")}: ${a.title.slice(6)}` : a.title);
 
 async function act(a, what, body) {
   try {

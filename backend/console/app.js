@@ -4,7 +4,7 @@
 // that contains markup shows as typed and cannot run.
 
 const TEXT = {
-  app: ["Varde – responssenter og hjemmetjeneste", "Varde – response centre and home care"],
+  app: ["Varde – responssenter og hjemmetjeneste", "Varde – response centre and home care"], app_sub: ["Responssenter og hjemmetjeneste", "Response centre and home care"],
   alarms: ["Alarmer", "Alarms"], devices: ["Enheter", "Devices"], patients: ["Pasienter", "Patients"],
   followup: ["Oppfølging", "Follow-up"], report: ["Gevinstrapport", "Benefit report"], admin: ["Innstillinger og logg", "Settings and log"],
   logout: ["Logg ut", "Log out"], login: ["Logg inn", "Log in"], username: ["Brukernavn", "Username"], password: ["Passord", "Password"],
@@ -16,7 +16,7 @@ const TEXT = {
   open_alarms: ["Åpne alarmer", "Open alarms"], closed_recent: ["Siste lukkede", "Recently closed"],
   cat_alarm: ["ALARM", "ALARM"], cat_technical: ["TEKNISK", "TECHNICAL"], cat_test: ["TEST", "TEST"],
   cancelled: ["AVBRUTT av brukeren", "CANCELLED by the wearer"], escalated: ["ESKALERT", "ESCALATED"],
-  t_alarm: ["Trykk på alarmknapp", "Alarm button pressed"], t_alarm_hold: ["Alarm (langt trykk)", "Alarm (long hold)"], t_device_lost: ["Mistet kontakt med enhet", "Device lost"],
+  t_alarm: ["Trykk på alarmknapp", "Alarm button pressed"], t_test: ["Testalarm", "Test alarm"], t_alarm_hold: ["Alarm (langt trykk)", "Alarm (long hold)"], t_device_lost: ["Mistet kontakt med enhet", "Device lost"],
   pressed: ["Trykket", "Pressed"], received: ["Mottatt", "Received"], claimed: ["Tatt av", "Claimed by"], acknowledged: ["Kvittert av", "Acknowledged by"],
   seen: ["sett av enheten", "seen by the device"], sent: ["sendt, venter på enheten", "sent, waiting for the device"], closed: ["Lukket av", "Closed by"],
   claim: ["Ta alarmen", "Claim"], ack: ["Kvitter (grønt lys hos bruker)", "Acknowledge (green light for the wearer)"], close: ["Lukk med notat", "Close with note"],
@@ -68,7 +68,7 @@ export function el(tag, attrs = {}, ...children) {
     else if (k === "class") e.className = v;
     else e.setAttribute(k, v === true ? "" : String(v));
   }
-  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) e.append(c instanceof Node ? c : String(c));
+  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined && c !== false) e.append(c instanceof Node ? c : String(c));
   return e;
 }
 
@@ -173,7 +173,7 @@ export function coalesce(fn) {
 /** A bar chart as SVG (no library): values with labels; null values are left out. */
 export function barChart(items, { unit = "", max, height = 160, limit } = {}) {
   const NS = "http://www.w3.org/2000/svg";
-  const w = Math.max(320, items.length * 44);
+  const w = Math.max(320, items.length * 44 + 24);
   const top = max ?? Math.max(1, ...items.map((i) => i.value ?? 0), limit ?? 0);
   const svg = document.createElementNS(NS, "svg");
   svg.setAttribute("viewBox", `0 0 ${w} ${height + 40}`);
@@ -187,10 +187,10 @@ export function barChart(items, { unit = "", max, height = 160, limit } = {}) {
     return e;
   };
   items.forEach((it, i) => {
-    const x = 10 + i * 44;
+    const x = 16 + i * 44;
     if (it.value !== null && it.value !== undefined) {
       const h = Math.round((it.value / top) * height);
-      mk("rect", { x, y: height - h + 10, width: 30, height: Math.max(h, 1), class: it.cls ?? "bar" });
+      mk("rect", { x, y: height - h + 10, width: 30, height: Math.max(h, 1), class: `bar ${it.cls ?? ""}` });
       mk("text", { x: x + 15, y: height - h + 5, "text-anchor": "middle", class: "val" }, `${it.value}${unit}`);
     }
     mk("text", { x: x + 15, y: height + 28, "text-anchor": "middle", class: "lbl" }, it.label);

@@ -2,7 +2,7 @@ import { api, flash, t, lang } from "/app.js";
 
 const $ = (id) => document.getElementById(id);
 document.documentElement.lang = lang() ? "en" : "nb";
-$("sub").textContent = t("app");
+$("sub").textContent = t("app_sub");
 $("l-user").textContent = t("username");
 $("l-pass").textContent = t("password");
 $("go").textContent = t("login");

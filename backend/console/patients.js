@@ -45,7 +45,7 @@ async function detail() {
     const times = el("input", { value: "08:00, 14:00, 20:00", "aria-label": t("times") });
     const doses = el("input", { type: "number", min: 1, max: 127, value: 28, "aria-label": t("doses_loaded") });
     return el("div", { class: "card noprint" }, el("h2", {}, `${t("schedule")} · ${t("device")} ${d.device}`),
-      el("p", { class: "muted" }, `v${d.scheduleVersion}${d.remaining !== null ? ` · ${d.remaining} igjen` : ""}${d.refillNeeded ? " · " + t("w_refill_needed") : ""}`),
+      el("p", { class: "muted" }, `${t("schedule")} v${d.scheduleVersion}${d.remaining !== null ? ` · ${d.remaining} ${t("left")}` : ""}${d.refillNeeded ? " · " + t("w_refill_needed") : ""}`),
       el("label", {}, t("times")), times,
       el("div", { class: "actions" }, el("button", { type: "button", class: "primary", onclick: async () => {
         try { const x = await api(`/api/patients/${encodeURIComponent(id)}/schedule`, { method: "POST", body: { device: d.device, times: times.value.split(/[ ,;]+/).filter(Boolean) } }); flash(`${t("set_schedule")}: v${x.version}`, "ok"); } catch (e) { flash(e.message); }

@@ -220,7 +220,7 @@ describe("the console in Chromium, with the simulated button and dispenser behin
     expect((await csv.text()).split("\r\n")[0]).toMatch(/^period,unassistedDoses,/);
     await page.goto(be.url + "admin.html");
     await page.waitForSelector("#audit tbody tr");
-    await shot("admin.png");
+    await shot("admin.png", false);
     expect(pageErrors).toEqual([]);
   }, 60_000);
 });
