@@ -97,8 +97,12 @@ export function sendJson(res: http.ServerResponse, status: number, body: unknown
   res.end(text);
 }
 
+/** Pages that share the shell page.html (it loads /<page>.js through main.js). */
+export const PAGES = ["alarms", "devices", "patients", "followup", "report", "admin"];
+
 function serveStatic(p: string, res: http.ServerResponse): boolean {
-  const rel = p === "/" ? "/alarms.html" : p;
+  const page = /^\/([a-z]+)\.html$/.exec(p === "/" ? "/alarms.html" : p)?.[1];
+  const rel = page && PAGES.includes(page) ? "/page.html" : p;
   const file = path.normalize(path.join(CONSOLE_DIR, rel));
   if (!file.startsWith(CONSOLE_DIR + path.sep)) return false;
   const type = TYPES[path.extname(file)];

@@ -221,6 +221,6 @@ describe("the console in Chromium, with the simulated button and dispenser behin
     await page.goto(be.url + "admin.html");
     await page.waitForSelector("#audit tbody tr");
     await shot("admin.png", false);
-    expect(pageErrors).toEqual([]);
+    expect(pageErrors, pageErrors.join("\n")).toEqual([]);
   }, 60_000);
 });
