@@ -5,7 +5,10 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
+import mqtt from "mqtt";
 import { Mosquitto } from "../test/support/mosquitto.ts";
+import { topic } from "../gateway/mqtt/topics.ts";
+import { decodePayload } from "../gateway/mqtt/payload.ts";
 import { until } from "../test/support/wait.ts";
 import { startBackend, type BackendHandle } from "./index.ts";
 import { doseHistory, makeEvent, publishEvents, testPatients } from "./test-events.ts";
@@ -135,6 +138,23 @@ describe("console API", () => {
     expect((await nord.call("GET", "/api/patients/p-n")).status).toBe(200);
     const views = await be.db.all(`SELECT actor FROM audit WHERE action = 'patient.view' AND patient_id = 'p-n'`);
     expect(views.map((v) => v.actor)).toEqual(["nord"]);
+  });
+
+  it("a nurse confirms a refill: COMMAND_REFILL_CONFIRMED with the dose count goes to the device's gateway with a correlation id", async () => {
+    await publishEvents(broker.url, [makeEvent({ gateway: "gw-r", device: 2001, boot: 6, seq: 1, type: "supply", body: { supply: { remaining: 0, hoursLeft: 0 } } })]);
+    const c = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+    const got: any[] = [];
+    c.on("message", (_t, p) => got.push(decodePayload("CommandRequest", new Uint8Array(p))));
+    await c.subscribeAsync(topic("command", { gateway: "gw-r", command: "device-command" }), { qos: 1 });
+    const nord = await login("nord");
+    const r = await nord.call("POST", "/api/patients/p-n/refill", { device: 2001, doses: 28 });
+    expect(r.status).toBe(200);
+    await until(() => got.length === 1, 10_000, "the command at the broker");
+    expect(got[0]).toMatchObject({ correlationId: r.body.correlationId, device: 2001, command: { kind: 3, arg: 28 } });
+    const row = await be.db.get(`SELECT state, requested_by FROM commands WHERE correlation_id = ?`, [r.body.correlationId]);
+    expect(row).toMatchObject({ state: "sent", requested_by: "nord" });
+    expect((await nord.call("POST", "/api/patients/p-n/refill", { device: 2001, doses: 500 })).body.error).toMatch(/doses must be/);
+    await c.endAsync();
   });
 
   it("the audit log is append-only: UPDATE and DELETE are refused by the database", async () => {
