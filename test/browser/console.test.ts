@@ -8,7 +8,7 @@
 //    the follow-up list, and she records her follow-up;
 //  * a nurse of another team can neither open the patient in the browser nor through the JSON API;
 //  * forged session cookies and requests without the CSRF token are refused with a clear error.
-// Screenshots of every page go to docs/console/ (looked at by a person when they change).
+// Screenshots of every page: docs/console/ with `make console-screenshots` (look at them when they change).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -22,7 +22,9 @@ import { startBackend, type BackendHandle } from "../../backend/index.ts";
 import { doseHistory, publishEvents, testPatients } from "../../backend/test-events.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
-const SHOTS = path.join(ROOT, "docs/console");
+// `make console-screenshots` (UPDATE_SCREENSHOTS=1) writes them to docs/console/; a plain test run keeps
+// them in its temp dir, so `make test` leaves the work tree as it was
+const SHOTS_DOCS = path.join(ROOT, "docs/console");
 const PW = "correct horse battery";
 const INJECT = `<img src=x onerror="window.__pwned=1">'); DROP TABLE alarms;--`;
 
@@ -83,7 +85,8 @@ describe("the console in Chromium, with the simulated button and dispenser behin
     await page.fill("#password", PW);
     await Promise.all([page.waitForURL((u) => !u.pathname.endsWith("login.html")), page.click("#go")]);
   }
-  const shot = (name: string, fullPage = true) => page.screenshot({ path: path.join(SHOTS, name), fullPage });
+  const shots = process.env.UPDATE_SCREENSHOTS === "1" ? SHOTS_DOCS : path.join(dir, "shots");
+  const shot = (name: string, fullPage = true) => page.screenshot({ path: path.join(shots, name), fullPage });
 
   it("button pressed → alarm in the queue (sounding) → claimed → acknowledged → the button shows 'acknowledged'", async () => {
     await page.goto(be.url + "login.html");
