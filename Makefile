@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NODE := node --import tsx
 
-.PHONY: setup build demo test typecheck unit bench fuzz soak clean fhir-example fhir-example-record
+.PHONY: setup build demo test typecheck unit bench fuzz soak clean fhir-example fhir-example-record console-latency console-screenshots backend
 
 setup:
 	@scripts/setup.sh
@@ -44,6 +44,18 @@ fhir-example-record: build
 
 bench: build
 	@$(NODE) test/bench/run.ts
+
+# The console: alarm visible after the press, p50/p99, one backend instance and two sharing the load.
+console-latency: setup
+	@$(NODE) test/bench/console-latency.ts
+
+# The console's screenshots in docs/console/ (the browser test, writing them there).
+console-screenshots: build
+	@UPDATE_SCREENSHOTS=1 npx vitest run test/browser/console.test.ts
+
+# The reference backend and its console with the example config (needs a broker at [mqtt] url).
+backend: setup
+	@node bin/varde.js backend --config backend/backend.example.toml
 
 clean:
 	rm -rf dist .varde

@@ -10,6 +10,7 @@ const commands: Array<() => Promise<{ register: (p: Command) => void }>> = [
   () => import("./commands/flash.ts"),
   () => import("./commands/probe.ts"),
   () => import("./commands/gateway.ts"),
+  () => import("./commands/backend.ts"),
   () => import("./commands/status.ts"),
   () => import("./commands/build.ts"),
   () => import("./commands/demo.ts"),
