@@ -51,6 +51,9 @@ describe("varde provision", () => {
     provisionDevice({ registry: reg, kind: "alarm", board: "alarm-esp32", id: 7 });
     expect(() => provisionDevice({ registry: reg, kind: "alarm", board: "alarm-esp32", id: 7 })).toThrow(/id 7 is already provisioned/);
     expect(loadRegistry(reg).devices).toHaveLength(1);
+    // a registry in a folder that does not exist, or a folder given as the registry: the fix, not ENOENT
+    expect(() => provisionDevice({ registry: "/nonexistent-varde/registry.toml", kind: "alarm", board: "alarm-esp32" })).toThrow(/the folder \/nonexistent-varde does not exist; create it \(mkdir -p \/nonexistent-varde\)/);
+    expect(() => provisionDevice({ registry: path.dirname(reg), kind: "alarm", board: "alarm-esp32" })).toThrow(/is a directory; give the registry file/);
   });
 
   it("the varde command prints the label (JSON without the key) and fails with one readable line", async () => {
