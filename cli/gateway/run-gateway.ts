@@ -81,6 +81,7 @@ export async function runGatewayCli(o: GatewayCliOptions): Promise<number> {
   o.onStarted?.(gw);
 
   const sig = await stopSignal;
+  readable?.mute();
   out.line(`${clockTime()} ${sig}: stopping gracefully (closing device links, publishing the offline state, closing the outbox)`);
   // a stop that hangs (a broker that never answers) must not keep a service manager waiting for ever
   const force = setTimeout(() => {

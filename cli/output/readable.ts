@@ -10,7 +10,8 @@
 //     "connected" when it is back;
 //   * rejected frames: once per device and reason until that device's next handshake, with the fix
 //     (a device that is not in the registry retries its handshake every few seconds);
-//   * a warning identical to the one printed just before it.
+//   * a warning identical to the one printed just before it;
+//   * the delivery of an event whose arrival was not printed (heartbeats).
 // Handshake noise (stale nonce, a best-effort frame before the session) is not printed: it is normal.
 import type { LogRecord } from "./log-sink.ts";
 
@@ -36,14 +37,24 @@ export class ReadableGatewayOutput {
   private brokerCause = "";
   private rejected = new Set<string>();
   private lastWarning = "";
+  /** event ids printed as stored and not yet delivered */
+  private shown = new Set<string>();
 
   constructor(
     private readonly print: (line: string) => void,
     private readonly ctx: ReadableContext = {},
   ) {}
 
+  private muted = false;
+
+  /** A graceful stop has begun: links closing and ports released are the plan, not news. */
+  mute(): void {
+    this.muted = true;
+  }
+
   /** A bus event from the gateway. */
   bus(e: BusLike): void {
+    if (this.muted) return;
     switch (e.kind) {
       case "mqtt-down": {
         if (this.broker === "down") return; // the next attempt failed too: same state, same cause
@@ -75,6 +86,18 @@ export class ReadableGatewayOutput {
         return;
       case "outbox-full":
         return; // the error record that comes with it says why and what happens meanwhile
+      case "stored":
+        if (typeof e.eventId === "string") this.shown.add(e.eventId);
+        this.print(e.text);
+        return;
+      case "delivered": {
+        // telemetry that was never shown as stored (heartbeats) is not news when it leaves either
+        const ids = Array.isArray(e.eventIds) ? (e.eventIds as string[]) : [];
+        if (ids.length && !ids.some((id) => this.shown.has(id))) return;
+        for (const id of ids) this.shown.delete(id);
+        this.print(e.text);
+        return;
+      }
       default:
         this.print(e.text);
     }
@@ -82,7 +105,7 @@ export class ReadableGatewayOutput {
 
   /** A structured log record; only warnings and errors become lines. */
   log(r: LogRecord): void {
-    if (r.level < 40) return;
+    if (r.level < 40 || (this.muted && r.level < 50)) return;
     const msg = String(r.msg ?? "");
     // a rejected frame is logged as well as put on the bus: the bus line (with its fix) is enough
     if (r.reason !== undefined && r.device !== undefined && /rejected/.test(msg)) return;
