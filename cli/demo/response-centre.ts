@@ -107,6 +107,11 @@ export class ResponseCentre {
     rec.ackedAt = Date.now();
   }
 
+  /** Alarms the automatic responder will still acknowledge. */
+  pendingAutoAcks(): number {
+    return [...this.alarms.values()].filter((r) => r.timer !== undefined).length;
+  }
+
   /** The newest alarm nobody acknowledged yet, or null. */
   openAlarm(): any | null {
     const open = [...this.alarms.values()].filter((r) => !r.ackedBy);
