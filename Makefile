@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NODE := node --import tsx
 
-.PHONY: setup build demo test typecheck unit bench fuzz soak clean
+.PHONY: setup build demo test typecheck unit bench fuzz soak deb clean
 
 setup:
 	@scripts/setup.sh
@@ -34,6 +34,11 @@ soak: build
 
 bench: build
 	@$(NODE) test/bench/run.ts
+
+# The Debian package municipal IT installs: /opt/varde, /usr/bin/varde, /etc/varde/gateway.toml and the
+# varde-gateway systemd unit (scripts/build-deb.sh). Then: sudo apt install ./dist/varde_<version>_<arch>.deb
+deb: setup
+	@scripts/build-deb.sh dist
 
 clean:
 	rm -rf dist .varde
