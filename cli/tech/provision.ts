@@ -18,10 +18,12 @@ export interface ProvisionOptions {
   now?: () => Date;
 }
 
+// Words, the same in every command and its JSON: `label` is the free text for people ("Storgata 3B,
+// Ola N.", the registry's label); `sticker` is "<id>-<check code>", printed on the device's sticker.
 export interface Provisioned {
   entry: DeviceEntry;
   /** "<id>-<check code>" for the sticker */
-  label: string;
+  sticker: string;
 }
 
 export function provisionDevice(o: ProvisionOptions): Provisioned {
@@ -55,5 +57,5 @@ export function provisionDevice(o: ProvisionOptions): Provisioned {
     if (code === "EACCES") throw new Error(`--registry ${o.registry}: permission denied writing it; run as the user that owns it (the gateway's registry is usually /etc/varde/registry.toml, owned by root: use sudo)`);
     throw e;
   }
-  return { entry, label: deviceLabel(entry.id, entry.key) };
+  return { entry, sticker: deviceLabel(entry.id, entry.key) };
 }
