@@ -7,6 +7,26 @@ import { FrameParser } from "../../protocol/framing.ts";
 import { openSerialLinkEnd } from "../../simulator/index.ts";
 import { hideKeys, runSim } from "./sim.ts";
 
+/** `varde sim` with a bundle and its data port on a TCP port, and a client connected to it. */
+async function simOnTcp(dir: string, o: { duration: string; quiet?: boolean }) {
+  const bundle = join(dir, "app.js");
+  writeFileSync(bundle, "var answer = 42;");
+  const lines: string[] = [];
+  const run = runSim({ board: "alarm-esp32", flash: join(dir, "flash.json"), bundle, tcp: "0", ...o }, (l) => lines.push(l));
+  const t0 = Date.now();
+  let port = 0;
+  while (!port && Date.now() - t0 < 5000) {
+    const m = lines.join("\n").match(/tcp:\/\/127\.0\.0\.1:(\d+)/);
+    if (m) port = Number(m[1]);
+    else await new Promise((r) => setTimeout(r, 20));
+  }
+  const sock = net.connect(port, "127.0.0.1");
+  let text = "";
+  sock.on("data", (d) => (text += d.toString("latin1")));
+  await new Promise((r) => sock.once("connect", r));
+  return { run, sock, lines, t0, got: () => text };
+}
+
 describe("varde sim", () => {
   it("runs the alarm firmware in real time on a pty, presses the button and shows LEDs and frames", async () => {
     const dir = mkdtempSync(join(tmpdir(), "varde-sim-cli-"));
@@ -37,25 +57,11 @@ describe("varde sim", () => {
 
   it("answers on an Espruino REPL over TCP while the console is on the data port", async () => {
     const dir = mkdtempSync(join(tmpdir(), "varde-sim-cli-"));
-    const bundle = join(dir, "app.js");
-    writeFileSync(bundle, "var answer = 42;");
-    const lines: string[] = [];
-    const run = runSim({ board: "alarm-esp32", flash: join(dir, "flash.json"), bundle, tcp: "0", duration: "1.5", quiet: true }, (l) => lines.push(l));
-    const t0 = Date.now();
-    let port = 0;
-    while (!port && Date.now() - t0 < 5000) {
-      const m = lines.join("\n").match(/tcp:\/\/127\.0\.0\.1:(\d+)/);
-      if (m) port = Number(m[1]);
-      else await new Promise((r) => setTimeout(r, 20));
-    }
-    const sock = net.connect(port, "127.0.0.1");
-    let got = "";
-    sock.on("data", (d) => (got += d.toString("latin1")));
-    await new Promise((r) => sock.once("connect", r));
+    const { run, sock, got, t0 } = await simOnTcp(dir, { duration: "1.5", quiet: true });
     sock.write("answer + 1\n");
-    while (!got.includes("=43") && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
+    while (!got().includes("=43") && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
     sock.destroy();
-    expect(got).toContain("=43");
+    expect(got()).toContain("=43");
     expect(await run).toBe(0);
   });
 
@@ -80,28 +86,14 @@ describe("varde sim", () => {
     expect(hideKeys(`{"n":31166,"h":"${key}"}`)).toContain(key); // a bundle hash stays readable
     expect(hideKeys(`>require("Storage").writeJSON("varde.id",{"id":7,"key":"${key}","kind":"alarm"})`)).toBe('>require("Storage").writeJSON("varde.id",{"id":7,"key":"<key hidden>","kind":"alarm"})');
     const dir = mkdtempSync(join(tmpdir(), "varde-sim-cli-"));
-    const bundle = join(dir, "app.js");
-    writeFileSync(bundle, "var answer = 42;");
-    const lines: string[] = [];
-    const run = runSim({ board: "alarm-esp32", flash: join(dir, "flash.json"), bundle, tcp: "0", duration: "2" }, (l) => lines.push(l));
-    const t0 = Date.now();
-    let port = 0;
-    while (!port && Date.now() - t0 < 5000) {
-      const m = lines.join("\n").match(/tcp:\/\/127\.0\.0\.1:(\d+)/);
-      if (m) port = Number(m[1]);
-      else await new Promise((r) => setTimeout(r, 20));
-    }
-    const sock = net.connect(port, "127.0.0.1");
-    let got = "";
-    sock.on("data", (d) => (got += d.toString("latin1")));
-    await new Promise((r) => sock.once("connect", r));
+    const { run, sock, got, lines, t0 } = await simOnTcp(dir, { duration: "2" });
     // what varde flash does: write the identity, then read the device's state back (printed by the device)
     sock.write(`require("Storage").writeJSON("varde.id",{"id":7,"key":"${key}","kind":"alarm"})\n`);
     sock.write(`print(JSON.stringify({id:require("Storage").readJSON("varde.id")}))\n`);
     while (!lines.some((l) => l.includes('"id":7')) && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
     sock.destroy();
     expect(await run).toBe(0);
-    expect(got).toContain("varde.id"); // the console did echo the line
+    expect(got()).toContain("varde.id"); // the console did echo the line
     expect(lines.join("\n")).toContain('"key":"<key hidden>"'); // printed, with the key hidden
     expect(lines.join("\n")).not.toContain(key);
   });
