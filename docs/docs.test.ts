@@ -1,9 +1,9 @@
 // The documentation says what the code does (issue 14 item 12): the README's example configurations load
 // and the one for "your broker" names a broker; the commands' help documents $VARDE_REGISTRY and offers
 // only alarm boards to the demo; the birth sequence grows on every connection attempt, as the backend
-// contract says; `--version` prints the package version.
+// contract says; `--version` prints the package version; no document points outside the repository.
 import { describe, expect, it } from "vitest";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -62,5 +62,10 @@ describe("the docs match the behaviour", () => {
       await gw.stop();
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("no document, comment or script points outside the repository (../shared)", () => {
+    const r = spawnSync("git", ["grep", "-n", "-I", "-E", "(\\.\\./)+shared/|/work/shared", "--", ".", ":!docs/docs.test.ts"], { cwd: ROOT, encoding: "utf8" });
+    expect(r.stdout).toBe("");
   });
 });

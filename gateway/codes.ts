@@ -5,7 +5,7 @@
 //    3.14 jammed, 3.17 battery, 3.25 refill needed, 4.13 button press.
 //  * SCAIP — status code `stc`: 0010 manual alarm, 0016 battery low, 0081 pill not taken,
 //    0082 reminder, 0083 pill taken, 0085 power fail, 0123 radio test missing, 0125 tamper.
-// Sources: /work/shared/research/domain.md §2-3. Events with no matching national code carry none —
+// Sources: the VKP code lists and SCAIP status codes (docs/design.md "National codes", docs/backend-contract.md). Events with no matching national code carry none —
 // deliberately, rather than a code that would page care staff for the wrong reason:
 //  * a cleared fault, a cancelled alarm, a refill confirmed, device_back: the condition has ended;
 //  * FAULT_CLOCK_JUMPED: the device's clock was corrected (a dose it affected is reported by its own
