@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NODE := node --import tsx
 
-.PHONY: setup build demo test typecheck unit bench fuzz soak clean fhir-example fhir-example-record console-latency console-screenshots backend
+.PHONY: setup build demo test typecheck unit bench fuzz soak clean fhir-example fhir-example-record console-latency console-screenshots backend deb
 
 setup:
 	@scripts/setup.sh
@@ -56,6 +56,11 @@ console-screenshots: build
 # The reference backend and its console with the example config (needs a broker at [mqtt] url).
 backend: setup
 	@node bin/varde.js backend --config backend/backend.example.toml
+
+# The Debian package municipal IT installs: /opt/varde, /usr/bin/varde, /etc/varde/gateway.toml and the
+# varde-gateway systemd unit (scripts/build-deb.sh). Then: sudo apt install ./dist/varde_<version>_<arch>.deb
+deb: setup
+	@scripts/build-deb.sh dist
 
 clean:
 	rm -rf dist .varde

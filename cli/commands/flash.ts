@@ -39,7 +39,7 @@ export function register(program: Command): void {
     .requiredOption("--port <port>", "serial path (/dev/ttyUSB0, a simulator pty), tcp://host:port, or a BLE address aa:bb:cc:dd:ee:ff")
     .requiredOption("--board <board>", "board id from hardware/ (e.g. alarm-esp32) or a path to a board .toml")
     .requiredOption("--device <id>", "device id from the registry (varde provision)")
-    .option("--registry <file>", "registry file", DEFAULT_REGISTRY)
+    .option("--registry <file>", "registry file (default: $VARDE_REGISTRY, else ./registry.toml)", DEFAULT_REGISTRY)
     .option("--baud <rate>", "serial baud rate (default: the board's data.baud)", (v) => Number(v))
     .option("--fast", "no pause between Storage chunks (USB CDC, TCP, simulator); default pauses as the Espruino CLI does")
     .option("--force", "flash even if the device reports another board")

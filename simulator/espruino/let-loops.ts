@@ -1,5 +1,5 @@
 // Espruino semantic trap, reproduced: `for (let i ...; ...; ...)` has NO per-iteration binding on
-// Espruino, so closures created in the loop all see the last value (../../../shared/espruino.md).
+// Espruino, so closures created in the loop all see the last value (docs/espruino.md).
 // V8 gives each iteration its own `i`; to behave like the device, the simulator rewrites
 //   for (let a = x, b; test; update) body      into      { let a = x, b; for (; test; update) body }
 // before running boot code: one binding for the whole loop, as on Espruino. for...of / for...in are
