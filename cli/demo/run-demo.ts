@@ -72,7 +72,11 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", ".
 
 /** Alarm boards the demo can run (every board file with kind = "alarm"). */
 export function alarmBoards(): string[] {
-  return listBoards().filter((b) => loadBoard(b).kind === "alarm");
+  // host boards run on the Linux interpreter in tests only (hardware/*-host.toml), never in the simulator
+  return listBoards().filter((b) => {
+    const board = loadBoard(b);
+    return board.kind === "alarm" && board.data.transport !== "host";
+  });
 }
 
 function checkBoard(id: string): Board {
