@@ -5,7 +5,7 @@
 //         or: source <(varde completion bash)   in ~/.bashrc
 //   zsh:  source <(varde completion zsh)   in ~/.zshrc (uses zsh's bash completion layer)
 import type { Command, Option } from "commander";
-import { listBoards, loadBoard } from "../../hardware/boards.ts";
+import { deviceBoards, loadBoard } from "../../hardware/boards.ts";
 
 /** Options whose value is a path. */
 const PATH_OPTIONS = ["--config", "--registry", "--flash", "--bundle", "--log-dir", "--pty-link", "--port"];
@@ -15,7 +15,7 @@ function words(list: string[]): string {
 }
 
 export function completionScript(program: Command, shell: "bash" | "zsh"): string {
-  const boards = listBoards();
+  const boards = deviceBoards();
   const alarmBoards = boards.filter((b) => loadBoard(b).kind === "alarm");
   const commands = program.commands.map((c) => c.name());
   const optionsOf = (c: Command) => c.options.flatMap((o: Option) => [o.long, o.short].filter((x): x is string => !!x)).concat("--help");

@@ -25,7 +25,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import type pino from "pino";
 import { buildFirmware } from "../../firmware/build/index.ts";
-import { listBoards, loadBoard, type Board } from "../../hardware/boards.ts";
+import { deviceBoards, loadBoard, type Board } from "../../hardware/boards.ts";
 import { appendDevice, newDeviceKey } from "../../gateway/registry.ts";
 import { startGateway, type GatewayHandle } from "../../gateway/index.ts";
 import { openLogSink, type LogSink } from "../output/log-sink.ts";
@@ -72,11 +72,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", ".
 
 /** Alarm boards the demo can run (every board file with kind = "alarm"). */
 export function alarmBoards(): string[] {
-  // host boards run on the Linux interpreter in tests only (hardware/*-host.toml), never in the simulator
-  return listBoards().filter((b) => {
-    const board = loadBoard(b);
-    return board.kind === "alarm" && board.data.transport !== "host";
-  });
+  return deviceBoards().filter((b) => loadBoard(b).kind === "alarm");
 }
 
 function checkBoard(id: string): Board {

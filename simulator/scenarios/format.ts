@@ -58,6 +58,7 @@
 //                                 # with a random cut: the outcome differs per run); unless = the opposite
 import TOML from "@iarna/toml";
 import { readFileSync } from "node:fs";
+import { enumValues } from "../../protocol/schema.ts";
 
 export const BEHAVIOURS = ["on_time", "late", "early", "ignore", "uncollected", "twice", "never_take"] as const;
 export const ACTIONS = [
@@ -65,11 +66,14 @@ export const ACTIONS = [
   "clock_jump", "assisted", "travel", "press", "take_out", "power_cut_flash_op", "low_memory", "fill_flash", "schedule",
 ] as const;
 export const EVENT_KINDS = ["DoseTaken", "DoseMissed", "DoseNotCollected", "DoseReminder", "DoseDispensed", "Fault", "Supply", "RefillNeeded", "Refilled", "ScheduleAck"] as const;
-export const FAULT_NAMES: Record<string, number> = {
-  MotorJam: 1, LidOpened: 2, ForcedOpening: 3, MainsLost: 4, BatteryLow: 5, ClockNotSet: 6, ClockJumped: 7,
-  StorageNearlyFull: 8, OutboxFull: 9, OutOfMemory: 10, SlotSensor: 11, InternalError: 12, DoseReleased: 14,
-};
-export const MODES: Record<string, number> = { normal: 0, assisted: 1, travel: 2 };
+/** Fault names as scenario files write them (FAULT_MOTOR_JAM -> MotorJam), numbers from varde.proto. */
+export const FAULT_NAMES: Record<string, number> = Object.fromEntries(
+  Object.entries(enumValues("FaultCode"))
+    .filter(([k]) => k !== "FAULT_UNSPECIFIED")
+    .map(([k, v]) => [k.slice(6).toLowerCase().replace(/(^|_)([a-z])/g, (_m, _u, c: string) => c.toUpperCase()), v]),
+);
+/** Dose modes (DOSE_MODE_ASSISTED -> assisted), numbers from varde.proto. */
+export const MODES: Record<string, number> = Object.fromEntries(Object.entries(enumValues("DoseMode")).map(([k, v]) => [k.slice(10).toLowerCase(), v]));
 const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 export type Behaviour = { kind: (typeof BEHAVIOURS)[number]; minutes: number };
