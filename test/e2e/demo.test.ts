@@ -35,8 +35,8 @@ describe("varde demo", () => {
     // the dispenser, through the same gateway and broker
     expect(out).toMatch(/broker +varde\/v1\/demo-gw\/device\/1002\/event\/schedule_ack .* schedule version 2 in use/);
     expect(out.match(/event\/dose +QoS 1 +dose reminder \(compartment [12]\)/g)).toHaveLength(2);
-    expect(out).toMatch(/event\/dose +QoS 1 +dose taken \(compartment 1, \d+ s after the dose time\) .*\[VKP 1\.1, SCAIP 0083\]/);
-    expect(out).toMatch(/event\/dose +QoS 1 +dose missed \(compartment 2\) .*\[VKP 3\.3, SCAIP 0081\]/);
+    expect(out).toMatch(/event\/dose +QoS 1 +dose taken \(compartment 1, \d+ s after the dose time\) .*\[VKP dispense 1\.1, SCAIP 0083\]/);
+    expect(out).toMatch(/event\/dose +QoS 1 +dose missed \(compartment 2\) .*\[VKP alert 1\.1, SCAIP 0081\]/);
     expect(out).toMatch(/demo +done: both devices/);
     // the logs stay where the transcript says
     for (const f of ["demo.log", "gateway.log", "alarm-console.log", "dispenser-console.log", "gateway.toml", "registry.toml"]) expect(fs.existsSync(path.join(r.logDir, f)), f).toBe(true);
