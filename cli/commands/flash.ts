@@ -30,6 +30,7 @@ interface Opts {
   bundle?: string;
   firmwareVersion?: string;
   json?: boolean;
+  dataPort?: string;
 }
 
 export function register(program: Command): void {
@@ -45,6 +46,7 @@ export function register(program: Command): void {
     .option("--force", "flash even if the device reports another board")
     .option("--bundle <file>", "flash this bundle instead of building one (needs --firmware-version)")
     .option("--firmware-version <v>", "firmware version the bundle reports (default: package.json version)")
+    .option("--data-port <port>", "the port the firmware speaks Varde on, when it is not the console port (host boards); default: --port")
     .option("--json", "print the result as JSON")
     .action(
       actionOf("flash", async (o: Opts) => {
@@ -71,6 +73,7 @@ export function register(program: Command): void {
           fast: o.fast,
           force: o.force,
           noVerify: portKind(o.port) === "ble",
+          dataPort: o.dataPort,
           onPhase: (p, d) => {
             if (barOn) {
               bar.stop();
