@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NODE := node --import tsx
 
-.PHONY: setup build demo test typecheck unit bench fuzz soak clean fhir-example fhir-example-record console-latency console-screenshots backend deb
+.PHONY: espruino-memory setup build demo test typecheck unit bench fuzz soak clean fhir-example fhir-example-record console-latency console-screenshots backend deb
 
 setup:
 	@scripts/setup.sh
@@ -41,6 +41,10 @@ fhir-example: setup
 
 fhir-example-record: build
 	@$(NODE) backend/fhir/example/record.ts
+
+# The firmware's JsVars on the real interpreters: after boot, and the alarm's worst moment found by ballast.
+espruino-memory: build
+	@$(NODE) test/espruino/memory-report.ts
 
 bench: build
 	@$(NODE) test/bench/run.ts
