@@ -6,7 +6,7 @@ import type { Command } from "commander";
 export function register(program: Command): void {
   program
     .command("demo")
-    .description("run the demo: alarm button + medication dispenser (simulated), gateway, embedded broker, response centre — no hardware")
+    .description("run the demo: alarm button + medication dispenser (simulated), gateway, embedded broker, response centre and staff console — no hardware")
     .option("--board <id>", "the alarm button's board: alarm-esp32 (serial) or alarm-nrf52 (BLE); the dispenser is dispenser-esp32", "alarm-esp32")
     .option("--scripted", "run the alarm cycle and one dose cycle, then exit (default without a terminal)")
     .option("--manual-ack", "the responder does not acknowledge alarms by itself: press a")
@@ -14,7 +14,9 @@ export function register(program: Command): void {
     .option("--speed <n>", "how much faster than real time the dispenser's clock skips the waits between doses", "60")
     .option("--timeout <s>", "give up a scripted step after this many seconds", "60")
     .option("--log-dir <dir>", "where the demo keeps its logs (default: .varde/demo in the repository)")
-    .action(async (opts: { board: string; scripted?: boolean; manualAck?: boolean; ackAfter: string; speed: string; timeout: string; logDir?: string }) => {
+    .option("--console-port <port>", "the staff console (reference backend) on this port; 0 = any free port", "8080")
+    .option("--no-console", "no staff console")
+    .action(async (opts: { board: string; scripted?: boolean; manualAck?: boolean; ackAfter: string; speed: string; timeout: string; logDir?: string; consolePort: string; console: boolean }) => {
       const { runDemo, DemoUsageError } = await import("../demo/run-demo.ts");
       const ackAfter = Number(opts.ackAfter);
       const speed = Number(opts.speed);
@@ -26,6 +28,8 @@ export function register(program: Command): void {
       if (!(ackAfter >= 0)) usage(`--ack-after ${opts.ackAfter}: give seconds, e.g. 3 or 0.5`);
       if (!(timeout > 0)) usage(`--timeout ${opts.timeout}: give seconds, e.g. 60`);
       if (!(speed >= 1 && speed <= 1000)) usage(`--speed ${opts.speed}: give a number from 1 (real time) to 1000`);
+      const consolePort = Number(opts.consolePort);
+      if (!Number.isInteger(consolePort) || consolePort < 0 || consolePort > 65535) usage(`--console-port ${opts.consolePort}: give a port number (0 = any free port)`);
       try {
         const code = await runDemo({
           board: opts.board,
@@ -34,6 +38,7 @@ export function register(program: Command): void {
           timeoutMs: Math.round(timeout * 1000),
           speed,
           logDir: opts.logDir,
+          consolePort: opts.console ? consolePort : null,
           print: (l) => console.log(l),
         });
         process.exit(code);

@@ -36,6 +36,7 @@ import { ResponseCentre } from "./response-centre.ts";
 import { watchAlarmLeds, type AlarmLedState } from "./alarm-indicator.ts";
 import { startAlarmButton, type DemoAlarmButton } from "./alarm-button.ts";
 import { runDoseCycle, startDispenser, type DemoDispenser } from "./dispenser.ts";
+import { startBackend, type BackendHandle } from "../../backend/index.ts";
 
 export interface DemoOptions {
   /** board of the alarm button (a board file with kind = "alarm") */
@@ -50,6 +51,8 @@ export interface DemoOptions {
   speed: number;
   /** where the logs go; default .varde/demo in the repository (or the temp dir when that is read-only) */
   logDir?: string;
+  /** the staff console (reference backend) on this port; 0 = any free port, null = no console */
+  consolePort?: number | null;
   print: (line: string) => void;
 }
 
@@ -118,6 +121,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   let dispenser: DemoDispenser | null = null;
   let gw: GatewayHandle | null = null;
   let centre: ResponseCentre | null = null;
+  let backend: BackendHandle | null = null;
   let sink: LogSink | null = null;
   let removeRunInfo = () => undefined as void;
   let stopLeds: () => void = () => undefined;
@@ -129,6 +133,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     readable?.mute();
     stopLeds();
     await centre?.stop().catch(() => undefined);
+    await backend?.stop().catch(() => undefined);
     // the gateway first: devices that vanish under a running gateway are (rightly) reported as unplugged
     await gw?.stop().catch(() => undefined);
     await alarm?.close().catch(() => undefined);
@@ -238,6 +243,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
 
     const ctx: DemoContext = { brokerUrl: gw.brokerUrl, gatewayId: GATEWAY_ID, registry, logDir: dir, say };
     centre = await startResponseCentre(ctx, o.autoAckMs, print);
+    if (o.consolePort !== null) backend = await startConsole(ctx, o.consolePort ?? 0);
 
     const press = () => {
       say("patient", "presses the alarm button");
@@ -264,6 +270,13 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       const alarms = centre.events.filter((e) => e.event.type === "alarm");
       say("demo", `alarm cycle done: ${alarms.length} alarm event at the broker (QoS ${alarms[0]?.qos}, ${alarms[0]?.retain ? "retained" : "not retained"}), button shows "acknowledged"`);
       await doseCycle();
+      if (backend) {
+        // the console's store: every event the devices sent, stored once and acknowledged
+        await backend.drained();
+        const n = Number((await backend.db.get(`SELECT COUNT(*) AS n FROM events`))!.n);
+        const alarms = Number((await backend.db.get(`SELECT COUNT(*) AS n FROM alarms`))!.n);
+        say("console", `stored ${n} events (${alarms} alarm${alarms === 1 ? "" : "s"} in the queue) in ${path.join(dir, "backend.db")}`);
+      }
       say("demo", `done: both devices went through the real gateway and broker; logs in ${dir}`);
       return 0;
     }
@@ -300,6 +313,47 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     await cleanup();
     fs.closeSync(transcript);
   }
+}
+
+/** The two demo devices' patients (synthetic persons), for the console: one patient, team "nord". */
+const DEMO_PATIENTS = `# the demo's patient (a synthetic person: month + 80); format: backend/patients.ts
+allow_synthetic = true
+[[patient]]
+id = "p-demo"
+name = "Kari Nordmann"
+national_id = "02815103729"
+team = "nord"
+devices = [${ALARM_ID}, ${DISPENSER_ID}]
+`;
+export const DEMO_CONSOLE_USER = { username: "demo", password: "demo-demo-demo" };
+
+/**
+ * The reference backend and its staff console on the demo's broker (store, then ack; a SQLite file in the
+ * log folder): the alarm queue, the devices and the dispenser's dose timeline, live.
+ */
+async function startConsole(ctx: DemoContext, port: number): Promise<BackendHandle> {
+  const patients = path.join(ctx.logDir, "patients.toml");
+  fs.writeFileSync(patients, DEMO_PATIENTS);
+  const start = (p: number) => startBackend({
+    brokerUrl: ctx.brokerUrl,
+    db: `sqlite:${path.join(ctx.logDir, "backend.db")}`,
+    http: { port: p },
+    patients,
+    users: [{ username: DEMO_CONSOLE_USER.username, name: "Responssenter (demo)", role: "operator", password: DEMO_CONSOLE_USER.password, team: "nord" }],
+    log: (level, msg) => {
+      if (level !== "info") ctx.say("console", msg);
+    },
+  });
+  let be: BackendHandle;
+  try {
+    be = await start(port);
+  } catch (e) {
+    if (port === 0 || !/EADDRINUSE/.test(String((e as Error).message))) throw e;
+    ctx.say("console", `port ${port} is taken; the console takes a free port instead (--console-port to choose)`);
+    be = await start(0);
+  }
+  ctx.say("console", `staff console at ${be.url} — log in as ${DEMO_CONSOLE_USER.username} / ${DEMO_CONSOLE_USER.password}`);
+  return be;
 }
 
 /** The response centre on the demo's broker. Other backend views join the same way, with the same context. */

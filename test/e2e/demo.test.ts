@@ -37,6 +37,8 @@ describe("varde demo", () => {
     expect(out.match(/event\/dose +QoS 1 +dose reminder \(compartment [12]\)/g)).toHaveLength(2);
     expect(out).toMatch(/event\/dose +QoS 1 +dose taken \(compartment 1, \d+ s after the dose time\) .*\[VKP dispense 1\.1, SCAIP 0083\]/);
     expect(out).toMatch(/event\/dose +QoS 1 +dose missed \(compartment 2\) .*\[VKP alert 1\.1, SCAIP 0081\]/);
+    expect(out).toMatch(/console +staff console at http:\/\/127\.0\.0\.1:\d+\/? — log in as demo/);
+    expect(out).toMatch(/console +stored \d+ events \(1 alarm in the queue\)/);
     expect(out).toMatch(/demo +done: both devices/);
     // the logs stay where the transcript says
     for (const f of ["demo.log", "gateway.log", "alarm-console.log", "dispenser-console.log", "gateway.toml", "registry.toml"]) expect(fs.existsSync(path.join(r.logDir, f)), f).toBe(true);

@@ -10,7 +10,7 @@ export const VARDE = path.resolve(import.meta.dirname, "../../bin/varde.js");
 export function runDemo(args: string[]): Promise<{ code: number | null; out: string; logDir: string }> {
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), "varde-demo-test-"));
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [VARDE, "demo", "--scripted", "--log-dir", logDir, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [VARDE, "demo", "--scripted", "--log-dir", logDir, "--console-port", "0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout.on("data", (b) => (out += b));
     child.stderr.on("data", (b) => (out += b));
