@@ -136,13 +136,21 @@ function __go(i) {
 `;
 
 /**
- * One program running the cases in order. Each case's function is created only when it runs (a switch
- * in __get), so the program's RAM stays small on the 2,630-JsVar build: it runs from flash as .bootcde.
+ * One program running the cases in order. Each case's function is created only when it runs, so the
+ * program's RAM stays small on the 2,630-JsVar build: it runs from flash as .bootcde. The cases sit in
+ * switch statements of 16 (Espruino finds a case by skipping over the code of the ones before it, so
+ * one switch over all cases would re-read the whole program for every case).
  */
 export function program(cases: Case[]): string {
-  const parts = [PRELUDE, "function __get(i) {\n  switch (i) {\n"];
-  cases.forEach((c, i) => parts.push(`  case ${i}: return [${JSON.stringify(c.id)}, ${c.async}, function (done) {\n${c.body}}];\n`));
-  parts.push("  }\n  return null;\n}\n__go(0);\n");
+  const parts = [PRELUDE];
+  const groups = Math.ceil(cases.length / 16);
+  for (let g = 0; g < groups; g++) {
+    parts.push(`function __g${g}(i) {\n  switch (i) {\n`);
+    cases.slice(g * 16, g * 16 + 16).forEach((c, j) => parts.push(`  case ${g * 16 + j}: return [${JSON.stringify(c.id)}, ${c.async}, function (done) {\n${c.body}}];\n`));
+    parts.push("  }\n  return null;\n}\n");
+  }
+  parts.push(`var __groups = [${Array.from({ length: groups }, (_, g) => "__g" + g).join(", ")}];\n`);
+  parts.push("function __get(i) { var g = __groups[i >> 4]; return g ? g(i) : null; }\n__go(0);\n");
   return parts.join("");
 }
 
