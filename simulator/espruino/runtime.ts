@@ -10,7 +10,7 @@ import type { Flash } from "../flash.ts";
 import type { Prng } from "../prng.ts";
 import type { DeviceTime } from "./device-time.ts";
 import { uncaughtText } from "./format.ts";
-import { MemoryEstimator } from "./memory.ts";
+import { HELD_COST, MemoryEstimator, jsVarLayout, type HeldByRuntime } from "./memory.ts";
 import { pinNumber, PIN_COUNT, type PinBank, type PinChange, type PinMode } from "./pins.ts";
 import { Realm, bytesToString, toBytes } from "./realm.ts";
 import { createStorageModule } from "./storage.ts";
@@ -106,6 +106,7 @@ export class EspruinoRuntime {
   private nextWatch = 1;
   private serials: Record<string, SerialSim> = {};
   private eListeners: Listeners = {};
+  private required = new Set<string>();
   private errorFlags = new Set<string>();
   private modules: Record<string, unknown> = {};
   private killHooks: Array<() => void> = [];
@@ -119,7 +120,7 @@ export class EspruinoRuntime {
 
   constructor(readonly host: RuntimeHost) {
     this.realm = new Realm();
-    this.memory = new MemoryEstimator(this.realm);
+    this.memory = new MemoryEstimator(this.realm, jsVarLayout(host.board.memory.jsvars));
     this.unsubPins = host.pins.onChange((c) => this.onPinChange(c));
     this.PinCtor = this.makePinClass();
     this.install();
@@ -130,6 +131,7 @@ export class EspruinoRuntime {
   /** Runs code at the top level (the .bootcde). Uncaught errors are printed and counted. */
   runCode(code: string, filename = ".bootcde"): void {
     if (this.dead) return;
+    this.memory.sources.add(code);
     try {
       this.realm.run(code, filename);
     } catch (e) {
@@ -252,6 +254,17 @@ export class EspruinoRuntime {
     for (const k of Object.keys(this.eListeners)) out.push(...this.eListeners[k]);
     for (const s of Object.values(this.serials)) for (const k of Object.keys(s.listeners)) out.push(...s.listeners[k]);
     return out;
+  }
+
+  /** What the interpreter keeps for the program besides its globals: callbacks and their bookkeeping. */
+  heldState(): HeldByRuntime {
+    let overhead = 0;
+    for (const t of this.timers.values()) overhead += t.interval === null ? HELD_COST.timeout : HELD_COST.interval;
+    overhead += this.watches.size * HELD_COST.watch;
+    for (const k of Object.keys(this.eListeners)) overhead += this.eListeners[k].length * HELD_COST.listener;
+    for (const s of Object.values(this.serials)) for (const k of Object.keys(s.listeners)) overhead += s.listeners[k].length * HELD_COST.serialListener;
+    overhead += this.required.size * HELD_COST.module;
+    return { callbacks: this.heldCallbacks(), overhead };
   }
 
   get timerCount(): number {
@@ -396,13 +409,17 @@ export class EspruinoRuntime {
     });
 
     // modules
-    this.modules.Storage = createStorageModule(r, host.flash, () => !this.dead);
+    this.modules.Storage = createStorageModule(r, host.flash, () => !this.dead, {
+      string: (str) => this.memory.noteFlashString(str),
+      buffer: (b) => this.memory.noteFlashBuffer(b),
+    });
     // Espruino prints its compaction progress on the console
     host.flash.onConsole = (text) => this.print(text);
     this.modules.crypto = this.makeCrypto();
     g.require = r.fn((name: unknown) => {
       const m = this.modules[String(name)];
       if (m === undefined) throw r.error(`Module "${String(name)}" not found`);
+      this.required.add(String(name));
       return m;
     });
 
@@ -414,9 +431,10 @@ export class EspruinoRuntime {
       if (got.onKill) this.killHooks.push(got.onKill);
     }
 
-    installEspruinoSemantics(r, HIDDEN_PROTOTYPES);
+    installEspruinoSemantics(r, HIDDEN_PROTOTYPES, (code) => this.memory.sources.add(code));
     stripMissing(r.ctx);
-    this.memory.markBuiltins();
+    // modules are the interpreter's: not the program's memory (a module costs its cache entry when required)
+    this.memory.markBuiltins(Object.values(this.modules));
     registerRuntime(this);
   }
 
@@ -753,7 +771,7 @@ export class EspruinoRuntime {
     const total = this.host.board.memory.jsvars;
     const now = this.host.time.nowMs();
     if (!this.memCache || this.host.memoryRefreshMs === 0 || now - this.memCache.at >= this.host.memoryRefreshMs || now < this.memCache.at) {
-      this.memCache = { at: now, usage: this.memory.usage(this.heldCallbacks()) };
+      this.memCache = { at: now, usage: this.memory.usage(this.heldState()) };
     }
     const usage = Math.min(this.memCache.usage, total);
     if (this.memCache.usage > total) {

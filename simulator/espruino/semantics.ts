@@ -245,7 +245,8 @@ export function jsonContext(realm: Realm): JSONContext {
   };
 }
 
-export function installEspruinoSemantics(realm: Realm, hiddenPrototypes: string[]): void {
+/** `onCode` sees the text of every direct eval (the memory estimate reads functions' sources). */
+export function installEspruinoSemantics(realm: Realm, hiddenPrototypes: string[], onCode?: (code: string) => void): void {
   const ctx = jsonContext(realm);
   const h = realm.obj({
     fmt: (n: number, radix: number) => espruinoNumberToString(n, radix),
@@ -259,7 +260,12 @@ export function installEspruinoSemantics(realm: Realm, hiddenPrototypes: string[
       return espruinoJSON(v, flags, ws || "  ", ctx);
     },
     parse: (text: string, liberal: boolean) => parseInRealm(realm, text, liberal),
-    transform: (code: unknown) => (typeof code === "string" ? espruinoTransform(code) : code),
+    transform: (code: unknown) => {
+      if (typeof code !== "string") return code;
+      const t = espruinoTransform(code);
+      onCode?.(t);
+      return t;
+    },
   });
   h.hidden = realm.array(hiddenPrototypes);
   (realm.run(SOURCE, "semantics.js") as (h: unknown) => void)(h);

@@ -17,7 +17,13 @@ import { bytesToString, toBytes, type Realm } from "./realm.ts";
 import { jsonContext, parseInRealm } from "./semantics.ts";
 
 /** `alive()` false = the device lost power mid-code: every call throws, nothing reaches flash. */
-export function createStorageModule(realm: Realm, flash: Flash, alive: () => boolean = () => true): Record<string, unknown> {
+/** Data that stays in flash on the device (read() gives a reference, not a copy): for the memory estimate. */
+export interface FlashDataHooks {
+  string(s: string): void;
+  buffer(b: object): void;
+}
+
+export function createStorageModule(realm: Realm, flash: Flash, alive: () => boolean = () => true, flashData?: FlashDataHooks): Record<string, unknown> {
   const err = (m: string): Error => realm.error(m);
   const guard = <T>(f: () => T): T => {
     try {
@@ -46,7 +52,9 @@ export function createStorageModule(realm: Realm, flash: Flash, alive: () => boo
       if (!d) return undefined;
       const start = offset ?? 0;
       const end = length === undefined ? d.length : start + length;
-      return bytesToString(d.subarray(start, end));
+      const str = bytesToString(d.subarray(start, end));
+      flashData?.string(str);
+      return str;
     },
     readJSON(name: string, noExceptions?: boolean): unknown {
       const d = flash.read(nameOf(name));
@@ -60,7 +68,10 @@ export function createStorageModule(realm: Realm, flash: Flash, alive: () => boo
     },
     readArrayBuffer(name: string): ArrayBuffer | undefined {
       const d = flash.read(nameOf(name));
-      return d ? realm.arrayBuffer(d) : undefined;
+      if (!d) return undefined;
+      const b = realm.arrayBuffer(d);
+      flashData?.buffer(b);
+      return b;
     },
     write(name: string, data: unknown, offset?: number, size?: number): boolean {
       // Espruino: an object (not an array or buffer) is written as JSON, offset and size ignored
