@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NODE := node --import tsx
 
-.PHONY: setup build demo test typecheck unit bench fuzz soak clean
+.PHONY: setup build demo test typecheck unit bench fuzz soak clean fhir-example fhir-example-record console-latency console-screenshots backend
 
 setup:
 	@scripts/setup.sh
@@ -32,8 +32,30 @@ soak: build
 	@SOAK_DAYS=30 BLE_SOAK_HOURS=48 BLE_CHAOS_ROUNDS=8 CHAOS_ROUNDS=20 CHAOS_DEVICES=200 CHAOS_EVENTS=200 \
 	  npx vitest run firmware/alarm/alarm.soak.test.ts test/transports test/chaos test/scenarios
 
+# FHIR R4 export of the demo's devices (docs/fhir-export.md): one JSON file per message Bundle or DetectedIssue
+# in OUT, from the recorded event stream backend/fhir/example/events.jsonl. fhir-example-record records that
+# stream again (real firmware in the simulator through the real gateway, about a minute).
+OUT ?= docs/examples/fhir/
+fhir-example: setup
+	@$(NODE) backend/fhir/example/example.ts $(OUT)
+
+fhir-example-record: build
+	@$(NODE) backend/fhir/example/record.ts
+
 bench: build
 	@$(NODE) test/bench/run.ts
+
+# The console: alarm visible after the press, p50/p99, one backend instance and two sharing the load.
+console-latency: setup
+	@$(NODE) test/bench/console-latency.ts
+
+# The console's screenshots in docs/console/ (the browser test, writing them there).
+console-screenshots: build
+	@UPDATE_SCREENSHOTS=1 npx vitest run test/browser/console.test.ts
+
+# The reference backend and its console with the example config (needs a broker at [mqtt] url).
+backend: setup
+	@node bin/varde.js backend --config backend/backend.example.toml
 
 clean:
 	rm -rf dist .varde

@@ -10,11 +10,13 @@ const commands: Array<() => Promise<{ register: (p: Command) => void }>> = [
   () => import("./commands/flash.ts"),
   () => import("./commands/probe.ts"),
   () => import("./commands/gateway.ts"),
+  () => import("./commands/backend.ts"),
   () => import("./commands/status.ts"),
   () => import("./commands/build.ts"),
   () => import("./commands/demo.ts"),
   () => import("./commands/sim.ts"),
   () => import("./commands/scenario.ts"),
+  () => import("./commands/fhir.ts"),
 ];
 for (const load of commands) (await load()).register(program);
 

@@ -7,6 +7,7 @@ import mqtt from "mqtt";
 import { fileURLToPath } from "node:url";
 import { decodeMessage, encodeMessage } from "../gateway/wire.ts";
 import { topic } from "../gateway/mqtt/topics.ts";
+import { codeLabel } from "../gateway/codes.ts"; // a VKP code means nothing without its system URL
 
 export interface ConsumerOptions {
   url: string;
@@ -45,7 +46,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   await runConsumer({
     url,
     gateway,
-    store: (ev) => console.log(`${new Date(ev.time * 1000).toISOString()} device ${ev.device} ${ev.type}${ev.late ? " (late)" : ""}${ev.historical ? " (historical)" : ""} ${ev.codes.map((c: any) => `${c.system} ${c.code}`).join(", ")} [${ev.eventId}]`),
+    store: (ev) => console.log(`${new Date(ev.time * 1000).toISOString()} device ${ev.device} ${ev.type}${ev.late ? " (late)" : ""}${ev.historical ? " (historical)" : ""} ${ev.codes.map((c: any) => `${codeLabel(c)} ${c.display}`).join(", ")} [${ev.eventId}]`),
   });
   console.log(`listening for ${gateway} events on ${url}`);
 }

@@ -1,81 +1,160 @@
-// National codes attached to each backend event (BackendEvent.codes), so integrators need no mapping:
-//  * VKP — Norway's welfare-technology hub (FHIR R4, HL7Norway/Velferdsteknologi VKP-R4 code systems):
-//    1 dispensed (1.1 unassisted, 1.2 assisted), 2 travel pre-dispense, 3.3 no confirmation at planned
-//    time, 3.4 technical error, 3.9 unplugged, 3.10 no contact, 3.11 open, 3.12 forced opening,
-//    3.14 jammed, 3.17 battery, 3.25 refill needed, 4.13 button press.
-//  * SCAIP — status code `stc`: 0010 manual alarm, 0016 battery low, 0081 pill not taken,
-//    0082 reminder, 0083 pill taken, 0085 power fail, 0123 radio test missing, 0125 tamper.
-// Sources: /work/shared/research/domain.md §2-3. Events with no matching national code carry none —
-// deliberately, rather than a code that would page care staff for the wrong reason:
-//  * a cleared fault, a cancelled alarm, a refill confirmed, device_back: the condition has ended;
-//  * FAULT_CLOCK_JUMPED: the device's clock was corrected (a dose it affected is reported by its own
-//    dose event, with its code);
-//  * FAULT_ACK_TIMEOUT: no responder acknowledged an alarm in time — the alarm itself already carries
-//    VKP 4.13 / SCAIP 0010, and no national code describes the response centre's silence.
-// Every other fault stops or threatens the device's service: VKP 3.4 technical error (plus the specific
-// code where one exists). codes.test.ts checks every FaultCode / DoseEventKind / DoseMode of varde.proto.
+// National codes attached to each backend event (BackendEvent.codes), so integrators need no mapping.
+// Contract 2 (CHANGELOG.md): every code carries its full code-system URL and the display text of that
+// system's current version, because the same code text means different things across systems and
+// across versions of one system under an unchanged URL ("1.1" is "Ikke utlevert" in the alert system
+// and "medisin utlevert uassistert" in the dispense-event system; the alert codes were renumbered from
+// 3.x to 1.x in 2021). A code without its system URL is ambiguous.
+//
+//  * VKP alert codes, system VKP_ALERT_SYSTEM (vkp-alert-code-v090): 1.x medication-dispenser alerts,
+//    4.13 button press. The 1.x codes name the medication dispenser in their definitions, so they are
+//    given only for dispenser events (an alarm button's low battery or lost contact has no VKP code).
+//  * VKP dispense-event codes, system VKP_DISPENSE_SYSTEM (vkp-medicationdispense-events-v090):
+//    1.1 unassisted, 1.2 assisted, 1 dispensed, 2 travel pre-dispense.
+//  * SCAIP status codes (`stc`), system "SCAIP": 0010 manual alarm, 0016 battery low, 0081 pill not
+//    taken, 0082 reminder, 0083 pill taken, 0085 power fail, 0123 radio test missing, 0125 tamper.
+// At most one VKP code per event. The code lists are data in backend/fhir/codes/ (generated from the
+// VKP-R4 files, source and commit noted there); codes.test.ts checks every code below against them
+// (exists, display equal, system right) and every FaultCode / DoseEventKind / DoseMode of varde.proto.
+//
+// Decisions against the list's definitions (docs/backend-contract.md has the table):
+//  * missed at the late limit -> 1.1 Ikke utlevert; when the carousel was empty (remaining 0) ->
+//    1.2 Utlevering forhindret av medisinmangel.
+//  * not collected (dispensed, not taken out of the tray in time) -> 1.3 Mangler utleveringsbekreftelse.
+//  * jam -> 1.8 Rull sitter fast (the carousel is the device's "roll"); lid opened outside a refill ->
+//    1.21 Dispenser åpen; forced opening -> 1.22 Innbrudd; mains lost -> 1.19 Ikke tilkoblet strøm;
+//    battery low -> 1.17 Batteri lavt; no contact -> 1.20 Ingen kontakt.
+//  * refill warning -> 1.12 Snart tomt for medisin, or 1.13 Tomt for medisin when no dose is left;
+//    refill confirmed (new carousel loaded by staff) -> 1.16 Rull behandlet.
+//  * every other fault that stops or threatens dispensing (clock not set, storage nearly full, outbox
+//    full, out of memory, slot sensor, internal error, dose released into the tray by a power cut,
+//    unspecified or newer than this gateway) -> 1.5 Teknisk feil.
+//  * button press (test alarm too: it travels the whole chain, flagged `test`) -> 4.13 Knappetrykk.
+//  * no code, deliberately, rather than one that would page care staff for the wrong reason: a cleared
+//    fault, a cancelled alarm, device_back (the condition has ended); FAULT_CLOCK_JUMPED (the clock was
+//    corrected; an affected dose carries its own code); FAULT_ACK_TIMEOUT (the alarm itself carries
+//    4.13 / 0010; no national code describes the response centre's silence); a reminder (SCAIP 0082
+//    only). 1.18 Batteri tomt is never given: a device whose battery is empty has switched off and
+//    says nothing; the gateway then reports 1.20 Ingen kontakt.
 
 export interface Code {
-  system: "VKP" | "SCAIP";
+  /** code-system URL (VKP) or "SCAIP" */
+  system: string;
   code: string;
+  /** display text of the system's current version */
   display: string;
 }
 
-const vkp = (code: string, display: string): Code => ({ system: "VKP", code, display });
-const scaip = (code: string, display: string): Code => ({ system: "SCAIP", code, display });
+export const VKP_ALERT_SYSTEM = "http://ehelse.no/fhir/CodeSystem/vkp-alert-code-v090";
+export const VKP_DISPENSE_SYSTEM = "http://ehelse.no/fhir/CodeSystem/vkp-medicationdispense-events-v090";
+export const SCAIP_SYSTEM = "SCAIP";
 
-// Enum values from protocol/varde.proto (DoseEventKind, DoseMode, FaultCode).
+const alert = (code: string, display: string): Code => ({ system: VKP_ALERT_SYSTEM, code, display });
+const dispense = (code: string, display: string): Code => ({ system: VKP_DISPENSE_SYSTEM, code, display });
+const scaip = (code: string, display: string): Code => ({ system: SCAIP_SYSTEM, code, display });
+
+/** Every VKP alert code the mapping gives. */
+export const ALERT = {
+  notDispensed: alert("1.1", "Ikke utlevert"),
+  preventedByShortage: alert("1.2", "Utlevering forhindret av medisinmangel"),
+  noConfirmation: alert("1.3", "Mangler utleveringsbekreftelse"),
+  technicalError: alert("1.5", "Teknisk feil"),
+  rollStuck: alert("1.8", "Rull sitter fast"),
+  soonEmpty: alert("1.12", "Snart tomt for medisin"),
+  empty: alert("1.13", "Tomt for medisin"),
+  rollHandled: alert("1.16", "Rull behandlet"),
+  batteryLow: alert("1.17", "Batteri lavt"),
+  mainsLost: alert("1.19", "Ikke tilkoblet strøm"),
+  noContact: alert("1.20", "Ingen kontakt"),
+  open: alert("1.21", "Dispenser åpen"),
+  breakIn: alert("1.22", "Innbrudd"),
+  buttonPress: alert("4.13", "Knappetrykk"),
+} as const;
+
+/** Every VKP dispense-event code the mapping gives. */
+export const DISPENSE = {
+  dispensed: dispense("1", "medisin utlevert"),
+  unassisted: dispense("1.1", "medisin utlevert uassistert"),
+  assisted: dispense("1.2", "medisin utlevert assistert"),
+  travel: dispense("2", "medisin utlevert reise"),
+} as const;
+
+/** Every SCAIP status code the mapping gives. */
+export const SCAIP = {
+  manualAlarm: scaip("0010", "manual alarm"),
+  batteryLow: scaip("0016", "battery low"),
+  pillNotTaken: scaip("0081", "pill not taken"),
+  reminder: scaip("0082", "reminder"),
+  pillTaken: scaip("0083", "pill taken"),
+  powerFail: scaip("0085", "power fail"),
+  radioTestMissing: scaip("0123", "radio test missing"),
+  tamper: scaip("0125", "tamper"),
+} as const;
+
+/** "VKP alert 1.1", "VKP dispense 1.1" or "SCAIP 0010": a short label for logs and consoles. */
+export function codeLabel(c: Code): string {
+  if (c.system === VKP_ALERT_SYSTEM) return `VKP alert ${c.code}`;
+  if (c.system === VKP_DISPENSE_SYSTEM) return `VKP dispense ${c.code}`;
+  return `${c.system} ${c.code}`;
+}
+
+// Enum values from protocol/varde.proto (DeviceKind, DoseEventKind, DoseMode, FaultCode).
+const KIND_DISPENSER = 2;
 const DOSE_TAKEN = 0, DOSE_MISSED = 1, DOSE_NOT_COLLECTED = 2, DOSE_REMINDER = 3, DOSE_DISPENSED = 4;
 const MODE_ASSISTED = 1, MODE_TRAVEL = 2;
 const F = { JAM: 1, LID: 2, FORCED: 3, MAINS: 4, BATTERY: 5, CLOCK_JUMPED: 7, ACK_TIMEOUT: 13 };
 
-/** Codes for an event given its type and decoded device envelope (gateway-made events: type only). */
-export function nationalCodes(type: string, env: any): Code[] {
+/**
+ * Codes for an event given its type, its decoded device envelope (gateway-made events: type only) and
+ * the device's kind (DeviceKind: 1 alarm button, 2 dispenser, 0 unknown to the registry).
+ */
+export function nationalCodes(type: string, env: any, kind: number): Code[] {
+  const disp = kind === KIND_DISPENSER;
+  const onlyDispenser = (c: Code): Code[] => (disp ? [c] : []);
   switch (type) {
     case "alarm": {
       const a = env.alarm ?? {};
       if (a.cancel) return [];
-      return [vkp("4.13", "button press"), scaip("0010", "manual alarm")];
+      return [ALERT.buttonPress, SCAIP.manualAlarm];
     }
     case "dose": {
       const d = env.dose ?? {};
-      const kind = d.kind ?? DOSE_TAKEN;
+      const k = d.kind ?? DOSE_TAKEN;
       const mode = d.mode ?? 0;
-      if (kind === DOSE_TAKEN) {
-        const v = mode === MODE_TRAVEL ? vkp("2", "travel pre-dispense") : mode === MODE_ASSISTED ? vkp("1.2", "dispensed, assisted") : vkp("1.1", "dispensed, unassisted");
-        return [v, scaip("0083", "pill taken")];
+      if (k === DOSE_TAKEN) {
+        const v = mode === MODE_TRAVEL ? DISPENSE.travel : mode === MODE_ASSISTED ? DISPENSE.assisted : DISPENSE.unassisted;
+        return [v, SCAIP.pillTaken];
       }
-      if (kind === DOSE_MISSED || kind === DOSE_NOT_COLLECTED) return [vkp("3.3", "no confirmation at planned time"), scaip("0081", "pill not taken")];
-      if (kind === DOSE_REMINDER) return [scaip("0082", "reminder")];
+      if (k === DOSE_MISSED) return [(d.remaining ?? 0) === 0 ? ALERT.preventedByShortage : ALERT.notDispensed, SCAIP.pillNotTaken];
+      if (k === DOSE_NOT_COLLECTED) return [ALERT.noConfirmation, SCAIP.pillNotTaken];
+      if (k === DOSE_REMINDER) return [SCAIP.reminder];
       // the firmware reports DISPENSED for travel mode only (a dose handed out ahead, not taken at home)
-      if (kind === DOSE_DISPENSED) return [mode === MODE_TRAVEL ? vkp("2", "travel pre-dispense") : vkp("1", "dispensed")];
+      if (k === DOSE_DISPENSED) return [mode === MODE_TRAVEL ? DISPENSE.travel : DISPENSE.dispensed];
       return [];
     }
     case "fault": {
       const f = env.fault ?? {};
       if (f.cleared) return [];
       switch (f.code ?? 0) {
-        case F.JAM: return [vkp("3.14", "jammed"), vkp("3.4", "technical error")];
-        case F.LID: return [vkp("3.11", "open"), scaip("0125", "tamper")];
-        case F.FORCED: return [vkp("3.12", "forced opening"), scaip("0125", "tamper")];
-        case F.MAINS: return [vkp("3.9", "unplugged"), scaip("0085", "power fail")];
-        case F.BATTERY: return [vkp("3.17", "battery"), scaip("0016", "battery low")];
+        case F.JAM: return onlyDispenser(ALERT.rollStuck);
+        case F.LID: return [...onlyDispenser(ALERT.open), SCAIP.tamper];
+        case F.FORCED: return [...onlyDispenser(ALERT.breakIn), SCAIP.tamper];
+        case F.MAINS: return [...onlyDispenser(ALERT.mainsLost), SCAIP.powerFail];
+        case F.BATTERY: return [...onlyDispenser(ALERT.batteryLow), SCAIP.batteryLow];
         case F.CLOCK_JUMPED:
         case F.ACK_TIMEOUT:
           return [];
-        // clock not set, storage nearly full, outbox full, out of memory, slot sensor, internal error,
-        // dose released (a missed dose fell into the tray in a power cut: staff must remove it and
-        // confirm a refill; the miss itself already carried VKP 3.3 / SCAIP 0081), and codes this
-        // gateway does not know yet
-        default: return [vkp("3.4", "technical error")];
+        default: return onlyDispenser(ALERT.technicalError);
       }
     }
     case "battery":
-      return env.battery?.low ? [vkp("3.17", "battery"), scaip("0016", "battery low")] : [];
-    case "supply":
-      return env.supply?.refilled ? [] : [vkp("3.25", "refill needed")];
+      return env.battery?.low ? [...onlyDispenser(ALERT.batteryLow), SCAIP.batteryLow] : [];
+    case "supply": {
+      const s = env.supply ?? {};
+      if (s.refilled) return onlyDispenser(ALERT.rollHandled);
+      return onlyDispenser((s.remaining ?? 0) === 0 ? ALERT.empty : ALERT.soonEmpty);
+    }
     case "device_lost":
-      return [vkp("3.10", "no contact"), scaip("0123", "radio test missing")];
+      return [...onlyDispenser(ALERT.noContact), SCAIP.radioTestMissing];
     default:
       return [];
   }

@@ -8,6 +8,7 @@ import { startGateway, parseConfig, topic, type GatewayHandle } from "./index.ts
 import { appendDevice, newDeviceKey } from "./registry.ts";
 import { FakeDevice, waitFor } from "../test/support/fake-device.ts";
 import { decodeMessage, encodeMessage, sealFrame } from "./wire.ts";
+import { codeLabel } from "./codes.ts";
 
 const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -56,7 +57,7 @@ describe("gateway (embedded broker, in-memory link)", () => {
     const ev = decodeMessage("BackendEvent", new Uint8Array(m.payload));
     expect(ev.eventId).toBe(`1001:${dev.boot}:${seq}`);
     expect(ev.codes).toEqual([
-      { system: "VKP", code: "4.13", display: "button press" },
+      { system: "http://ehelse.no/fhir/CodeSystem/vkp-alert-code-v090", code: "4.13", display: "Knappetrykk" },
       { system: "SCAIP", code: "0010", display: "manual alarm" },
     ]);
     expect(ev.label).toBe("Flat 3B");
@@ -94,13 +95,13 @@ describe("gateway (embedded broker, in-memory link)", () => {
     dev.reliable({ fault: { code: 7, detail: -3600 } }, at); // clock corrected
     await waitFor(() => sub.msgs.length >= 5, 10000, "five dispenser events");
     const evs = sub.msgs.map((m) => ({ topic: m.topic.split("/").pop(), ev: JSON.parse(m.payload.toString("utf8")) }));
-    const c = (ev: any) => (ev.codes ?? []).map((x: any) => `${x.system} ${x.code}`);
+    const c = (ev: any) => (ev.codes ?? []).map(codeLabel);
     expect(evs.map((e) => e.topic)).toEqual(["dose", "dose", "supply", "fault", "fault"]);
     expect(evs.map((e) => e.ev.kind)).toEqual(Array(5).fill("DEVICE_KIND_DISPENSER"));
-    expect([evs[0].ev.scheduled, c(evs[0].ev)]).toEqual([at - 420, ["VKP 1.1", "SCAIP 0083"]]);
-    expect([evs[1].ev.scheduled, c(evs[1].ev)]).toEqual([at + 7200, ["VKP 2"]]);
-    expect([evs[2].ev.scheduled ?? 0, c(evs[2].ev)]).toEqual([0, ["VKP 3.25"]]);
-    expect(c(evs[3].ev)).toEqual(["VKP 3.4"]);
+    expect([evs[0].ev.scheduled, c(evs[0].ev)]).toEqual([at - 420, ["VKP dispense 1.1", "SCAIP 0083"]]);
+    expect([evs[1].ev.scheduled, c(evs[1].ev)]).toEqual([at + 7200, ["VKP dispense 2"]]);
+    expect([evs[2].ev.scheduled ?? 0, c(evs[2].ev)]).toEqual([0, ["VKP alert 1.12"]]);
+    expect(c(evs[3].ev)).toEqual(["VKP alert 1.5"]);
     expect(c(evs[4].ev)).toEqual([]);
   });
 
@@ -187,7 +188,7 @@ describe("gateway (embedded broker, in-memory link)", () => {
     const avail = () => sub.msgs.filter((m) => m.topic.endsWith("/availability")).map((m) => decodeMessage("DeviceAvailability", new Uint8Array(m.payload)));
     expect(avail().at(-1)).toMatchObject({ online: false, reason: "heartbeat_missed" });
     const lost = sub.msgs.find((m) => m.topic.endsWith("/event/device_lost"))!;
-    expect(decodeMessage("BackendEvent", new Uint8Array(lost.payload)).codes).toEqual([{ system: "VKP", code: "3.10", display: "no contact" }, { system: "SCAIP", code: "0123", display: "radio test missing" }]);
+    expect(decodeMessage("BackendEvent", new Uint8Array(lost.payload)).codes).toEqual([{ system: "SCAIP", code: "0123", display: "radio test missing" }]); // an alarm button: VKP 1.20 is the dispenser's
     dev.heartbeat(1);
     await waitFor(() => types().includes("device_back"), 10000, "device_back");
     expect(avail().at(-1)).toMatchObject({ online: true });

@@ -44,7 +44,7 @@ describe("operation", () => {
     // opt-in JSON rendering
     const ev = JSON.parse(msgs.find((m) => m.topic === evTopic)!.payload);
     expect(ev).toMatchObject({ type: "fault", device: 1001, kind: "DEVICE_KIND_ALARM", envelope: { fault: { code: "FAULT_FORCED_OPENING" } } });
-    expect(ev.codes.map((c: any) => c.code)).toEqual(["3.12", "0125"]);
+    expect(ev.codes.map((c: any) => c.code)).toEqual(["0125"]); // an alarm button: VKP 1.22 is the dispenser's
     // Prometheus
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     expect(text).toMatch(/^varde_events_in_total\{type="fault"\} 1$/m);

@@ -24,7 +24,9 @@ export interface BoardMemory {
 }
 
 export interface BoardData {
-  transport: "serial" | "ble";
+  /** "host": the upstream Espruino interpreter built for Linux, in tests (firmware/hal/hal.ts: data port
+   *  and pins on pseudo-terminals named in Storage "varde.host") */
+  transport: "serial" | "ble" | "host";
   /** serial: the Espruino serial device, e.g. "Serial1" */
   serial?: string;
   tx?: string;
@@ -103,6 +105,8 @@ const BLE: Record<string, Rule> = {
   notify_gap_ms: "int+", notify_idle_gap_ms: "int+", require_encryption: "bool",
 };
 
+const HOST: Record<string, Rule> = { baud: "int+" };
+
 const FIX: Record<Rule, string> = {
   "int+": "a whole number greater than 0",
   int0: "a whole number, 0 or more",
@@ -163,6 +167,7 @@ export function parseBoard(file: string, text: string): Board {
   } catch (e) {
     throw new BoardError(`${file}: not valid TOML: ${(e as Error).message.split("\n")[0]}`);
   }
+  if (raw.extends !== undefined) raw = extend(file, raw);
   const expectId = basename(file, ".toml");
   if (typeof raw.id !== "string" || !/^[a-z0-9-]+$/.test(raw.id)) fail(file, "id", raw.id, 'a lower-case id such as "alarm-esp32"');
   if (raw.id !== expectId) fail(file, "id", raw.id, `"${expectId}" (the id must match the file name)`);
@@ -173,7 +178,8 @@ export function parseBoard(file: string, text: string): Board {
   const data = section(file, raw, "data");
   if (data.transport === "serial") check(file, raw, { data: SERIAL });
   else if (data.transport === "ble") check(file, raw, { data: BLE });
-  else fail(file, "data.transport", data.transport, '"serial" or "ble"');
+  else if (data.transport === "host") check(file, raw, { data: HOST });
+  else fail(file, "data.transport", data.transport, '"serial", "ble" or "host" (the Linux interpreter in tests)');
   if (data.transport === "ble" && (data.mtu_payload as number) < 20) fail(file, "data.mtu_payload", data.mtu_payload, "at least 20 (the BLE default notification size)");
   const pins = section(file, raw, "pins");
   for (const k of Object.keys(pins)) {
@@ -194,7 +200,7 @@ export function parseBoard(file: string, text: string): Board {
     fail(file, "memory.bundle_budget", mem.bundle_budget, `less than memory.storage_bytes (${mem.storage_bytes}): the bundle and the app's files share the Storage area`);
   if (d.heartbeat_s !== undefined && (d.heartbeat_s < 30 || d.heartbeat_s > 3600))
     fail(file, "defaults.heartbeat_s", d.heartbeat_s, "30..3600 seconds (supervision works in minutes, not hours)");
-  const known = ["id", "kind", "chip", "description", "memory", "pins", "battery", "data", "defaults"];
+  const known = ["id", "kind", "chip", "description", "memory", "pins", "battery", "data", "defaults", "extends"];
   const extra: Record<string, Record<string, unknown>> = {};
   for (const k of Object.keys(raw)) if (!known.includes(k)) extra[k] = section(file, raw, k);
   const battery = raw.battery === undefined ? undefined : (section(file, raw, "battery") as unknown as BoardBattery);
@@ -211,6 +217,26 @@ export function parseBoard(file: string, text: string): Board {
     defaults: defaults as Record<string, number | boolean>,
     extra,
   };
+}
+
+/**
+ * A board that names another with `extends = "<id>"` takes every table of it, key by key, and overrides
+ * what it sets itself (the host boards are the real boards with another data port: the same firmware
+ * logic, memory and pins). A replaced [data] table is taken whole: transports have different keys.
+ */
+function extend(file: string, raw: Record<string, unknown>): Record<string, unknown> {
+  const baseId = raw.extends;
+  if (typeof baseId !== "string" || !/^[a-z0-9-]+$/.test(baseId)) fail(file, "extends", baseId, 'the id of another board in hardware/, e.g. "alarm-nrf52"');
+  const baseFile = join(dirname(file), baseId + ".toml");
+  if (!existsSync(baseFile)) fail(file, "extends", baseId, `a board in ${dirname(file)} (no ${baseId}.toml there)`);
+  const base = TOML.parse(readFileSync(baseFile, "utf8")) as Record<string, unknown>;
+  if (base.extends !== undefined) fail(file, "extends", baseId, "a board that does not extend another itself");
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(raw)) {
+    const b = base[k];
+    out[k] = k !== "data" && v && typeof v === "object" && !Array.isArray(v) && b && typeof b === "object" ? { ...(b as object), ...(v as object) } : v;
+  }
+  return out;
 }
 
 /** Loads hardware/<id>.toml (or the given .toml path). */

@@ -7,6 +7,13 @@
 /** One BLE notification on an nRF52832 Espruino board (MTU 53 - 3). */
 export const BLE_NOTIFY_MAX = 50;
 
+/**
+ * Largest frame the gateway sends an alarm button (Hello, TimeSync, AlarmAck, Config, Command, acks):
+ * the button's receive buffer is this plus one BLE chunk (firmware/core/link.ts), far below MAX_FRAME,
+ * because every byte of buffer is RAM on a 2,630-JsVar nRF52. size-caps.ts proves the worst case fits.
+ */
+export const ALARM_RX_FRAME_MAX = 80;
+
 /** String caps, in UTF-8 bytes. */
 export const MAX_FIRMWARE_BYTES = 16; // DeviceInfo.firmware, Status.firmware
 export const MAX_BOARD_BYTES = 24; // DeviceInfo.board, Status.board

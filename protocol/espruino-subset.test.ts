@@ -29,7 +29,7 @@ describe("protocol in the Espruino subset", () => {
     const parser = new p.FrameParser((b: Uint8Array) => got.push(p.decodeEnvelope(p.open(sha, ZERO_KEY, b))));
     parser.push(frame);
     expect(JSON.parse(JSON.stringify(got))).toEqual([{ device: 42, boot: 0xfedcba98, seq: 9, ack: 0, time: 1767225600, late: false, alarm: { test: false, cancel: false, alarmSeq: 0, hold: true } }]);
-    expect(p.FaultCode.FAULT_MOTOR_JAM).toBe(1);
+    expect(p.FaultCode.FAULT_OUT_OF_MEMORY).toBe(10);
     expect(p.truncateUtf8("abcdef", 3)).toBe("abc");
   });
 });

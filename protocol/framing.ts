@@ -25,13 +25,18 @@ export const MAX_FRAME = HEADER_LEN + MAX_BODY + CRC_LEN;
 /** CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF), over bytes[start, end). Check value of "123456789" is 0x29B1. */
 export function crc16(bytes: Uint8Array, start: number, end: number): number {
   let crc = 0xffff;
-  for (let i = start; i < end; i++) {
-    crc ^= bytes[i] << 8;
-    for (let b = 0; b < 8; b++) {
-      crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-    }
-  }
+  for (let i = start; i < end; i++) crc = crc16Step(crc, bytes[i]);
   return crc;
+}
+
+/** CRC-16/CCITT-FALSE of every 4-bit value (a nibble table: 16 entries, two steps a byte instead of
+ *  eight; the interpreter on a device runs a few thousand loop steps a second). */
+const NIBBLE = new Uint16Array([0x0000, 0x1021, 0x2042, 0x3063, 0x4084, 0x50a5, 0x60c6, 0x70e7, 0x8108, 0x9129, 0xa14a, 0xb16b, 0xc18c, 0xd1ad, 0xe1ce, 0xf1ef]);
+
+/** One byte of CRC-16/CCITT-FALSE (also used by the firmware's flash outbox for its line checks). */
+export function crc16Step(crc: number, byte: number): number {
+  crc = ((crc << 4) ^ NIBBLE[((crc >> 12) ^ (byte >> 4)) & 15]) & 0xffff;
+  return ((crc << 4) ^ NIBBLE[((crc >> 12) ^ byte) & 15]) & 0xffff;
 }
 
 /** Wraps a body into a frame. Throws when the body is empty or longer than MAX_BODY. */
@@ -53,14 +58,16 @@ export function encodeFrame(body: Uint8Array): Uint8Array {
  * Incremental parser. push() any chunk of bytes (Uint8Array); complete frame bodies go to onFrame,
  * bytes that belong to no frame go to onNoise (for debug logs), and counters record what was dropped.
  * Memory is bounded: the parser holds one buffer of bufSize bytes (default 2 * MAX_FRAME, what the
- * gateway uses; a smaller size is raised to MAX_FRAME). Any size >= MAX_FRAME works: after a scan the
- * buffer starts with an incomplete frame (at most MAX_FRAME long) or is empty, so a full buffer always
- * holds a complete frame and push() never stalls; a larger buffer only takes bigger chunks per step.
- * The firmware uses MAX_FRAME + a chunk.
+ * gateway uses). After a scan the buffer starts with an incomplete frame or is empty, so push() never
+ * stalls: a header announcing a frame longer than the buffer can never complete and is dropped as bad
+ * at once. So a device whose peer never sends frames over N bytes can use a buffer of N + one chunk
+ * (an alarm button: protocol/caps.ts ALARM_RX_FRAME_MAX), and a larger buffer only takes bigger chunks.
+ * view = true hands onFrame a view into the buffer (valid only during the call: no copy, which costs
+ * RAM on a device); otherwise each body is a copy of its own. Without onNoise, noise is only counted.
  */
 export class FrameParser {
   onFrame: (body: Uint8Array) => void;
-  onNoise: (bytes: Uint8Array) => void;
+  onNoise: ((bytes: Uint8Array) => void) | null;
   buf: Uint8Array;
   len: number;
   /** frames dropped for a bad CRC or length */
@@ -68,10 +75,13 @@ export class FrameParser {
   /** noise bytes seen outside frames */
   noise: number;
 
-  constructor(onFrame: (body: Uint8Array) => void, onNoise?: (bytes: Uint8Array) => void, bufSize?: number) {
+  view: boolean;
+
+  constructor(onFrame: (body: Uint8Array) => void, onNoise?: ((bytes: Uint8Array) => void) | null, bufSize?: number, view?: boolean) {
     this.onFrame = onFrame;
-    this.onNoise = onNoise || function () {};
-    this.buf = new Uint8Array(bufSize ? (bufSize > MAX_FRAME ? bufSize : MAX_FRAME) : MAX_FRAME * 2);
+    this.onNoise = onNoise || null;
+    this.view = !!view;
+    this.buf = new Uint8Array(bufSize || MAX_FRAME * 2);
     this.len = 0;
     this.bad = 0;
     this.noise = 0;
@@ -105,7 +115,7 @@ export class FrameParser {
       i = m;
       if (this.len - i < HEADER_LEN) break; // need more bytes to judge
       const n = b[i + 2];
-      if (n < 1 || n > MAX_BODY) {
+      if (n < 1 || n > MAX_BODY || HEADER_LEN + n + CRC_LEN > b.length) {
         this.bad++;
         this.emitNoise(i, i + 1);
         i += 1;
@@ -130,9 +140,10 @@ export class FrameParser {
         i += 1; // rescan inside the bad frame
         continue;
       }
-      const body = b.slice(i + HEADER_LEN, i + HEADER_LEN + n);
+      // typed-array slice() returns a plain Array on Espruino: a view, or a real copy
+      const view = b.subarray(i + HEADER_LEN, i + HEADER_LEN + n);
       i = end;
-      this.onFrame(body);
+      this.onFrame(this.view ? view : new Uint8Array(view));
     }
     if (i > 0) {
       b.set(b.subarray(i, this.len), 0);
@@ -155,6 +166,6 @@ export class FrameParser {
 
   emitNoise(from: number, to: number): void {
     this.noise += to - from;
-    this.onNoise(this.buf.slice(from, to));
+    if (this.onNoise) this.onNoise(new Uint8Array(this.buf.subarray(from, to)));
   }
 }

@@ -36,6 +36,21 @@ export function lookupType(typeName: string): protobuf.Type {
   return lookupIn(root, PACKAGE, typeName);
 }
 
+/** An enum of varde.proto by short name, as {NAME: number}: the one source of enum numbers in Node code. */
+export function enumValues(enumName: string): Readonly<Record<string, number>> {
+  try {
+    return root.lookupEnum(PACKAGE + "." + enumName).values;
+  } catch {
+    throw new Error(`protocol/varde.proto has no enum ${enumName}`);
+  }
+}
+
+/** The name of an enum value ("FAULT_MOTOR_JAM"), or the number as text when the schema has none. */
+export function enumName(enumName: string, value: number): string {
+  const e = root.lookupEnum(PACKAGE + "." + enumName);
+  return e.valuesById[value] ?? String(value);
+}
+
 function lookupIn(r: protobuf.Root, pkg: string, typeName: string): protobuf.Type {
   const full = typeName.includes(".") ? typeName : pkg + "." + typeName;
   try {

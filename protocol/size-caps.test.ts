@@ -2,9 +2,8 @@ import { describe, it, expect } from "vitest";
 import protobuf from "protobufjs";
 import { readFileSync } from "node:fs";
 import { checkSizeCaps, worstCase, FRAME_OVERHEAD, BLE_NOTIFY_MAX, truncateUtf8, MAX_BOARD_BYTES } from "./size-caps.ts";
-import { reachable } from "./gen/generate.ts";
 import { lookupType, encodeCanonical, PROTO_PATH } from "./schema.ts";
-import { encodeEnvelope } from "./gen/codec.ts";
+import { encodeEnvelope } from "./gen/object-codec.ts";
 import { MAX_BODY } from "./framing.ts";
 
 describe("size caps", () => {
@@ -33,13 +32,13 @@ describe("size caps", () => {
   it("throws, naming the figure, when a message outgrows the notification", () => {
     const src = readFileSync(PROTO_PATH, "utf8").replace("bool hold = 4;", "bool hold = 4;\n  uint32 extra = 5;");
     const root = protobuf.parse(src).root;
-    expect(() => checkSizeCaps(root, reachable(root).table)).toThrow(/worst-case alarm frame is \d+ bytes, over the 50-byte BLE notification/);
+    expect(() => checkSizeCaps(root)).toThrow(/worst-case alarm frame is \d+ bytes, over the 50-byte BLE notification/);
   });
 
   it("throws on a string or repeated field without a cap", () => {
     const src = readFileSync(PROTO_PATH, "utf8").replace("uint32 arg = 2;", "uint32 arg = 2;\n  string note = 3;");
     const root = protobuf.parse(src).root;
-    expect(() => checkSizeCaps(root, reachable(root).table)).toThrow(/Command\.note: string field without a byte cap/);
+    expect(() => checkSizeCaps(root)).toThrow(/Command\.note: string field without a byte cap/);
   });
 
   it("truncateUtf8 cuts at the byte cap without splitting a character", () => {

@@ -1,5 +1,5 @@
 // Worst-case frame sizes, checked when the schema is built (gen/generate.ts calls checkSizeCaps before it
-// writes codec.ts; protocol/size-caps.test.ts prints the figures). Node only; the caps themselves live in
+// writes gen/fields.ts; protocol/size-caps.test.ts prints the figures). Node only; the caps themselves live in
 // protocol/caps.ts (Espruino subset) so the firmware can import them, and are re-exported here.
 //
 // Worst case = every field at its maximum: uint32 0xFFFFFFFF, sint32/int32 at the largest zigzag/varint,
@@ -9,13 +9,10 @@
 //  * a device event frame (alarm, dose) carries no piggybacked ack: acks travel in frames of their own;
 //  * only one oneof member is present per Envelope.
 import protobuf from "protobufjs";
-import { encodeWith } from "./gen/wire.ts";
-import type { Table } from "./gen/wire.ts";
 import { HEADER_LEN, CRC_LEN, MAX_BODY } from "./framing.ts";
 import { MAC_LEN } from "./mac.ts";
 import { root as vardeRoot, PACKAGE } from "./schema.ts";
-import { TABLE } from "./gen/codec.ts";
-import { BLE_NOTIFY_MAX, NUMERIC_CAPS, STRING_CAPS, REPEATED_CAPS } from "./caps.ts";
+import { BLE_NOTIFY_MAX, NUMERIC_CAPS, STRING_CAPS, REPEATED_CAPS, ALARM_RX_FRAME_MAX } from "./caps.ts";
 
 export * from "./caps.ts";
 
@@ -31,7 +28,12 @@ export type SizeReport = {
   largest: { member: string; payload: number; frame: number };
   /** worst-case frame size per oneof member (with ack) */
   perMember: { [member: string]: number };
+  /** largest worst-case frame the gateway can send an alarm button (its downlink members, with ack) */
+  alarmDownlink: number;
 };
+
+/** Envelope members the gateway sends an alarm button. */
+export const ALARM_DOWNLINK = ["hello", "timeSync", "alarmAck", "config", "command"];
 
 function maxEnum(e: protobuf.Enum): number {
   return Math.max(...Object.values(e.values));
@@ -88,15 +90,17 @@ export function worstCase(type: protobuf.Type, opts: { skip?: string[]; depth?: 
 
 /**
  * Computes the worst-case sizes and throws unless the alarm and dose-event frames fit one BLE
- * notification (BLE_NOTIFY_MAX) and every Envelope fits one frame (MAX_BODY). `root`/`table` default
- * to varde.proto and the committed codec table; the generator passes the ones it is about to write.
+ * notification (BLE_NOTIFY_MAX) and every Envelope fits one frame (MAX_BODY). `root` defaults to
+ * varde.proto; the generator passes the one it is about to generate from. Sizes are protobufjs's canonical
+ * encoding, which the firmware codec matches byte for byte (golden vectors).
  */
-export function checkSizeCaps(root: protobuf.Root = vardeRoot, table: Table = TABLE): SizeReport {
+export function checkSizeCaps(root: protobuf.Root = vardeRoot): SizeReport {
   root.resolveAll();
   const env = root.lookupType(PACKAGE + ".Envelope");
   const body = env.oneofs.body;
   if (!body) throw new Error("Envelope has no oneof body");
-  const frameOf = (obj: any) => encodeWith(table, "Envelope", obj).length + FRAME_OVERHEAD;
+  const size = (obj: any) => env.encode(env.fromObject(obj)).finish().length;
+  const frameOf = (obj: any) => size(obj) + FRAME_OVERHEAD;
 
   const headerNoAck = worstCase(env, { skip: ["ack"] });
   const header = worstCase(env);
@@ -111,17 +115,22 @@ export function checkSizeCaps(root: protobuf.Root = vardeRoot, table: Table = TA
   const perMember: { [m: string]: number } = {};
   let largest = { member: "", payload: 0, frame: 0 };
   for (const f of body.fieldsArray) {
-    const payload = encodeWith(table, "Envelope", { ...header, [f.name]: member(f.name) }).length;
+    const payload = size({ ...header, [f.name]: member(f.name) });
     perMember[f.name] = payload + FRAME_OVERHEAD;
     if (payload > largest.payload) largest = { member: f.name, payload, frame: payload + FRAME_OVERHEAD };
   }
 
+  // what a gateway sends an alarm button: its receive buffer is sized for it (caps.ts ALARM_RX_FRAME_MAX)
+  const alarmDownlink = Math.max(...ALARM_DOWNLINK.map((m) => perMember[m] ?? 0));
+
   const errs: string[] = [];
+  if (alarmDownlink > ALARM_RX_FRAME_MAX)
+    errs.push(`worst-case downlink frame to an alarm button is ${alarmDownlink} bytes, over ALARM_RX_FRAME_MAX ${ALARM_RX_FRAME_MAX}`);
   if (alarm > BLE_NOTIFY_MAX) errs.push(`worst-case alarm frame is ${alarm} bytes, over the ${BLE_NOTIFY_MAX}-byte BLE notification`);
   if (dose > BLE_NOTIFY_MAX) errs.push(`worst-case dose-event frame is ${dose} bytes, over the ${BLE_NOTIFY_MAX}-byte BLE notification`);
   if (largest.payload + MAC_LEN > MAX_BODY)
     errs.push(`worst-case Envelope with ${largest.member} is ${largest.payload + MAC_LEN} body bytes, over MAX_BODY ${MAX_BODY}`);
   if (errs.length)
     throw new Error(`varde.proto size caps: ${errs.join("; ")}. Shrink the message in varde.proto or tighten a cap in protocol/caps.ts.`);
-  return { alarm, dose, largest, perMember };
+  return { alarm, dose, largest, perMember, alarmDownlink };
 }

@@ -5,6 +5,7 @@ import mqtt, { type MqttClient } from "mqtt";
 import { randomUUID } from "node:crypto";
 import { decodeMessage, encodeCanonical } from "../../protocol/schema.ts";
 import { filter, parseTopic, topic } from "../../gateway/mqtt/topics.ts";
+import { codeLabel } from "../../gateway/codes.ts";
 
 export interface ResponseCentreOptions {
   url: string;
@@ -61,7 +62,7 @@ export class ResponseCentre {
     }
     this.seen.add(ev.eventId);
     if (ev.type === "heartbeat") return; // telemetry: not worth a line in the demo
-    const codes = (ev.codes ?? []).map((c: any) => `${c.system} ${c.code}`).join(", ");
+    const codes = (ev.codes ?? []).map(codeLabel).join(", ");
     const when = new Date(ev.time * 1000).toISOString();
     o.print(`broker     ${t}  QoS ${qos}${retain ? " retained" : ""}  ${ev.type}${ev.test ? " (TEST)" : ""} id=${ev.eventId} at ${when}${codes ? "  [" + codes + "]" : ""}`);
     const alarm = ev.envelope?.alarm;

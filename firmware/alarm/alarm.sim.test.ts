@@ -3,7 +3,10 @@
 import { describe, it, expect, beforeAll } from "vitest";
 import { buildFirmware, type BuildResult } from "../build/index.ts";
 import { SimRig } from "../build/sim-rig.ts";
-import { CommandKind, FaultCode } from "../../protocol/gen/codec.ts";
+import { enumValues } from "../../protocol/schema.ts";
+
+const CommandKind = enumValues("CommandKind");
+const FaultCode = enumValues("FaultCode");
 import { normUuid } from "../../simulator/ble/index.ts";
 
 const bundles: Record<string, BuildResult> = {};

@@ -1,6 +1,7 @@
-// What the wearer sees and hears (Espruino subset). Each alarm state has a distinct LED pattern
-// (red/green/blue LEDs stepped every STEP_MS) and a distinct buzzer pattern played on entering the
-// state (no-response repeats it). Documented in firmware/README.md; the simulator reads the LED pins.
+// What the wearer sees and hears (Espruino subset, flat: no objects kept in RAM). Each state has a
+// distinct LED pattern (red/green/blue stepped every STEP_MS) and a distinct buzzer pattern played on
+// entering it (no-response repeats it every 30 s). Documented in firmware/README.md; the simulator and
+// the host board's tests read the LED pins (cli/demo/alarm-indicator.ts classifies them).
 //
 //   state          LEDs                                   buzzer (ms on, off, on, ...)
 //   idle           all off                                silent
@@ -11,120 +12,104 @@
 //   cancelled      blue blinking fast                     long-short-short
 //   fault          red double flash                       seven very short beeps
 //   maintenance    blue + green steady                    silent
-import type { Hal } from "../core/hal.ts";
+import { pinOut, later, cancel } from "../hal/hal.ts";
+
+export const enum Show {
+  idle = 0,
+  sending = 1,
+  received = 2,
+  acknowledged = 3,
+  noResponse = 4,
+  cancelled = 5,
+  fault = 6,
+  maintenance = 7,
+}
 
 export const STEP_MS = 250;
 export const NO_RESPONSE_REPEAT_MS = 30000;
 
-/** Buzzer pattern of a state: on/off durations in ms. A function, not a table: no RAM held between uses. */
-export function beepsFor(state: string): number[] | undefined {
-  switch (state) {
-    case "sending":
-      return [100];
-    case "received":
-      return [100, 100, 100];
-    case "acknowledged":
-      return [700];
-    case "no-response":
-      return [100, 100, 100, 100, 100, 100, 100, 100, 100];
-    case "cancelled":
-      return [400, 100, 100, 100, 100];
-    case "fault":
-      return [50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50];
-  }
-  return undefined;
+/** the state shown */
+export let shown: number = Show.idle;
+let step = 0;
+let timer: any = null;
+/** the buzzer pattern playing (on/off durations), its position and timer */
+let bp: number[] | null = null;
+let bi = 0;
+let bt: any = null;
+/** buzzer patterns started since boot (tests read it) */
+export let beeps = 0;
+
+/** Buzzer pattern of a state: on/off durations in ms (made when played, not kept). */
+function beepsFor(s: number): number[] | null {
+  if (s === Show.sending) return [100];
+  if (s === Show.received) return [100, 100, 100];
+  if (s === Show.acknowledged) return [700];
+  if (s === Show.noResponse) return [100, 100, 100, 100, 100, 100, 100, 100, 100];
+  if (s === Show.cancelled) return [400, 100, 100, 100, 100];
+  if (s === Show.fault) return [50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50];
+  return null;
 }
 
-export class Indicator {
-  hal: Hal;
-  red: string;
-  green: string;
-  blue: string;
-  buzzer: string;
-  state: string;
-  step: number;
-  timer: any;
-  beepTimer: any;
-  /** how many buzzer patterns started (tests read it) */
-  beeps: number;
+export function show(s: number): void {
+  if (s === shown) return;
+  shown = s;
+  step = 0;
+  beep(beepsFor(s));
+  render();
+  cancel(timer);
+  timer = s === Show.idle ? null : later(frame, STEP_MS);
+}
 
-  constructor(hal: Hal, pins: any) {
-    this.hal = hal;
-    this.red = pins.led_red;
-    this.green = pins.led_green;
-    this.blue = pins.led_blue;
-    this.buzzer = pins.buzzer;
-    this.state = "idle";
-    this.step = 0;
-    this.timer = null;
-    this.beepTimer = null;
-    this.beeps = 0;
-  }
+function frame(): void {
+  step++;
+  if (shown === Show.noResponse && (step * STEP_MS) % NO_RESPONSE_REPEAT_MS === 0) beep(beepsFor(shown));
+  render();
+  timer = shown === Show.idle ? null : later(frame, STEP_MS);
+}
 
-  set(state: string): void {
-    if (state === this.state) return;
-    this.state = state;
-    this.step = 0;
-    this.beep(beepsFor(state));
-    this.render();
-    if (this.timer !== null) this.hal.clearTimeout(this.timer);
-    this.timer = null;
-    if (state !== "idle") this.nextFrame();
+/** LED levels for the current state and step. */
+function render(): void {
+  const k = step;
+  const s = shown;
+  let r = false;
+  let g = false;
+  let b = false;
+  if (s === Show.sending) r = k % 4 < 2;
+  else if (s === Show.received) b = true;
+  else if (s === Show.acknowledged) g = true;
+  else if (s === Show.noResponse) {
+    r = k % 2 === 0;
+    b = !r;
+  } else if (s === Show.cancelled) b = k % 2 === 0;
+  else if (s === Show.fault) r = k % 8 === 0 || k % 8 === 2;
+  else if (s === Show.maintenance) {
+    g = true;
+    b = true;
   }
+  pinOut(BOARD.pins.led_red, r);
+  pinOut(BOARD.pins.led_green, g);
+  pinOut(BOARD.pins.led_blue, b);
+}
 
-  nextFrame(): void {
-    const self = this;
-    this.timer = this.hal.setTimeout(function () {
-      self.timer = null;
-      self.step++;
-      if (self.state === "no-response" && (self.step * STEP_MS) % NO_RESPONSE_REPEAT_MS === 0) self.beep(beepsFor(self.state));
-      self.render();
-      if (self.state !== "idle") self.nextFrame();
-    }, STEP_MS);
-  }
+/** Plays a pattern of on/off durations; a new pattern replaces one still playing. */
+function beep(pattern: number[] | null): void {
+  cancel(bt);
+  bt = null;
+  pinOut(BOARD.pins.buzzer, false);
+  bp = pattern;
+  bi = 0;
+  if (!pattern) return;
+  beeps++;
+  beepNext();
+}
 
-  /** LED levels for the current state and step. */
-  render(): void {
-    const k = this.step;
-    let r = false;
-    let g = false;
-    let b = false;
-    const s = this.state;
-    if (s === "sending") r = k % 4 < 2;
-    else if (s === "received") b = true;
-    else if (s === "acknowledged") g = true;
-    else if (s === "no-response") {
-      r = k % 2 === 0;
-      b = !r;
-    } else if (s === "cancelled") b = k % 2 === 0;
-    else if (s === "fault") r = k % 8 === 0 || k % 8 === 2;
-    else if (s === "maintenance") {
-      g = true;
-      b = true;
-    }
-    this.hal.write(this.red, r);
-    this.hal.write(this.green, g);
-    this.hal.write(this.blue, b);
+function beepNext(): void {
+  bt = null;
+  if (!bp || bi >= bp.length) {
+    pinOut(BOARD.pins.buzzer, false);
+    bp = null;
+    return;
   }
-
-  /** Plays a pattern of on/off durations; a new pattern replaces one still playing. */
-  beep(pattern: number[] | undefined): void {
-    if (this.beepTimer !== null) this.hal.clearTimeout(this.beepTimer);
-    this.beepTimer = null;
-    this.hal.write(this.buzzer, false);
-    if (!pattern) return;
-    this.beeps++;
-    const self = this;
-    let i = 0;
-    const next = function () {
-      self.beepTimer = null;
-      if (i >= pattern.length) {
-        self.hal.write(self.buzzer, false);
-        return;
-      }
-      self.hal.write(self.buzzer, i % 2 === 0);
-      self.beepTimer = self.hal.setTimeout(next, pattern[i++]);
-    };
-    next();
-  }
+  pinOut(BOARD.pins.buzzer, bi % 2 === 0);
+  bt = later(beepNext, bp[bi++]);
 }

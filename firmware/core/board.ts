@@ -1,15 +1,18 @@
-// Build-time constants (Espruino subset). The firmware build (firmware/build) defines BOARD as the JSON
-// of hardware/<board>.toml (see hardware/boards.ts firmwareBoard) and FIRMWARE_VERSION as the package
-// version. This is the only file that names them, so the board object appears once in the bundle.
-declare const BOARD: any;
-declare const FIRMWARE_VERSION: string;
-
-/** The board definition this bundle was built for. */
-export function board(): any {
-  return BOARD;
+// Build-time constants (Espruino subset). The firmware build (firmware/build/index.ts) defines every leaf
+// of hardware/<board>.toml as BOARD.<table>.<key> (an esbuild define), so each use is a literal in the
+// code, which runs from flash: the board costs no RAM. Code must name leaves (BOARD.pins.button), never
+// a table (BOARD.pins): the build fails on any BOARD that is left over. FIRMWARE_VERSION is package.json's.
+declare global {
+  const BOARD: {
+    id: string;
+    kind: string;
+    memory: any;
+    pins: any;
+    battery: any;
+    data: any;
+    defaults: any;
+    dispenser: any;
+  };
+  const FIRMWARE_VERSION: string;
 }
-
-/** The firmware version string, e.g. "0.1.0". */
-export function firmwareVersion(): string {
-  return FIRMWARE_VERSION;
-}
+export {};

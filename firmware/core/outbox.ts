@@ -1,127 +1,99 @@
-// Reliable device events in flash: an append-only log with compaction (Espruino subset).
+// Reliable device events in flash: an append-only log with compaction (Espruino subset). RAM holds only
+// the seqs of the records waiting for an ack; a record's bytes stay in flash until it is sent
+// (docs/firmware-memory.md: 24 queued records cost ~2 JsVars each, not ~13).
 //
-// Storage: two StorageFile logs "varde.ob0" / "varde.ob1"; exactly one is current after load().
-// Every line is written as "\n" + text + "*" + crc16(text) in hex, so a line cut short by a power
-// cut fails its check and is skipped, and the next append starts on a fresh line. Lines:
-//   h<gen>,<nextSeq>,<count>   header, first line of a file; <count> records follow it at once
-//   r<seq>,<cls>,<hex>         a record: the encoded Envelope (seq, boot and time already inside)
-//   a<seq>                     the record with this seq left the outbox (acked by the gateway)
-// Compaction writes the live records to the other file under a header with gen + 1, then erases the
-// old file. load() takes the highest gen whose header and <count> records are all intact, so a cut
+// Storage: two StorageFile logs "varde.ob0" / "varde.ob1"; exactly one is current after obLoad().
+// Every line is "\n" + text + "*" + crc16(text) in hex, so a line cut short by a power cut fails its
+// check and is skipped, and the next append starts on a fresh line. Lines:
+//   h<gen>,<nextSeq>,<count>              header, first line of a file; <count> records follow it at once
+//   r<seq>,<cls>,<boot>,<time>,<bodyhex>  a record: the Envelope body member (tag, length, message) as
+//                                         hex, and the boot id and time it happened (link.ts rebuilds
+//                                         the Envelope around it when it sends, with late set as due)
+//   a<seq>                                the record with this seq left the outbox (acked by the gateway)
+// Compaction copies the live records to the other file under a header with gen + 1, then erases the
+// old file. obLoad() takes the highest gen whose header and <count> records are all intact, so a cut
 // at any instant leaves either the old or the new file complete. Seq only grows: the header keeps
 // nextSeq, and every record/ack line carries a seq, so nextSeq survives compaction and reboots.
 //
-// Sending order (head()): critical records oldest first, then telemetry oldest first.
-// Bounded: at most `max` records. When full, the oldest telemetry record is dropped first; when only
-// critical records (alarms, faults) are left, a new record is refused. Both set `full` so the app
-// reports FAULT_OUTBOX_FULL. An accepted critical record is never dropped.
-import type { Hal } from "./hal.ts";
+// Sending order (obHead()): critical records oldest first, then telemetry oldest first.
+// Bounded: at most BOARD.defaults.outbox_max records. When full, the oldest telemetry record is
+// dropped first; when only critical records (alarms, faults, doses) are left, a new record is refused.
+// Both set obFull so the app reports FAULT_OUTBOX_FULL. An accepted critical record is never dropped.
+import { logAppend, logLines, fileErase } from "../hal/hal.ts";
+import { crc16Step } from "../../protocol/framing.ts";
 
 export const CLS_CRITICAL = 0;
 export const CLS_TELEMETRY = 1;
 
-export interface OutboxRecord {
-  seq: number;
-  cls: number;
-  /** the encoded Envelope, hex */
-  hex: string;
-  /** written before this boot (so a send is a late replay) */
-  old: boolean;
-}
+const BASE = "varde.ob";
+/** log size that triggers compaction: a quarter of the flash beside the bundle, at most 16 KB */
+const COMPACT_BYTES = Math.min(16384, Math.floor((BOARD.memory.storage_bytes - BOARD.memory.bundle_budget) / 4));
 
-const HEX = "0123456789abcdef";
+/** live records: seq for critical, -seq for telemetry, in the order they were added */
+let q: number[] = [];
+/** next seq to hand out */
+export let obNext = 1;
+/** records with a seq below this were written before this boot (their sends are late replays) */
+export let obFirst = 1;
+let gen = 0;
+/** bytes in the current log, and right after the last compaction */
+let bytes = 0;
+let fresh = 0;
+/** set when a record was dropped or refused; the app reports it and clears it (obClearFull) */
+export let obFull = false;
+export let obDropped = 0;
+export let obRefused = 0;
 
-export function toHex(b: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < b.length; i++) s += HEX[b[i] >> 4] + HEX[b[i] & 15];
-  return s;
-}
-
-export function fromHex(s: string): Uint8Array {
-  const b = new Uint8Array(s.length >> 1);
-  for (let i = 0; i < b.length; i++) b[i] = parseInt(s.substr(i * 2, 2), 16);
-  return b;
-}
-
-/** CRC-16/CCITT-FALSE of a string's char codes, as 4 hex digits. */
+/** CRC-16 of a string's char codes, as 4 hex digits. */
 export function lineCheck(s: string): string {
-  let crc = 0xffff;
-  for (let i = 0; i < s.length; i++) {
-    crc ^= (s.charCodeAt(i) & 255) << 8;
-    for (let b = 0; b < 8; b++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-  }
-  return (crc + 0x10000).toString(16).substr(1);
+  let c = 0xffff;
+  for (let i = 0; i < s.length; i++) c = crc16Step(c, s.charCodeAt(i) & 255);
+  return (c + 0x10000).toString(16).substr(1);
 }
 
 /** The text of a line when its check is right, else null. */
 function lineText(line: string): string | null {
   const star = line.indexOf("*"); // "*" occurs nowhere else in a line
   if (star < 1) return null;
-  const text = line.substr(0, star);
-  return lineCheck(text) === line.substr(star + 1) ? text : null;
+  const t = line.substr(0, star);
+  return lineCheck(t) === line.substr(star + 1) ? t : null;
 }
 
-interface Parsed {
-  gen: number;
-  nextSeq: number;
-  recs: OutboxRecord[];
-  bytes: number;
+function line(t: string): string {
+  return "\n" + t + "*" + lineCheck(t);
 }
 
-export class Outbox {
-  hal: Hal;
-  base: string;
-  max: number;
-  compactBytes: number;
-  gen: number;
-  nextSeq: number;
-  pending: OutboxRecord[];
-  /** bytes in the current log */
-  bytes: number;
-  /** bytes the log had right after the last compaction (its live records) */
-  freshBytes: number;
-  /** records dropped by the policy since boot */
-  dropped: number;
-  /** records refused since boot */
-  refused: number;
-  /** set when a record was dropped or refused; the app reports it and clears it */
-  full: boolean;
+function file(g: number): string {
+  return BASE + (g % 2);
+}
 
-  /**
-   * max: records kept; compactBytes: log size that triggers compaction;
-   * base: file name prefix (files are base + "0" / "1").
-   */
-  constructor(hal: Hal, max: number, compactBytes: number, base?: string) {
-    this.hal = hal;
-    this.base = base || "varde.ob";
-    this.max = max;
-    this.compactBytes = compactBytes;
-    this.gen = 0;
-    this.nextSeq = 1;
-    this.pending = [];
-    this.bytes = 0;
-    this.freshBytes = 0;
-    this.dropped = 0;
-    this.refused = 0;
-    this.full = false;
-  }
+// parse() results
+let pGen = -1;
+let pNext = 0;
+let pQ: number[] = [];
+let pBytes = 0;
 
-  parse(name: string): Parsed | null {
-    let p: Parsed | null = null;
-    let need = -1; // records that must follow the header intact
-    let broken = false;
-    let maxSeq = 0;
-    const bytes = this.hal.readLog(name, (line) => {
-      if (broken || line === "") return;
-      const t = lineText(line);
-      if (!p) {
+/** Reads one log into pGen/pNext/pQ/pBytes; false when it is missing or not intact. */
+function parse(name: string): boolean {
+  pGen = -1;
+  pNext = 0;
+  pQ = [];
+  let need = -1; // records that must follow the header intact
+  let broken = false;
+  let maxSeq = 0;
+  try {
+    pBytes = logLines(name, function (l: string) {
+      if (broken || l === "") return;
+      const t = lineText(l);
+      if (pGen < 0) {
         // the first non-empty line must be an intact header
         if (t === null || t[0] !== "h") {
           broken = true;
           return;
         }
         const h = t.substr(1).split(",");
-        p = { gen: parseInt(h[0], 10), nextSeq: parseInt(h[1], 10), recs: [], bytes: 0 };
+        pGen = parseInt(h[0], 10);
+        pNext = parseInt(h[1], 10);
         need = parseInt(h[2], 10);
         return;
       }
@@ -129,151 +101,166 @@ export class Outbox {
         if (need > 0) broken = true; // compaction was cut short
         return;
       }
-      const c = t[0];
-      if (c === "r") {
-        const f = t.substr(1).split(",");
-        const seq = parseInt(f[0], 10);
-        p.recs.push({ seq: seq, cls: parseInt(f[1], 10), hex: f[2], old: true });
-        if (seq > maxSeq) maxSeq = seq;
+      const seq = parseInt(t.substr(1), 10);
+      if (seq > maxSeq) maxSeq = seq;
+      if (t[0] === "r") {
+        pQ.push(t[t.indexOf(",") + 1] === "0" ? seq : -seq);
         if (need > 0) need--;
-      } else if (c === "a") {
-        const seq = parseInt(t.substr(1), 10);
-        if (seq > maxSeq) maxSeq = seq;
-        for (let i = 0; i < p.recs.length; i++) {
-          if (p.recs[i].seq === seq) {
-            p.recs.splice(i, 1);
-            break;
-          }
-        }
-      }
+      } else if (t[0] === "a") drop(pQ, seq);
     });
-    if (!p || broken || need > 0) return null;
-    const q = p as Parsed;
-    if (maxSeq + 1 > q.nextSeq) q.nextSeq = maxSeq + 1;
-    q.bytes = bytes;
-    return q;
+  } catch (e) {
+    return false; // no such log
   }
+  if (pGen < 0 || broken || need > 0) return false;
+  if (maxSeq + 1 > pNext) pNext = maxSeq + 1;
+  return true;
+}
 
-  /** Reads the outbox from flash (call once at boot). */
-  load(): void {
-    const a = this.parse(this.base + "0");
-    const b = this.parse(this.base + "1");
-    let cur: Parsed | null = a;
-    let which = 0;
-    if (b && (!a || b.gen > a.gen)) {
-      cur = b;
-      which = 1;
-    }
-    if (!cur) {
-      // nothing readable (first boot, or both logs destroyed): start a new log. Seq restarts at 1 only
-      // then; DeviceInfo.seq lets the gateway notice.
-      this.gen = 0;
-      this.pending = [];
-      this.writeFresh(0);
-      return;
-    }
-    this.hal.erase(this.base + (1 - which));
-    this.gen = cur.gen;
-    this.nextSeq = cur.nextSeq;
-    this.pending = cur.recs;
-    this.bytes = cur.bytes;
+/** Removes seq (either class) from a queue; true when it was there. */
+function drop(list: number[], seq: number): boolean {
+  let i = list.indexOf(seq);
+  if (i < 0) i = list.indexOf(-seq);
+  if (i < 0) return false;
+  list.splice(i, 1);
+  return true;
+}
+
+/** Reads the outbox from flash (once, at boot). */
+export function obLoad(): void {
+  let which = -1;
+  if (parse(file(0))) which = 0;
+  const g0 = pGen;
+  if (parse(file(1)) && (which < 0 || pGen > g0)) which = 1;
+  if (which < 0) {
+    // nothing readable (first boot, or both logs destroyed): start a new log. Seq restarts at 1 only
+    // then; DeviceInfo.seq lets the gateway notice.
+    q = [];
+    writeFresh(0, -1);
+    obFirst = obNext;
+    return;
   }
+  if (which === 0) parse(file(0));
+  fileErase(file(1 - which));
+  gen = pGen;
+  obNext = pNext;
+  q = pQ;
+  pQ = [];
+  bytes = pBytes;
+  fresh = 0;
+  obFirst = obNext;
+}
 
-  /** Writes the live records to a new file with a header (gen), then removes the old file. */
-  writeFresh(gen: number): boolean {
-    const name = this.base + (gen % 2);
-    this.hal.erase(name);
-    let text = this.line("h" + gen + "," + this.nextSeq + "," + this.pending.length);
-    for (let i = 0; i < this.pending.length; i++) text += this.recLine(this.pending[i]);
-    if (!this.hal.appendLog(name, text)) return false;
-    this.hal.erase(this.base + ((gen + 1) % 2));
-    this.gen = gen;
-    this.bytes = text.length;
-    this.freshBytes = text.length;
-    return true;
+/**
+ * Writes a new log generation g: a header, then the live records copied line by line from log `from`
+ * (-1: none), then erases the other file. false (old log kept) when flash is full.
+ */
+function writeFresh(g: number, from: number): boolean {
+  const name = file(g);
+  fileErase(name);
+  const head = line("h" + g + "," + obNext + "," + q.length);
+  let ok = logAppend(name, head);
+  let n = head.length;
+  if (ok && from >= 0 && q.length) {
+    logLines(file(from), function (l: string) {
+      const t = lineText(l);
+      if (!ok || t === null || t[0] !== "r") return;
+      const seq = parseInt(t.substr(1), 10);
+      if (q.indexOf(seq) < 0 && q.indexOf(-seq) < 0) return;
+      const r = "\n" + l;
+      ok = logAppend(name, r);
+      n += r.length;
+    });
   }
-
-  /** Rewrites the log with only the live records. */
-  compact(): boolean {
-    return this.writeFresh(this.gen + 1);
-  }
-
-  line(text: string): string {
-    return "\n" + text + "*" + lineCheck(text);
-  }
-
-  recLine(r: OutboxRecord): string {
-    return this.line("r" + r.seq + "," + r.cls + "," + r.hex);
-  }
-
-  append(text: string): boolean {
-    // compact when the log passes compactBytes, but never again before it has at least doubled since
-    // the last compaction (a log that is mostly live records would otherwise be rewritten on every append)
-    const limit = this.compactBytes > 2 * this.freshBytes ? this.compactBytes : 2 * this.freshBytes;
-    if (this.bytes + text.length > limit) this.compact();
-    let ok = this.hal.appendLog(this.base + (this.gen % 2), text);
-    if (!ok && this.compact()) ok = this.hal.appendLog(this.base + (this.gen % 2), text);
-    if (ok) this.bytes += text.length;
-    return ok;
-  }
-
-  /**
-   * Adds a record. build(seq) returns the encoded Envelope carrying that seq. Returns the seq, or 0
-   * when the record was refused (outbox full of critical records, or flash full).
-   */
-  add(cls: number, build: (seq: number) => Uint8Array): number {
-    if (this.pending.length >= this.max) {
-      let drop = -1;
-      for (let i = 0; i < this.pending.length; i++) {
-        if (this.pending[i].cls === CLS_TELEMETRY) {
-          drop = i;
-          break;
-        }
-      }
-      this.full = true;
-      if (drop < 0) {
-        this.refused++;
-        return 0;
-      }
-      this.append(this.line("a" + this.pending[drop].seq));
-      this.pending.splice(drop, 1);
-      this.dropped++;
-    }
-    const seq = this.nextSeq;
-    const r: OutboxRecord = { seq: seq, cls: cls, hex: toHex(build(seq)), old: false };
-    if (!this.append(this.recLine(r))) {
-      this.full = true;
-      this.refused++;
-      return 0;
-    }
-    this.nextSeq = seq + 1;
-    this.pending.push(r);
-    return seq;
-  }
-
-  /**
-   * The record to send next: the oldest critical record, else the oldest telemetry record. Order is
-   * kept within each class; an alarm never waits behind telemetry the gateway is slow to take
-   * (a gateway short of disk drops telemetry first, and would leave it unacked).
-   */
-  head(): OutboxRecord | undefined {
-    for (let i = 0; i < this.pending.length; i++) if (this.pending[i].cls === CLS_CRITICAL) return this.pending[i];
-    return this.pending[0];
-  }
-
-  /** Removes the record with this seq (the gateway stored it). false when it was not pending. */
-  ack(seq: number): boolean {
-    for (let i = 0; i < this.pending.length; i++) {
-      if (this.pending[i].seq === seq) {
-        this.append(this.line("a" + seq));
-        this.pending.splice(i, 1);
-        return true;
-      }
-    }
+  if (!ok) {
+    fileErase(name);
     return false;
   }
+  fileErase(file(g + 1));
+  gen = g;
+  bytes = n;
+  fresh = n;
+  return true;
+}
 
-  depth(): number {
-    return this.pending.length;
+/** Rewrites the log with only the live records. */
+export function obCompact(): boolean {
+  return writeFresh(gen + 1, gen);
+}
+
+function append(t: string): boolean {
+  // compact when the log passes COMPACT_BYTES, but never again before it has at least doubled since
+  // the last compaction (a log that is mostly live records would otherwise be rewritten on every append)
+  if (bytes + t.length > (COMPACT_BYTES > 2 * fresh ? COMPACT_BYTES : 2 * fresh)) obCompact();
+  let ok = logAppend(file(gen), t);
+  if (!ok && obCompact()) ok = logAppend(file(gen), t);
+  if (ok) bytes += t.length;
+  return ok;
+}
+
+/**
+ * Adds a record: cls, the boot id and time of the event, and the Envelope body member's bytes
+ * buf[s, e). Returns its seq, or 0 when refused (outbox full of critical records, or flash full).
+ */
+export function obAdd(cls: number, boot: number, time: number, buf: Uint8Array, s: number, e: number): number {
+  if (q.length >= BOARD.defaults.outbox_max) {
+    obFull = true;
+    let i = 0;
+    while (i < q.length && q[i] > 0) i++;
+    if (i === q.length) {
+      obRefused++;
+      return 0;
+    }
+    append(line("a" + -q[i]));
+    q.splice(i, 1);
+    obDropped++;
   }
+  let hex = "";
+  for (let i = s; i < e; i++) hex += (256 + buf[i]).toString(16).substr(1);
+  const seq = obNext;
+  if (!append(line("r" + seq + "," + cls + "," + boot + "," + time + "," + hex))) {
+    obFull = true;
+    obRefused++;
+    return 0;
+  }
+  obNext = seq + 1;
+  q.push(cls === CLS_CRITICAL ? seq : -seq);
+  return seq;
+}
+
+/** Seq of the record to send next: the oldest critical record, else the oldest telemetry (0: none). */
+export function obHead(): number {
+  for (let i = 0; i < q.length; i++) if (q[i] > 0) return q[i];
+  return q.length ? -q[0] : 0;
+}
+
+/** The record's fields [seq, cls, boot, time, bodyhex] read from flash (undefined when not pending). */
+export function obRead(seq: number): string[] | undefined {
+  let found: string[] | undefined;
+  const want = "r" + seq + ",";
+  logLines(file(gen), function (l: string) {
+    if (l.substr(0, want.length) !== want) return;
+    const t = lineText(l);
+    if (t !== null) found = t.split(",");
+  });
+  return found;
+}
+
+/** Removes the record with this seq (the gateway stored it). false when it was not pending. */
+export function obAck(seq: number): boolean {
+  if (!drop(q, seq)) return false;
+  append(line("a" + seq));
+  return true;
+}
+
+/** true while the record is waiting for an ack */
+export function obHas(seq: number): boolean {
+  return q.indexOf(seq) >= 0 || q.indexOf(-seq) >= 0;
+}
+
+export function obDepth(): number {
+  return q.length;
+}
+
+export function obClearFull(): void {
+  obFull = false;
 }

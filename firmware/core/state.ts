@@ -1,33 +1,19 @@
-// Small persistent device state (JSON in one Storage file, default "varde.st"): last applied gateway
-// downlink seq, backend config, flags. Rewritten on change only (downlinks are rare), so flash wear
-// stays low; events never go here (they go to the outbox log).
-import type { Hal } from "./hal.ts";
+// Small persistent device state (Espruino subset): one JSON file "varde.st", rewritten on change only
+// (downlinks and alarms are rare, so flash wear stays low; events go to the outbox log, never here).
+// Keys are short (each costs RAM): dl last applied downlink seq, cf backend config, al open alarm,
+// bl battery low. Unreadable state falls back to the board's defaults.
+import { fileJson, fileWrite } from "../hal/hal.ts";
 
-export class State {
-  hal: Hal;
-  name: string;
-  data: any;
+const FILE = "varde.st";
+let st: any = null;
 
-  constructor(hal: Hal, name?: string) {
-    this.hal = hal;
-    this.name = name || "varde.st";
-    this.data = {};
-    const t = hal.readFile(this.name);
-    if (t) {
-      try {
-        this.data = JSON.parse(t) || {};
-      } catch (e) {
-        this.data = {}; // unreadable state: fall back to board defaults
-      }
-    }
-  }
+export function stGet(key: string, def: any): any {
+  if (!st) st = fileJson(FILE) || {};
+  return key in st ? st[key] : def;
+}
 
-  get(key: string, def: any): any {
-    return key in this.data ? this.data[key] : def;
-  }
-
-  set(key: string, value: any): void {
-    this.data[key] = value;
-    this.hal.writeFile(this.name, JSON.stringify(this.data));
-  }
+export function stSet(key: string, value: any): void {
+  if (!st) st = fileJson(FILE) || {};
+  st[key] = value;
+  fileWrite(FILE, JSON.stringify(st));
 }

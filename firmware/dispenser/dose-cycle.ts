@@ -42,27 +42,28 @@
 //  * The tray must be empty to dispense: a dose still lying in the tray blocks the next one.
 // Espruino subset.
 import { nextDose, nthDose, validateSchedule, type Schedule } from "./schedule.ts";
+import { DoseEventKind, DoseMode, FaultCode } from "../../protocol/gen/fields.ts";
 
-// Enum values from protocol/varde.proto (kept here as numbers so the bundle needs no codec tables).
-export const DOSE_TAKEN = 0;
-export const DOSE_MISSED = 1;
-export const DOSE_NOT_COLLECTED = 2;
-export const DOSE_REMINDER = 3;
-export const DOSE_DISPENSED = 4;
-export const MODE_NORMAL = 0;
-export const MODE_ASSISTED = 1;
-export const MODE_TRAVEL = 2;
-export const FAULT_MOTOR_JAM = 1;
-export const FAULT_LID_OPENED = 2;
-export const FAULT_FORCED_OPENING = 3;
-export const FAULT_MAINS_LOST = 4;
-export const FAULT_BATTERY_LOW = 5;
-export const FAULT_CLOCK_NOT_SET = 6;
-export const FAULT_CLOCK_JUMPED = 7;
-export const FAULT_STORAGE_NEARLY_FULL = 8;
-export const FAULT_OUT_OF_MEMORY = 10;
-export const FAULT_SLOT_SENSOR = 11;
-export const FAULT_DOSE_RELEASED = 14;
+// Enum values: protocol/varde.proto via the generated const enums (inlined by the build as numbers).
+export const DOSE_TAKEN = DoseEventKind.DOSE_TAKEN;
+export const DOSE_MISSED = DoseEventKind.DOSE_MISSED;
+export const DOSE_NOT_COLLECTED = DoseEventKind.DOSE_NOT_COLLECTED;
+export const DOSE_REMINDER = DoseEventKind.DOSE_REMINDER;
+export const DOSE_DISPENSED = DoseEventKind.DOSE_DISPENSED;
+export const MODE_NORMAL = DoseMode.DOSE_MODE_NORMAL;
+export const MODE_ASSISTED = DoseMode.DOSE_MODE_ASSISTED;
+export const MODE_TRAVEL = DoseMode.DOSE_MODE_TRAVEL;
+export const FAULT_MOTOR_JAM = FaultCode.FAULT_MOTOR_JAM;
+export const FAULT_LID_OPENED = FaultCode.FAULT_LID_OPENED;
+export const FAULT_FORCED_OPENING = FaultCode.FAULT_FORCED_OPENING;
+export const FAULT_MAINS_LOST = FaultCode.FAULT_MAINS_LOST;
+export const FAULT_BATTERY_LOW = FaultCode.FAULT_BATTERY_LOW;
+export const FAULT_CLOCK_NOT_SET = FaultCode.FAULT_CLOCK_NOT_SET;
+export const FAULT_CLOCK_JUMPED = FaultCode.FAULT_CLOCK_JUMPED;
+export const FAULT_STORAGE_NEARLY_FULL = FaultCode.FAULT_STORAGE_NEARLY_FULL;
+export const FAULT_OUT_OF_MEMORY = FaultCode.FAULT_OUT_OF_MEMORY;
+export const FAULT_SLOT_SENSOR = FaultCode.FAULT_SLOT_SENSOR;
+export const FAULT_DOSE_RELEASED = FaultCode.FAULT_DOSE_RELEASED;
 
 /** Indicator states handed to the ports (main.ts maps them to LEDs). */
 export const SHOW_IDLE = 0;

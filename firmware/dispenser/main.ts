@@ -1,14 +1,7 @@
-// Entry point of the dispenser bundle (dist/firmware/dispenser-*.js, saved as .bootcde).
+// Entry point of the dispenser bundle (dist/firmware/dispenser-*.js, run from flash by the boot loader).
 // Without an identity in Storage "varde.id" the device cannot authenticate: it leaves the console on
 // the data port (so `varde flash` / a technician can provision it), keeps the motor off and lights red.
-import { board, firmwareVersion } from "../core/board.ts";
-import { createEspruinoHal } from "../espruino/hal.ts";
-import { runDispenser } from "./device.ts";
+import { log } from "../hal/hal.ts";
+import { startDispenser } from "./app.ts";
 
-const b = board();
-const hal = createEspruinoHal(b);
-if (!runDispenser(hal, b, firmwareVersion())) {
-  hal.write(b.pins.motor, false);
-  hal.maintenance();
-  hal.write(b.pins.led_red, true);
-}
+if (!startDispenser()) log("varde: no identity in Storage varde.id: provision this device (varde flash --device <id>)");

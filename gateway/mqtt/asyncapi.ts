@@ -10,6 +10,10 @@ import { fileURLToPath } from "node:url";
 import protobuf from "protobufjs";
 import { COMMANDS, EVENT_TYPES, TOPICS, type TopicName } from "./topics.ts";
 import { type } from "../wire.ts";
+import { ALERT, DISPENSE, VKP_ALERT_SYSTEM, VKP_DISPENSE_SYSTEM } from "../codes.ts";
+
+/** The backend contract's version (semver; CHANGELOG.md at the repository root says what changed). */
+export const CONTRACT_VERSION = "2.0.0";
 
 export const ASYNCAPI_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "docs", "asyncapi.yaml");
 
@@ -80,11 +84,21 @@ export function asyncApiDocument(): Json {
       bindings: { mqtt: { qos: t.qos, retain: t.retain } },
     };
   }
+  // what a code means depends on its system (contract 2): say so where integrators read the schema
+  const nc = schemas.NationalCode as { [k: string]: Json };
+  if (nc) {
+    nc.description = "A national code. system is a VKP code-system URL (FHIR Coding.system) or \"SCAIP\"; display is the display of that system's current version. A VKP code is meaningful only with its system.";
+    nc.examples = [
+      { system: VKP_ALERT_SYSTEM, code: "1.1", display: ALERT.notDispensed.display },
+      { system: VKP_DISPENSE_SYSTEM, code: "1.1", display: DISPENSE.unassisted.display },
+      { system: "SCAIP", code: "0010", display: "manual alarm" },
+    ];
+  }
   return {
     asyncapi: "3.0.0",
     info: {
       title: "Varde gateway backend contract",
-      version: "1.0.0",
+      version: CONTRACT_VERSION,
       description: "MQTT topics of a Varde home gateway. Human page: docs/backend-contract.md. Generated from gateway/mqtt/topics.ts and protocol/varde.proto by gateway/mqtt/asyncapi.ts; do not edit by hand.",
     },
     defaultContentType: "application/x-protobuf",

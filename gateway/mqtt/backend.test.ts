@@ -11,6 +11,7 @@ import { appendDevice, newDeviceKey } from "../registry.ts";
 import { FakeDevice, waitFor } from "../../test/support/fake-device.ts";
 import { makeTestPki, startMosquitto, type Pki } from "../../test/support/mosquitto.ts";
 import { decodeMessage, encodeMessage } from "../wire.ts";
+import { codeLabel } from "../codes.ts";
 
 const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -69,7 +70,7 @@ describe("MQTT backend on Mosquitto", () => {
     const ids = [...new Set(evs.map((e) => e.eventId))];
     expect(ids).toEqual(seqs.map((s) => `1001:${dev.boot}:${s}`));
     const dose = evs.find((e) => e.type === "dose")!;
-    expect(dose.codes.map((c: any) => `${c.system} ${c.code}`)).toEqual(["VKP 3.3", "SCAIP 0081"]);
+    expect(dose.codes.map(codeLabel)).toEqual(["VKP alert 1.2", "SCAIP 0081"]); // missed, no dose left (remaining 0)
     const m0 = sub.msgs.find((m) => m.topic.includes("/event/"))!;
     expect(m0.props.contentType).toBe("application/x-protobuf; proto=varde.v1.BackendEvent");
     // the backend acks → the events leave the outbox

@@ -169,17 +169,18 @@ export class Backend implements BackendLink {
     const env = decodeEnvelope(ev.payload);
     const entry = this.gw.registry.byId.get(ev.device);
     const now = Math.floor(this.gw.now() / 1000);
+    const kind = entry ? KIND[entry.kind] : 0;
     return {
       eventId: ev.eventId,
       gateway: this.gid,
       device: ev.device,
-      kind: entry ? KIND[entry.kind] : 0,
+      kind,
       type: ev.type,
       time: ev.time,
       received: ev.received,
       late: !!env.late,
       historical: ev.historical || now - ev.received > this.cfg.outbox.historicalAfterS,
-      codes: nationalCodes(ev.type, env),
+      codes: nationalCodes(ev.type, env, kind),
       envelope: env,
       label: entry?.label ?? "",
       test: !!env.alarm?.test,

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { COMMANDS, EVENT_TYPES, PAYLOAD_FIELDS, TOPICS, filter, parseTopic, topic } from "./topics.ts";
 import { type as protoType } from "../wire.ts";
-import { ASYNCAPI_PATH, renderAsyncApi } from "./asyncapi.ts";
+import { ASYNCAPI_PATH, CONTRACT_VERSION, renderAsyncApi } from "./asyncapi.ts";
 
 const docPath = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "docs", "backend-contract.md");
 const doc = fs.readFileSync(docPath, "utf8");
@@ -39,6 +39,12 @@ describe("backend contract", () => {
   it("the event-type and command tables list exactly EVENT_TYPES and COMMANDS", () => {
     expect(firstColumn("| type | what | codes |")).toEqual([...EVENT_TYPES]);
     expect(firstColumn("| command | reads | effect |")).toEqual(Object.keys(COMMANDS));
+  });
+
+  it("docs/backend-contract.md and CHANGELOG.md name the contract version of the AsyncAPI document", () => {
+    expect(doc).toContain(`Contract version **${CONTRACT_VERSION}**`);
+    const changelog = fs.readFileSync(path.join(path.dirname(docPath), "..", "CHANGELOG.md"), "utf8");
+    expect(changelog).toMatch(new RegExp(`^## \\[${CONTRACT_VERSION.replace(/\./g, "\\.")}\\]`, "m"));
   });
 
   it("docs/asyncapi.yaml is the generated file (run: node --import tsx gateway/mqtt/asyncapi.ts --write)", () => {

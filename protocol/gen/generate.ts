@@ -1,10 +1,15 @@
-// Generates protocol/gen/codec.ts (the firmware codec) from protocol/varde.proto.
-//   node --import tsx protocol/gen/generate.ts           rewrite codec.ts
-//   node --import tsx protocol/gen/generate.ts --check   exit 1 when codec.ts is stale
+// Generates the firmware's view of protocol/varde.proto:
+//   protocol/gen/fields.ts    const enums: every device-link message's field KEYS (protocol/pb.ts) and
+//                             every enum's values. esbuild inlines them into the firmware's code, so
+//                             they cost no device RAM; the firmware keeps no copy of a number by hand.
+//   protocol/gen/messages.ts  a descriptor object per message for the generic object codec
+//                             (protocol/gen/object-codec.ts: tests, golden vectors, tools; not shipped)
+//   node --import tsx protocol/gen/generate.ts           rewrite both
+//   node --import tsx protocol/gen/generate.ts --check   exit 1 when either is stale
 // The worst-case frame sizes are checked first (protocol/size-caps.ts); an oversized schema is refused.
-// Only messages and enums reachable from varde.v1.Envelope are emitted: the backend section of the
-// schema never reaches the firmware, and every table entry costs device RAM/flash.
-// The output is table-driven (see wire.ts for the table format and the codec conventions).
+// Only messages and enums reachable from varde.v1.Envelope are emitted (the backend section of the
+// schema never reaches the firmware). Device-link fields must be 32-bit scalars, strings, bytes or
+// messages; repeated only for messages, strings and bytes (pb.ts knows wire types 0, 2 and 5).
 import protobuf from "protobufjs";
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -13,40 +18,43 @@ import { checkSizeCaps } from "../size-caps.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const PROTO_PATH = join(here, "..", "varde.proto");
-export const CODEC_PATH = join(here, "codec.ts");
+export const FIELDS_PATH = join(here, "fields.ts");
+export const MESSAGES_PATH = join(here, "messages.ts");
 const ROOT_TYPE = "varde.v1.Envelope";
+/** pb.ts: added to the key of a sint32 field */
+const ZZ = 1024;
 
-const KIND: { [t: string]: string } = {
-  uint32: "u", int32: "i", sint32: "s", bool: "b", fixed32: "f", sfixed32: "x",
-  string: "t", bytes: "y",
-};
-const TS_TYPE: { [k: string]: string } = {
-  u: "number", i: "number", e: "number", s: "number", f: "number", x: "number",
-  b: "boolean", t: "string", y: "Uint8Array",
-};
+const WIRE: { [t: string]: number } = { uint32: 0, int32: 0, sint32: 0, bool: 0, fixed32: 5, sfixed32: 5, string: 2, bytes: 2 };
 
-function kindOf(f: protobuf.Field): string {
+/** pb.ts key of a field (number * 8 + wire type, + ZZ for sint32) and its kind for the object codec. */
+export function fieldKey(f: protobuf.Field): { key: number; kind: string } {
+  f.resolve();
   if (f.map) throw new Error(`${f.fullName}: map fields are not supported on the device link (varde.proto); use a repeated message`);
-  if (f.resolvedType instanceof protobuf.Type) return "m";
-  if (f.resolvedType instanceof protobuf.Enum) return "e";
-  const k = KIND[f.type];
-  if (!k)
-    throw new Error(
-      `${f.fullName}: type ${f.type} cannot go on the device link (the firmware codec has no 64-bit integers ` +
-        `and no float/double); use a 32-bit integer type (e.g. a scaled uint32) in varde.proto or move the field to a backend message`,
-    );
-  return k;
+  if (f.id > 127) throw new Error(`${f.fullName}: field number ${f.id} > 127; the firmware codec keeps keys below ZZ (1024)`);
+  let wt: number;
+  let kind: string;
+  if (f.resolvedType instanceof protobuf.Type) [wt, kind] = [2, "m"];
+  else if (f.resolvedType instanceof protobuf.Enum) [wt, kind] = [0, "e"];
+  else {
+    if (!(f.type in WIRE))
+      throw new Error(
+        `${f.fullName}: type ${f.type} cannot go on the device link (the firmware codec has no 64-bit integers ` +
+          `and no float/double); use a 32-bit integer type (e.g. a scaled uint32) in varde.proto or move the field to a backend message`,
+      );
+    wt = WIRE[f.type];
+    kind = { uint32: "u", int32: "i", sint32: "s", bool: "b", fixed32: "f", sfixed32: "x", string: "t", bytes: "y" }[f.type]!;
+  }
+  if (f.repeated && kind !== "m" && kind !== "t" && kind !== "y")
+    throw new Error(`${f.fullName}: repeated scalars are not supported on the device link (pb.ts); use a repeated message`);
+  return { key: f.id * 8 + wt + (f.type === "sint32" ? ZZ : 0), kind };
 }
 
-export type Reachable = { types: protobuf.Type[]; enums: protobuf.Enum[]; table: { [type: string]: string } };
+export type Reachable = { types: protobuf.Type[]; enums: protobuf.Enum[] };
 
-/** Messages and enums reachable from `rootType`, and the descriptor table for wire.ts. */
+/** Messages and enums reachable from `rootType`, in schema order. */
 export function reachable(root: protobuf.Root, rootType: string = ROOT_TYPE): Reachable {
   root.resolveAll();
-  const top = root.lookupType(rootType);
-
-  // reachable messages, breadth first from the root type
-  const types: protobuf.Type[] = [top];
+  const types: protobuf.Type[] = [root.lookupType(rootType)];
   const enumSet = new Set<protobuf.Enum>();
   for (let i = 0; i < types.length; i++) {
     for (const f of types[i].fieldsArray) {
@@ -58,90 +66,69 @@ export function reachable(root: protobuf.Root, rootType: string = ROOT_TYPE): Re
   const names = new Map<string, string>();
   for (const t of [...types, ...enumSet]) {
     const prev = names.get(t.name);
-    if (prev && prev !== t.fullName) throw new Error(`${prev} and ${t.fullName} share the name ${t.name}; the firmware table uses short names`);
+    if (prev && prev !== t.fullName) throw new Error(`${prev} and ${t.fullName} share the name ${t.name}; the generated names are short`);
     names.set(t.name, t.fullName);
   }
   const enums = [...enumSet].sort((a, b) => order(root, a) - order(root, b));
-
-  const table: { [type: string]: string } = {};
-  for (const t of types) {
-    let spec = "";
-    for (const f of [...t.fieldsArray].sort((a, b) => a.id - b.id)) {
-      const k = kindOf(f);
-      for (const part of [f.name, f.partOf?.name ?? ""])
-        if (/[|,]/.test(part)) throw new Error(`${f.fullName}: name may not contain '|' or ','`);
-      let mod = "";
-      if (f.repeated) mod = f.packed && k !== "m" && k !== "t" && k !== "y" ? "p" : "r";
-      else if (f.partOf) mod = "o" + f.partOf.name;
-      const ref = k === "m" ? (f.resolvedType as protobuf.Type).name : "";
-      // trailing empty ref/mod are left out (wire.ts reads them as ""): fewer bytes in every bundle
-      spec += `|${f.id},${f.name},${k}` + (mod ? `,${ref},${mod}` : ref ? `,${ref}` : "");
-    }
-    table[t.name] = spec;
-  }
-  return { types, enums, table };
+  return { types, enums };
 }
 
-/** Returns the TypeScript source of codec.ts for the given .proto file. */
-export function generateCodec(protoPath: string = PROTO_PATH): string {
+const HEAD = [
+  "// GENERATED by protocol/gen/generate.ts from protocol/varde.proto. Do not edit: change the .proto and run",
+  "//   node --import tsx protocol/gen/generate.ts",
+];
+
+/** Returns the TypeScript sources of fields.ts and messages.ts for the given .proto file. */
+export function generate(protoPath: string = PROTO_PATH): { fields: string; messages: string } {
   const root = protobuf.loadSync(protoPath);
-  const { types, enums, table } = reachable(root);
-  checkSizeCaps(root, table); // throws when an alarm/dose frame outgrows a BLE notification (size-caps.ts)
+  const { types, enums } = reachable(root);
+  for (const t of types) for (const fl of t.fieldsArray) fieldKey(fl); // device-link field rules first
+  checkSizeCaps(root); // throws when an alarm/dose frame outgrows a BLE notification (size-caps.ts)
 
-  const out: string[] = [];
-  out.push(
-    "// GENERATED by protocol/gen/generate.ts from protocol/varde.proto. Do not edit: change the .proto and run",
-    "//   node --import tsx protocol/gen/generate.ts",
-    "// Firmware codec (Espruino subset). Table format and conventions: protocol/gen/wire.ts.",
-    'import { encodeWith, decodeWith } from "./wire.ts";',
-    'import type { Table } from "./wire.ts";',
+  const f: string[] = [
+    ...HEAD,
+    "// Field keys for protocol/pb.ts (number * 8 + wire type, + 1024 for sint32) and enum values, as const",
+    "// enums: esbuild inlines each use as a number, so the firmware holds no table and no copy of a number.",
     "",
-  );
-
-  // enums in schema order
+  ];
   for (const e of enums) {
-    out.push(`export const ${e.name} = {`);
-    for (const [k, v] of Object.entries(e.values)) out.push(`  ${k}: ${v},`);
-    out.push("};", "");
+    f.push(`export const enum ${e.name} {`);
+    for (const [k, v] of Object.entries(e.values)) f.push(`  ${k} = ${v},`);
+    f.push("}", "");
   }
-
-  // interfaces (compile-time only): the encoder's input shape; every field optional
+  const m: string[] = [
+    ...HEAD,
+    "// Descriptors for the generic object codec (protocol/gen/object-codec.ts; tests and tools, never shipped):",
+    "// per message, [field name, pb.ts key, kind, referenced message or \"\", repeated, oneof name or \"\"].",
+    "// kind: u uint32, i int32, e enum, s sint32, b bool, f fixed32, x sfixed32, t string, y bytes, m message.",
+    "",
+    "// A function, not a table: on a device its arrays are made when a message is coded and freed after,",
+    "// so the descriptors cost RAM only while in use (the code stays in flash).",
+    "",
+    "export type FieldDesc = [string, number, string, string, boolean, string];",
+    "",
+    "/** Names of the messages reachable from Envelope. */",
+    `export const MESSAGE_NAMES = ${JSON.stringify(types.map((t) => t.name))};`,
+    "",
+    "/** The field descriptors of message `type` (undefined for an unknown name). */",
+    "export function fieldsOf(type: string): FieldDesc[] | undefined {",
+    "  switch (type) {",
+  ];
   for (const t of types) {
-    out.push(`export interface ${t.name} {`);
-    for (const f of [...t.fieldsArray].sort((a, b) => a.id - b.id)) {
-      const k = kindOf(f);
-      const ts = k === "m" ? (f.resolvedType as protobuf.Type).name : TS_TYPE[k];
-      out.push(`  ${f.name}?: ${ts}${f.repeated ? "[]" : ""};`);
+    const fields = [...t.fieldsArray].sort((a, b) => a.id - b.id);
+    f.push(`export const enum ${t.name} {`);
+    m.push(`    case ${JSON.stringify(t.name)}:`, `      return [`);
+    for (const fl of fields) {
+      const { key, kind } = fieldKey(fl);
+      f.push(`  ${fl.name} = ${key},`);
+      const ref = kind === "m" ? (fl.resolvedType as protobuf.Type).name : "";
+      m.push(`        ${JSON.stringify([fl.name, key, kind, ref, !!fl.repeated, fl.partOf?.name ?? ""])},`);
     }
-    out.push("}", "");
+    f.push("}", "");
+    m.push("      ];");
   }
-
-  out.push("/** One descriptor string per message reachable from Envelope: |num,name,kind[,ref[,mod]] ... */");
-  out.push("export const TABLE: Table = {");
-  for (const t of types) out.push(`  ${t.name}: ${JSON.stringify(table[t.name])},`);
-  out.push("};", "");
-
-  out.push(
-    "/** Canonical protobuf bytes of message `type` (a name in TABLE). Throws on a value that does not fit. */",
-    "export function encode(type: string, obj: any): Uint8Array {",
-    "  return encodeWith(TABLE, type, obj);",
-    "}",
-    "",
-    "/** Decodes message `type`; scalars default-filled, repeated always arrays. Throws an Error on malformed bytes. */",
-    "export function decode(type: string, bytes: Uint8Array): any {",
-    "  return decodeWith(TABLE, type, bytes);",
-    "}",
-    "",
-    "export function encodeEnvelope(env: Envelope): Uint8Array {",
-    '  return encodeWith(TABLE, "Envelope", env);',
-    "}",
-    "",
-    "export function decodeEnvelope(bytes: Uint8Array): any {",
-    '  return decodeWith(TABLE, "Envelope", bytes);',
-    "}",
-    "",
-  );
-  return out.join("\n");
+  m.push("  }", "  return undefined;", "}", "");
+  return { fields: f.join("\n"), messages: m.join("\n") };
 }
 
 // position of a reflection object in the schema (declaration order), for stable output
@@ -158,19 +145,23 @@ function order(root: protobuf.Root, obj: protobuf.ReflectionObject): number {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const src = generateCodec();
+  const out = generate();
+  const files: [string, string][] = [[FIELDS_PATH, out.fields], [MESSAGES_PATH, out.messages]];
   if (process.argv.includes("--check")) {
-    let cur = "";
-    try {
-      cur = readFileSync(CODEC_PATH, "utf8");
-    } catch {}
-    if (cur !== src) {
-      console.error(`${CODEC_PATH} is stale: run node --import tsx protocol/gen/generate.ts`);
+    const stale = files.filter(([p, src]) => {
+      try {
+        return readFileSync(p, "utf8") !== src;
+      } catch {
+        return true;
+      }
+    });
+    if (stale.length) {
+      console.error(`${stale.map((s) => s[0]).join(", ")} stale: run node --import tsx protocol/gen/generate.ts`);
       process.exit(1);
     }
-    console.log("codec.ts is up to date");
+    console.log("fields.ts and messages.ts are up to date");
   } else {
-    writeFileSync(CODEC_PATH, src);
-    console.log(`wrote ${CODEC_PATH}`);
+    for (const [p, src] of files) writeFileSync(p, src);
+    console.log(`wrote ${files.map((x) => x[0]).join(", ")}`);
   }
 }

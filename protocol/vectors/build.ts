@@ -10,7 +10,13 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { encodeCanonical, decodeMessage, sealFrame, ZERO_KEY } from "../schema.ts";
-import { DeviceKind, DoseEventKind, DoseMode, FaultCode, CommandKind } from "../gen/codec.ts";
+import { enumValues } from "../schema.ts";
+
+const DeviceKind = enumValues("DeviceKind");
+const DoseEventKind = enumValues("DoseEventKind");
+const DoseMode = enumValues("DoseMode");
+const FaultCode = enumValues("FaultCode");
+const CommandKind = enumValues("CommandKind");
 
 export const VECTORS_PATH = join(dirname(fileURLToPath(import.meta.url)), "vectors.json");
 /** Fixed test key: bytes 0x00..0x1f. Never a real device key. */

@@ -1,6 +1,6 @@
 // Benchmarks: each compares a Varde code path with a baseline measured in the same run on the same
 // machine, and reports the ratio — never an absolute time judged against a constant (CI machines vary).
-//   codec      firmware codec (table-driven, Espruino subset) vs protobufjs, alarm Envelope encode+decode
+//   codec      firmware codec (protocol/pb.ts through gen/object-codec.ts) vs protobufjs, alarm Envelope encode+decode
 //   framing    FrameParser fed 64-byte chunks vs the same stream in one chunk
 //   mac        protocol/mac.ts HMAC (injected SHA-256, as on the device) vs node:crypto createHmac
 //   outbox     gateway outbox group commit (events submitted together) vs one commit per event
@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { createHmac } from "node:crypto";
-import { decodeEnvelope, encodeEnvelope } from "../../protocol/gen/codec.ts";
+import { decodeEnvelope, encodeEnvelope } from "../../protocol/gen/object-codec.ts";
 import { decodeMessage, encodeCanonical, nodeSha256 } from "../../protocol/schema.ts";
 import { FrameParser, encodeFrame } from "../../protocol/framing.ts";
 import { hmacSha256 } from "../../protocol/mac.ts";

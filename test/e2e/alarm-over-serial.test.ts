@@ -99,7 +99,7 @@ describe("alarm over a real serial pty to a real Mosquitto through the gateway p
     expect(ev.envelope.alarm.cancel).toBe(false);
     expect(ev.eventId).toBe(`${ID}:${ev.envelope.boot}:${ev.envelope.seq}`);
     expect(Math.abs(ev.time - Date.now() / 1000)).toBeLessThan(30);
-    expect(ev.codes).toEqual(expect.arrayContaining([expect.objectContaining({ system: "VKP", code: "4.13" }), expect.objectContaining({ system: "SCAIP", code: "0010" })]));
+    expect(ev.codes).toEqual(expect.arrayContaining([expect.objectContaining({ system: "http://ehelse.no/fhir/CodeSystem/vkp-alert-code-v090", code: "4.13", display: "Knappetrykk" }), expect.objectContaining({ system: "SCAIP", code: "0010" })]));
 
     // the gateway stored it and acked the device: the button shows "received" before any responder
     await until(() => alarmLedState(dev) === "received", 10_000, "LED 'received'");

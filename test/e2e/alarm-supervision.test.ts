@@ -113,7 +113,7 @@ describe("alarm supervision (real bundle, real gateway, shared virtual clock)", 
     expect(lost).toHaveLength(1);
     expect(lost[0].topic).toBe(`varde/v1/${GW}/device/${ID}/event/device_lost`);
     expect(lost[0].qos).toBe(1);
-    expect(lost[0].ev).toMatchObject({ device: ID, gateway: GW, type: "device_lost", codes: [{ system: "VKP", code: "3.10", display: "no contact" }, { system: "SCAIP", code: "0123", display: "radio test missing" }] });
+    expect(lost[0].ev).toMatchObject({ device: ID, gateway: GW, type: "device_lost", codes: [{ system: "SCAIP", code: "0123", display: "radio test missing" }] }); // an alarm button: VKP 1.20 is the dispenser's
     expect(lost[0].ev.eventId).toMatch(new RegExp(`^${ID}:g\\d+:\\d+$`));
     expect(lost[0].ev.time).toBe(Math.floor(lostAt / 1000));
 

@@ -107,10 +107,13 @@ it("schedule by command → dose taken and dose missed reach the backend once, o
   expect(taken[0].ev.scheduled).toBe(doseA / 1000);
   expect(Math.abs(taken[0].ev.time - takenAt / 1000)).toBeLessThanOrEqual(5);
   expect(taken[0].ev.envelope.dose.delayS).toBeGreaterThanOrEqual(60);
-  expect(taken[0].ev.codes).toEqual(expect.arrayContaining([expect.objectContaining({ system: "SCAIP", code: "0083" })]));
+  expect(taken[0].ev.codes).toEqual([
+    { system: "http://ehelse.no/fhir/CodeSystem/vkp-medicationdispense-events-v090", code: "1.1", display: "medisin utlevert uassistert" },
+    { system: "SCAIP", code: "0083", display: "pill taken" },
+  ]);
   expect(missed[0].ev.scheduled).toBe(doseB / 1000);
   expect(Math.abs(missed[0].ev.time - (doseB / 1000 + 15 * 60))).toBeLessThanOrEqual(60); // reported at the late limit
-  expect(missed[0].ev.codes).toEqual(expect.arrayContaining([expect.objectContaining({ system: "VKP", code: "3.3" }), expect.objectContaining({ system: "SCAIP", code: "0081" })]));
+  expect(missed[0].ev.codes).toEqual(expect.arrayContaining([expect.objectContaining({ system: "http://ehelse.no/fhir/CodeSystem/vkp-alert-code-v090", code: "1.1", display: "Ikke utlevert" }), expect.objectContaining({ system: "SCAIP", code: "0081" })]));
 
   // no double dose: exactly one compartment emptied, and a press after the late limit releases nothing
   expect(hw.emptied).toHaveLength(1);
