@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NODE := node --import tsx
 
-.PHONY: setup build demo test typecheck unit bench fuzz soak clean fhir-example fhir-example-record console-latency console-screenshots backend
+.PHONY: espruino-memory setup build demo test typecheck unit bench fuzz soak clean fhir-example fhir-example-record console-latency console-screenshots backend deb
 
 setup:
 	@scripts/setup.sh
@@ -42,6 +42,10 @@ fhir-example: setup
 fhir-example-record: build
 	@$(NODE) backend/fhir/example/record.ts
 
+# The firmware's JsVars on the real interpreters: after boot, and the alarm's worst moment found by ballast.
+espruino-memory: build
+	@$(NODE) test/espruino/memory-report.ts
+
 bench: build
 	@$(NODE) test/bench/run.ts
 
@@ -56,6 +60,11 @@ console-screenshots: build
 # The reference backend and its console with the example config (needs a broker at [mqtt] url).
 backend: setup
 	@node bin/varde.js backend --config backend/backend.example.toml
+
+# The Debian package municipal IT installs: /opt/varde, /usr/bin/varde, /etc/varde/gateway.toml and the
+# varde-gateway systemd unit (scripts/build-deb.sh). Then: sudo apt install ./dist/varde_<version>_<arch>.deb
+deb: setup
+	@scripts/build-deb.sh dist
 
 clean:
 	rm -rf dist .varde

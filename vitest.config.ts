@@ -1,6 +1,10 @@
 import { defineConfig } from "vitest/config";
+import { fileURLToPath } from "node:url";
 
 export default defineConfig({
+  // firmware logic in Node unit tests runs over the fake hardware layer (firmware/hal/fake.ts); bundles
+  // for the simulator and the real interpreter are built by esbuild, which never sees this alias
+  resolve: { alias: [{ find: /^\.\.\/hal\/hal\.ts$/, replacement: fileURLToPath(new URL("./firmware/hal/fake.ts", import.meta.url)) }] },
   test: {
     include: ["**/*.test.ts"],
     exclude: ["node_modules/**", "dist/**"],

@@ -8,7 +8,7 @@ export function makeEvent(o: { gateway: string; device: number; boot: number; se
   const envelope = { device: o.device, boot: o.boot, seq: o.seq, time, ...o.body };
   return {
     eventId: `${o.device}:${o.boot}:${o.seq}`, gateway: o.gateway, device: o.device, kind: o.kind ?? (o.type === "dose" || o.type === "supply" ? 2 : 1), type: o.type,
-    time, received: time, late: false, historical: false, codes: nationalCodes(o.type, envelope), envelope, label: o.label ?? `device ${o.device}`,
+    time, received: time, late: false, historical: false, codes: nationalCodes(o.type, envelope, o.kind ?? (o.type === "dose" || o.type === "supply" ? 2 : 1)), envelope, label: o.label ?? `device ${o.device}`,
     test: !!o.test, scheduled: o.scheduled ?? (o.type === "dose" ? time - (o.body.dose?.delayS ?? 0) : 0),
   };
 }

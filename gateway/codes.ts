@@ -35,6 +35,7 @@
 //    4.13 / 0010; no national code describes the response centre's silence); a reminder (SCAIP 0082
 //    only). 1.18 Batteri tomt is never given: a device whose battery is empty has switched off and
 //    says nothing; the gateway then reports 1.20 Ingen kontakt.
+import { enumValues } from "../protocol/schema.ts";
 
 export interface Code {
   /** code-system URL (VKP) or "SCAIP" */
@@ -97,11 +98,16 @@ export function codeLabel(c: Code): string {
   return `${c.system} ${c.code}`;
 }
 
-// Enum values from protocol/varde.proto (DeviceKind, DoseEventKind, DoseMode, FaultCode).
-const KIND_DISPENSER = 2;
-const DOSE_TAKEN = 0, DOSE_MISSED = 1, DOSE_NOT_COLLECTED = 2, DOSE_REMINDER = 3, DOSE_DISPENSED = 4;
-const MODE_ASSISTED = 1, MODE_TRAVEL = 2;
-const F = { JAM: 1, LID: 2, FORCED: 3, MAINS: 4, BATTERY: 5, CLOCK_JUMPED: 7, ACK_TIMEOUT: 13 };
+// Enum values from protocol/varde.proto, its only source (DeviceKind, DoseEventKind, DoseMode, FaultCode).
+const KIND_DISPENSER = enumValues("DeviceKind").DEVICE_KIND_DISPENSER;
+const { DOSE_TAKEN, DOSE_MISSED, DOSE_NOT_COLLECTED, DOSE_REMINDER, DOSE_DISPENSED } = enumValues("DoseEventKind");
+const MODE_ASSISTED = enumValues("DoseMode").DOSE_MODE_ASSISTED;
+const MODE_TRAVEL = enumValues("DoseMode").DOSE_MODE_TRAVEL;
+const FC = enumValues("FaultCode");
+const F = {
+  JAM: FC.FAULT_MOTOR_JAM, LID: FC.FAULT_LID_OPENED, FORCED: FC.FAULT_FORCED_OPENING, MAINS: FC.FAULT_MAINS_LOST,
+  BATTERY: FC.FAULT_BATTERY_LOW, CLOCK_JUMPED: FC.FAULT_CLOCK_JUMPED, ACK_TIMEOUT: FC.FAULT_ACK_TIMEOUT,
+};
 
 /**
  * Codes for an event given its type, its decoded device envelope (gateway-made events: type only) and

@@ -3,6 +3,7 @@
 // A documented example lives in examples/gateway.toml.
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as crypto from "node:crypto";
 import TOML from "@iarna/toml";
 
 export type TransportConfig =
@@ -96,6 +97,32 @@ class Reader {
     if (mustExist && !fs.existsSync(p)) this.err(full, v, `file ${p} does not exist; fix the path`);
     return p;
   }
+  /**
+   * A TLS file ([mqtt] ca/cert/key): it must be a readable file holding what the key says. Checked here so
+   * a wrong file is an error naming the key at start, not an OpenSSL message ("PEM routines::no start
+   * line") at the first connection attempt.
+   */
+  pem(obj: any, key: string, full: string, kind: "certificate" | "private key"): string | undefined {
+    const p = this.file_(obj, key, full, true);
+    if (p === undefined) return undefined;
+    let data: Buffer;
+    try {
+      data = fs.readFileSync(p);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "EISDIR") this.err(full, obj[key], `${p} is a directory; give the path of the PEM file holding the ${kind}`);
+      if (code === "EACCES") this.err(full, obj[key], `${p} cannot be read by this user (uid ${process.getuid?.() ?? "?"}): permission denied; let the gateway's user read it (e.g. chgrp varde ${p} && chmod 640 ${p})`);
+      this.err(full, obj[key], `${p} cannot be read: ${(e as Error).message}`);
+    }
+    try {
+      if (kind === "certificate") new crypto.X509Certificate(data);
+      else crypto.createPrivateKey(data);
+    } catch (e) {
+      const hint = kind === "certificate" ? "a PEM certificate (a file starting -----BEGIN CERTIFICATE-----)" : "an unencrypted PEM private key (-----BEGIN PRIVATE KEY----- or -----BEGIN EC/RSA PRIVATE KEY-----; remove a passphrase with: openssl pkey -in old.key -out new.key)";
+      this.err(full, obj[key], `${p} is not ${hint}: ${(e as Error).message}`);
+    }
+    return p;
+  }
   known(obj: any, where: string, keys: string[]): void {
     if (obj === undefined) return;
     if (typeof obj !== "object" || Array.isArray(obj)) this.err(where, obj, "must be a table");
@@ -111,6 +138,8 @@ export function parseConfig(doc: any, file: string, dir: string): GatewayConfig 
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(gatewayId)) r.err("gateway_id", gatewayId, "use 1-64 letters, digits, '-' or '_' (it becomes an MQTT topic level)");
   const registry = path.resolve(dir, r.str(doc, "registry", "registry", "registry.toml"));
   const dataDir = path.resolve(dir, r.str(doc, "data_dir", "data_dir", "varde-data"));
+  if (fs.existsSync(registry) && fs.statSync(registry).isDirectory()) r.err("registry", doc.registry, `${registry} is a directory; give the registry file (e.g. ${path.join(registry, "registry.toml")})`);
+  if (fs.existsSync(dataDir) && !fs.statSync(dataDir).isDirectory()) r.err("data_dir", doc.data_dir, `${dataDir} is a file; data_dir is the folder that holds the outbox database`);
 
   const tlist = doc.transport ?? [];
   if (!Array.isArray(tlist)) r.err("transport", tlist, "write each transport as a [[transport]] table");
@@ -141,9 +170,11 @@ export function parseConfig(doc: any, file: string, dir: string): GatewayConfig 
   r.known(m, "mqtt", ["url", "embedded_port", "embedded_host", "protocol_version", "client_id", "username", "password", "ca", "cert", "key", "reject_unauthorized", "keepalive_s", "reconnect_ms", "payload_format", "backend_ack", "ack_timeout_s", "inflight", "session_expiry_s"]);
   const url = r.optStr(m, "url", "mqtt.url");
   if (url !== undefined && !/^(mqtts?|wss?|tcp|ssl):\/\/[^/]+/.test(url)) r.err("mqtt.url", url, 'must look like "mqtt://host:1883" or "mqtts://host:8883"; omit it to use the embedded broker');
-  const cert = r.file_(m, "cert", "mqtt.cert", true);
-  const key = r.file_(m, "key", "mqtt.key", true);
+  const cert = r.pem(m, "cert", "mqtt.cert", "certificate");
+  const key = r.pem(m, "key", "mqtt.key", "private key");
   if (!!cert !== !!key) r.err(cert ? "mqtt.key" : "mqtt.cert", undefined, "a client certificate needs both mqtt.cert and mqtt.key");
+  if (cert && key && !new crypto.X509Certificate(fs.readFileSync(cert)).checkPrivateKey(crypto.createPrivateKey(fs.readFileSync(key))))
+    r.err("mqtt.key", m.key, `${key} is not the private key of the certificate ${cert} (mqtt.cert); give the key that was made with that certificate`);
   const mqtt = {
     url,
     embeddedPort: r.int(m, "embedded_port", "mqtt.embedded_port", 1883, 0, 65535),
@@ -152,7 +183,7 @@ export function parseConfig(doc: any, file: string, dir: string): GatewayConfig 
     clientId: r.str(m, "client_id", "mqtt.client_id", `varde-${gatewayId}`),
     username: r.optStr(m, "username", "mqtt.username"),
     password: r.optStr(m, "password", "mqtt.password"),
-    ca: r.file_(m, "ca", "mqtt.ca", true),
+    ca: r.pem(m, "ca", "mqtt.ca", "certificate"),
     cert,
     key,
     rejectUnauthorized: r.bool(m, "reject_unauthorized", "mqtt.reject_unauthorized", true),

@@ -24,6 +24,7 @@ import type { GatewayConfig } from "./config.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Logger } from "pino";
 import { realClock, type GatewayClock } from "./clock.ts";
+import { describeEvent } from "./describe.ts";
 
 /** A readable line for people (the demo prints these) plus structured fields. */
 export interface BusEvent {
@@ -213,7 +214,7 @@ export class Gateway implements SessionHost {
           return;
         }
         this.metrics.inc("varde_events_in_total", { type });
-        if (type !== "heartbeat") this.emit({ kind: "stored", text: `device ${device} ${describe(type, env)} → stored as ${eventId}${seq ? ", acked to the device" : ""}`, device, eventId, type });
+        if (type !== "heartbeat") this.emit({ kind: "stored", text: `device ${device} ${describeEvent(type, env)} → stored as ${eventId}${seq ? ", acked to the device" : ""}`, device, eventId, type });
         this.backend?.notify();
       })
       .catch((e: Error) => this.log("warn", `outbox: ${e.message}`));
@@ -375,18 +376,5 @@ export class Gateway implements SessionHost {
     this.superviseTimer = null;
     for (const d of this.devices.values()) if (d.inflight) this.clock.clearTimeout(d.inflight.timer);
     for (const s of [...this.sessions]) s.close();
-  }
-}
-
-function describe(type: string, env: any): string {
-  switch (type) {
-    case "alarm":
-      return env.alarm.cancel ? `cancelled alarm ${env.alarm.alarmSeq ?? 0}` : env.alarm.test ? "TEST alarm" : "ALARM";
-    case "dose":
-      return `dose event (kind ${env.dose.kind ?? 0}, slot ${env.dose.slot ?? 0})`;
-    case "fault":
-      return `fault ${env.fault.code ?? 0}${env.fault.cleared ? " cleared" : ""}`;
-    default:
-      return type;
   }
 }

@@ -74,7 +74,10 @@ export async function startGateway(configOrPath: GatewayConfig | string, opts: S
   // secrets never reach the log: keys and passwords are redacted wherever they appear
   const logger = pino({ level: config.log.level, base: { gateway: config.gatewayId }, redact: ["password", "key", "*.password", "*.key", "keyBytes"] }, dest);
   const registry = loadRegistry(config.registry);
-  if (registry.devices.length === 0) logger.warn(`${config.registry}: no devices provisioned; every device frame will be rejected (run \`varde provision\`)`);
+  // what a person must fix before any device can report; the readable output (cli/output) shows these
+  if (!fs.existsSync(config.registry)) logger.warn(`registry ${config.registry} does not exist (key "registry" in ${config.source}): no device is provisioned, so every device will be rejected; provision devices into it (varde provision --registry ${config.registry}) or fix the path`);
+  else if (registry.devices.length === 0) logger.warn(`registry ${config.registry} lists no devices: every device will be rejected; provision devices into it (varde provision --registry ${config.registry})`);
+  if (config.transports.length === 0) logger.warn(`${config.source} has no [[transport]]: no device link is opened (devices reach this gateway only through links added by code); add a [[transport]] table, see examples/gateway.toml`);
   fs.mkdirSync(config.dataDir, { recursive: true });
   const unlock = lockDataDir(config.dataDir);
   const metrics = new Metrics();

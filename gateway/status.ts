@@ -8,6 +8,8 @@ import { loadRegistry } from "./registry.ts";
 
 export interface StatusReport {
   running: boolean;
+  /** why the figures come from disk although the gateway runs (no status endpoint, or it did not answer) */
+  note?: string;
   source: string;
   gateway: string;
   broker?: string;
@@ -19,9 +21,13 @@ export interface StatusReport {
   devices: Array<{ id: number; label: string; kind: string; online: boolean | null; lastSeen?: string; link?: string | null; downlinkQueued: number }>;
 }
 
-export async function fetchStatus(cfg: GatewayConfig, timeoutMs = 1500): Promise<StatusReport | null> {
-  if (cfg.metrics.port <= 0) return null;
-  const url = `http://${cfg.metrics.host}:${cfg.metrics.port}/status`;
+/**
+ * The running gateway's /status. `base` is its status endpoint when known otherwise (a gateway with
+ * [metrics] port = 0 publishes the port it got in its data directory: cli/gateway/run-info.ts).
+ */
+export async function fetchStatus(cfg: GatewayConfig, timeoutMs = 1500, base?: string): Promise<StatusReport | null> {
+  if (!base && cfg.metrics.port <= 0) return null;
+  const url = `${base ?? `http://${cfg.metrics.host}:${cfg.metrics.port}`}/status`;
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     if (!res.ok) return null;
@@ -63,8 +69,9 @@ export function offlineStatus(cfg: GatewayConfig): StatusReport {
 /** A readable multi-line text for a person at the console. */
 export function formatStatus(r: StatusReport): string {
   const lines: string[] = [];
-  lines.push(`gateway ${r.gateway}: ${r.running ? "RUNNING" : "NOT RUNNING (from its outbox on disk)"}  [${r.source}]`);
-  if (r.running) lines.push(`  broker ${r.broker} ${r.mqttConnected ? "connected" : "DISCONNECTED"}, birth ${r.bdSeq}, up ${r.uptimeS} s`);
+  lines.push(`gateway ${r.gateway}: ${r.running ? (r.note ? "RUNNING (figures from its outbox on disk)" : "RUNNING") : "NOT RUNNING (from its outbox on disk)"}  [${r.source}]`);
+  if (r.note) lines.push(`  ${r.note}`);
+  if (r.running && !r.note) lines.push(`  broker ${r.broker} ${r.mqttConnected ? "connected" : "DISCONNECTED"}, birth ${r.bdSeq}, up ${r.uptimeS} s`);
   lines.push(`  outbox: ${r.outbox.depth} event(s) waiting for the backend${r.outbox.full ? " — FULL" : ""}${r.outbox.oldest ? `, oldest from ${r.outbox.oldest}` : ""}; ${r.outbox.downlink} downlink message(s) queued`);
   if (r.links) lines.push(`  links: ${r.links.length ? r.links.map((l) => `${l.name}${l.device ? ` → device ${l.device}` : ""}${l.up ? "" : " (handshaking)"}`).join(", ") : "none"}`);
   lines.push(`  devices (${r.devices.length}):`);

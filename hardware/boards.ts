@@ -249,6 +249,11 @@ export function loadBoard(idOrPath: string): Board {
   return parseBoard(file, readFileSync(file, "utf8"));
 }
 
+/** Boards of real devices: every board but the host boards, which exist for the real-interpreter tests. */
+export function deviceBoards(): string[] {
+  return listBoards().filter((b) => loadBoard(b).data.transport !== "host");
+}
+
 /** Ids of every board file in hardware/. */
 export function listBoards(): string[] {
   return readdirSync(HARDWARE_DIR)

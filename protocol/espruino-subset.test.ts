@@ -1,4 +1,4 @@
-// The firmware-side protocol files (gen/codec.ts + gen/wire.ts, framing.ts, mac.ts, caps.ts) bundle into
+// The firmware-side protocol files (pb.ts + gen/object-codec.ts, framing.ts, mac.ts, caps.ts) bundle into
 // code that passes the firmware build's Espruino check, and the bundle works without Node: an alarm is
 // encoded, sealed, framed, parsed, opened and decoded inside a bare vm context.
 import { describe, it, expect } from "vitest";

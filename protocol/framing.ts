@@ -1,5 +1,5 @@
 // Byte-stream framing for the device link (UART and BLE alike). Shared by firmware and gateway,
-// so this file is written in the Espruino subset (see ../shared/espruino.md via firmware/build).
+// so this file is written in the Espruino subset (docs/espruino.md; checked by firmware/build).
 //
 // Wire format of one frame:
 //   0xF5 0xA7 | len (1 byte, 1..MAX_BODY) | body (len bytes) | CRC-16/CCITT-FALSE over len+body (big-endian)

@@ -1,5 +1,5 @@
 // Node-side codec for varde.proto, built on protobufjs (the gateway, tools and tests use it).
-// It follows the SAME plain-object conventions as the firmware codec (protocol/gen/wire.ts), and the
+// It follows the SAME plain-object conventions as the firmware codec (protocol/pb.ts, gen/object-codec.ts), and the
 // golden vectors (protocol/vectors/vectors.json) hold both codecs to the same bytes:
 //  * names are protobufjs camelCase (`alarmSeq`, `timeSync`); enums are numbers; bytes are Uint8Array.
 //  * encode: null/undefined = absent; singular scalars at their default (0, false, "", empty) are

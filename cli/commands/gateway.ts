@@ -1,6 +1,5 @@
-// `varde gateway --config gateway.toml`: runs the gateway in the foreground (systemd runs exactly
-// this, see deploy/varde-gateway.service). SIGTERM/SIGINT stop it gracefully: links closed, offline
-// state published, outbox flushed and closed. A SIGKILL loses nothing either (see gateway/outbox.ts).
+// `varde gateway --config gateway.toml`: runs the gateway in the foreground (systemd runs exactly this,
+// see deploy/varde-gateway.service); cli/gateway/run-gateway.ts says what goes where and the exit codes.
 import type { Command } from "commander";
 
 export function register(program: Command): void {
@@ -8,32 +7,12 @@ export function register(program: Command): void {
     .command("gateway")
     .description("run the home gateway: device links → durable outbox → MQTT backend")
     .option("-c, --config <file>", "gateway configuration (TOML); example: examples/gateway.toml", "gateway.toml")
-    .option("-q, --quiet", "do not print readable event lines on stdout (structured logs still go to [log])")
-    .action(async (opts: { config: string; quiet?: boolean }) => {
-      const { startGateway } = await import("../../gateway/index.ts");
-      let gw;
-      try {
-        // Structured logs go to stderr so stdout stays readable (one line per event).
-        const pino = (await import("pino")).default;
-        gw = await startGateway(opts.config, { logStream: pino.destination(2) });
-      } catch (e) {
-        console.error(`varde gateway: ${(e as Error).message}`);
-        process.exitCode = 2;
-        return;
-      }
-      if (!opts.quiet) gw.bus.on("event", (e: { text: string }) => console.log(`${new Date().toISOString().slice(11, 19)} ${e.text}`));
-      console.log(`gateway ${gw.config.gatewayId} running; broker ${gw.brokerUrl}${gw.metricsUrl ? `; metrics ${gw.metricsUrl}/metrics` : ""}${gw.listenPorts.length ? `; devices may dial tcp port ${gw.listenPorts.join(", ")}` : ""}`);
-      let stopping = false;
-      const stop = async (sig: string) => {
-        if (stopping) return;
-        stopping = true;
-        console.log(`${sig}: stopping gracefully`);
-        const force = setTimeout(() => process.exit(1), 10_000);
-        force.unref();
-        await gw.stop();
-        process.exit(0);
-      };
-      process.on("SIGTERM", () => void stop("SIGTERM"));
-      process.on("SIGINT", () => void stop("SIGINT"));
+    .option("-q, --quiet", "no readable lines on stdout (the structured log still goes to [log] file or stderr)")
+    .option("--log-format <format>", "structured log as json or pretty (default: json; pretty on a terminal, where it is kept only with this option or [log] file)")
+    .action(async (opts: { config: string; quiet?: boolean; logFormat?: string }) => {
+      const { runGatewayCli } = await import("../gateway/run-gateway.ts");
+      const code = await runGatewayCli(opts);
+      // exit now: a failed start must not leave the process up doing nothing
+      process.exit(code);
     });
 }

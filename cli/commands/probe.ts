@@ -9,7 +9,7 @@ export function register(program: Command): void {
     .command("probe")
     .description("show a device's identity, firmware, schedule version, outbox, battery, clock and error flags")
     .requiredOption("--port <port>", "serial path (/dev/ttyUSB0, a simulator pty) or tcp://host:port")
-    .option("--registry <file>", "registry file (to authenticate the device and show its label)", DEFAULT_REGISTRY)
+    .option("--registry <file>", "registry file, to authenticate the device and show its sticker code and label (default: $VARDE_REGISTRY, else ./registry.toml)", DEFAULT_REGISTRY)
     .option("--baud <rate>", "serial baud rate", (v) => Number(v), 115200)
     .option("--json", "print the report as JSON (for scripts)")
     .action(

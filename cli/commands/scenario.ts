@@ -1,7 +1,8 @@
 // `varde scenario <file.toml...>`: runs dispenser scenarios (simulator/scenarios/format.ts) on the real
 // firmware bundle in virtual time and prints one line per scenario and a summary: scenario count,
 // runs, simulated days, wall time, bundle size. Exit code 1 when any run fails; --log prints the
-// events the virtual gateway stored for failing runs (or all runs with --log all).
+// events the virtual gateway stored for failing runs (or all runs with --log all). Exit code 2, before
+// anything runs, for a file that does not parse, an empty folder or a --runs that is not a count.
 import type { Command } from "commander";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -13,8 +14,11 @@ function expand(paths: string[]): string[] {
   const out: string[] = [];
   for (const p of paths) {
     if (!existsSync(p)) throw new ScenarioError(`${p}: no such scenario file or folder`);
-    if (statSync(p).isDirectory()) out.push(...readdirSync(p).filter((f) => f.endsWith(".toml")).sort().map((f) => join(p, f)));
-    else out.push(p);
+    if (statSync(p).isDirectory()) {
+      const files = readdirSync(p).filter((f) => f.endsWith(".toml")).sort().map((f) => join(p, f));
+      if (files.length === 0) throw new ScenarioError(`${p}: no scenario files (*.toml) in this folder; give scenario files or a folder of them (e.g. test/scenarios)`);
+      out.push(...files);
+    } else out.push(p);
   }
   return out;
 }
@@ -28,11 +32,17 @@ export function register(program: Command): void {
     .option("--log [which]", "print the stored events of failing runs (or 'all')")
     .action(async (paths: string[], opts: { runs?: string; log?: string | boolean }) => {
       let files: string[];
+      // --runs must be a count: "abc", 0 or -1 would run nothing and still report "ok"
+      if (opts.runs !== undefined && !/^[1-9]\d*$/.test(opts.runs)) {
+        console.error(`varde scenario: --runs ${opts.runs}: give a whole number of runs, at least 1`);
+        process.exitCode = 2;
+        return;
+      }
       try {
         files = expand(paths);
         for (const f of files) loadScenario(f); // validate every file before running any
       } catch (e) {
-        console.error((e as Error).message);
+        console.error(`varde scenario: ${(e as Error).message}`);
         process.exitCode = 2;
         return;
       }

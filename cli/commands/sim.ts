@@ -30,6 +30,17 @@ export interface SimCliOptions {
 
 const stamp = (): string => new Date().toISOString().slice(11, 23);
 
+/**
+ * `varde flash` writes the identity with the device key through the console and reads it back, and the
+ * console prints what it is asked to (docs/technician.md promises the key is never printed): a key next
+ * to its name is hidden, and so is every 64-hex run on a line about the identity file. Bundle hashes
+ * elsewhere stay readable.
+ */
+export function hideKeys(line: string): string {
+  const named = line.replace(/(key["']?\s*[:=]\s*["']?)[0-9a-fA-F]{64}/gi, "$1<key hidden>");
+  return /varde\.id/.test(named) ? named.replace(/[0-9a-fA-F]{64}/g, "<key hidden>") : named;
+}
+
 function fail(msg: string): never {
   throw new Error(msg);
 }
@@ -50,8 +61,18 @@ export async function runSim(o: SimCliOptions, print: (line: string) => void = c
   if ((o.id === undefined) !== (o.key === undefined)) fail("--id and --key go together (the identity written to Storage varde.id)");
   if (o.key !== undefined && !/^[0-9a-fA-F]{64}$/.test(o.key)) fail(`--key must be 64 hex characters (32 bytes), got ${o.key.length} characters`);
   if (o.id !== undefined && !/^\d+$/.test(o.id)) fail(`--id must be a whole number, got "${o.id}"`);
+  // numbers that would otherwise become NaN and quietly do nothing (a run that exits at once, no press)
+  if (o.duration !== undefined && !(Number(o.duration) > 0)) fail(`--duration is seconds > 0, got "${o.duration}"`);
+  if (o.driftPpm !== undefined && !Number.isFinite(Number(o.driftPpm))) fail(`--drift-ppm is a number of ppm (e.g. 2800 or -50), got "${o.driftPpm}"`);
+  for (const t of o.pressAt ?? []) if (!(Number(t) >= 0)) fail(`--press-at takes seconds >= 0, got "${t}"`);
+  if (o.tcp !== undefined && !(/^\d+$/.test(o.tcp) && Number(o.tcp) <= 65535)) fail(`--tcp is a port 0-65535 (0 = any free port), got "${o.tcp}"`);
+  // a typo in a path must not create folders all over the file system
+  for (const [flag, p] of [["--flash", o.flash], ["--pty-link", o.ptyLink]] as const) {
+    if (p === undefined) continue;
+    const dir = path.dirname(path.resolve(p));
+    if (!fs.existsSync(dir)) fail(`${flag} ${p}: the folder ${dir} does not exist; create it first or choose a path in an existing folder (e.g. /tmp/${path.basename(p)})`);
+  }
 
-  fs.mkdirSync(path.dirname(path.resolve(o.flash)), { recursive: true });
   const flash = new Flash({ capacity: board.memory.storage_bytes, path: o.flash });
   const say = (who: string, text: string): void => print(`${stamp()} ${who.padEnd(7)} ${text}`);
 
@@ -82,7 +103,6 @@ export async function runSim(o: SimCliOptions, print: (line: string) => void = c
   const closers: Array<() => Promise<void> | void> = [];
   if (o.ptyLink) {
     const target = path.resolve(o.ptyLink);
-    fs.mkdirSync(path.dirname(target), { recursive: true });
     const pty = await openPtyPair(path.dirname(target), "." + path.basename(target) + ".");
     try {
       fs.rmSync(target, { force: true });
@@ -123,7 +143,7 @@ export async function runSim(o: SimCliOptions, print: (line: string) => void = c
         pending += text;
         const lines = pending.split("\n");
         pending = lines.pop() ?? "";
-        for (const l of lines) if (l.trim()) say("device", l.replace(/\r$/, ""));
+        for (const l of lines) if (l.trim()) say("device", hideKeys(l.replace(/\r$/, "")));
       });
 
     dev.powerOn();

@@ -6,6 +6,9 @@ const BY_CHIP: Record<string, string[]> = {
   "ESP32-C3": ["ESP32C3_IDF4", "ESP32C3"],
   nRF52832: ["PUCKJS", "MDBT42Q", "PIXLJS", "NRF52832DK", "RAK8212", "BANGLEJS"],
   nRF52840: ["NRF52840DK", "JOLTJS", "BANGLEJS2", "PUCKJS"],
+  // the upstream interpreter built for Linux in the boards' sizes (hardware/*-host.toml, tests)
+  "Linux (nRF52-sized)": ["LINUX_NRF52"],
+  "Linux (ESP32-sized)": ["LINUX_ESP32"],
 };
 
 /** True when an Espruino reporting `espruinoBoard` can run firmware for `chip`; unknown chips pass. */

@@ -43,6 +43,9 @@ export interface FlashOptions {
   handshakeMs?: number;
   /** skip the final protocol check (BLE ports, where the check goes through the gateway) */
   noVerify?: boolean;
+  /** where the firmware's frames go when that is not the console port (a host board keeps its console on
+   *  stdin/telnet and speaks Varde on a UART): the final handshake opens this port instead */
+  dataPort?: string;
   onPhase?: (phase: Phase, detail?: string) => void;
   onProgress?: (done: number, total: number) => void;
 }
@@ -289,7 +292,7 @@ export async function flashDevice(o: FlashOptions): Promise<FlashResult> {
     // 6. handshake
     phase("handshake");
     const reg = loadRegistry(o.registry);
-    const link = await openLink(o.port, baud);
+    const link = await openLink(o.dataPort ?? o.port, baud);
     const client = new VardeClient(link, (id) => reg.byId.get(id)?.keyBytes);
     try {
       const f = await client.hello(o.handshakeMs ?? 10_000);

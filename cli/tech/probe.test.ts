@@ -10,12 +10,13 @@ describe("probe report", () => {
 
   it("reads as a technician would want it", () => {
     const text = formatProbe({
-      port: "/dev/ttyUSB0", mode: "firmware", id: 1001, verified: true, label: "1001-ABCDE", registryLabel: "Flat 3B",
+      port: "/dev/ttyUSB0", mode: "firmware", id: 1001, verified: true, sticker: "1001-ABCDE", label: "Flat 3B",
       kind: "alarm", board: "alarm-esp32", firmware: "0.1.0", scheduleVersion: 0, configVersion: 3, outboxDepth: 2,
       battery: { percent: 87, millivolts: 4020 }, clockOffsetS: -2, clockSkewS: 1, errorFlags: 8, uptimeS: 60, freeVars: 1200,
     });
     expect(text).toContain("device:         1001 (authenticated with its registry key)");
-    expect(text).toContain('label:          1001-ABCDE  "Flat 3B"');
+    expect(text).toContain("sticker:        1001-ABCDE");
+    expect(text).toContain('label:          "Flat 3B"');
     expect(text).toContain("outbox:         2 event(s) waiting");
     expect(text).toContain("battery:        87 % (4020 mV)");
     expect(text).toContain("error flags:    LOW_MEMORY");

@@ -15,8 +15,10 @@ export interface ProbeReport {
   /** the device's MAC checked out with its registry key */
   verified?: boolean;
   problem?: string;
+  /** "<id>-<check code>", as on the device's sticker (cli/tech/label.ts) */
+  sticker?: string;
+  /** the registry's free text for people */
   label?: string;
-  registryLabel?: string;
   kind?: string;
   board?: string;
   firmware?: string;
@@ -121,7 +123,7 @@ export async function probeDevice(o: ProbeOptions): Promise<ProbeReport> {
 function registryView(reg: ReturnType<typeof loadRegistry>, id: number): Partial<ProbeReport> {
   const e = reg.byId.get(id);
   if (!e) return {};
-  return { label: deviceLabel(e.id, e.key), registryLabel: e.label };
+  return { sticker: deviceLabel(e.id, e.key), label: e.label || undefined };
 }
 
 /** Asks an Espruino REPL for the Varde files in its Storage (identity without the key). */
@@ -170,7 +172,7 @@ export function formatProbe(r: ProbeReport): string {
     const s = r.storage!;
     row("port", `${r.port} (Espruino REPL: no Varde firmware running, or maintenance mode)`);
     row("espruino", s.espruino ?? "?");
-    row("identity", s.id === null ? "none (not flashed yet)" : `${s.id} (${s.kind})${r.label ? `  label ${r.label}` : "  NOT IN REGISTRY"}`);
+    row("identity", s.id === null ? "none (not flashed yet)" : `${s.id} (${s.kind})${r.sticker ? `  sticker ${r.sticker}${r.label ? `  "${r.label}"` : ""}` : "  NOT IN REGISTRY"}`);
     row("firmware", s.firmware === null ? "none" : `${s.firmware} for board ${s.board}`);
     if (s.bootcode !== undefined) row("boot code", s.bootcode === null ? "none" : s.bootcode === "varde loader" ? "Varde loader (varde flash)" : `${s.bootcode}: not written by varde flash`);
     row("free flash", s.free === null ? "?" : `${s.free} bytes`);
@@ -179,7 +181,8 @@ export function formatProbe(r: ProbeReport): string {
   row("port", r.port);
   row("device", `${r.id} ${r.verified ? "(authenticated with its registry key)" : "(NOT authenticated)"}`);
   if (r.problem) row("problem", r.problem);
-  if (r.label) row("label", r.label + (r.registryLabel ? `  "${r.registryLabel}"` : ""));
+  if (r.sticker) row("sticker", r.sticker);
+  if (r.label) row("label", `"${r.label}"`);
   row("kind / board", `${r.kind} / ${r.board}`);
   row("firmware", r.firmware);
   row("schedule", `version ${r.scheduleVersion}`);

@@ -13,7 +13,10 @@ import { ZERO_KEY, decodeMessage, openFrame, root, sealFrame } from "../../proto
 import type { Link } from "./link.ts";
 
 export const COMMAND = root.lookupEnum("varde.v1.CommandKind").values as Record<string, number>;
-export const KIND_NAMES: Record<number, string> = { 0: "unspecified", 1: "alarm", 2: "dispenser" };
+/** DeviceKind values by the names the registry uses (DEVICE_KIND_ALARM -> "alarm"), from varde.proto. */
+export const KIND_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(root.lookupEnum("varde.v1.DeviceKind").values).map(([k, v]) => [v, k.slice(12).toLowerCase()]),
+);
 
 /** A device envelope, attributed and (when the key was known) authenticated. */
 export interface DeviceFrame {

@@ -57,14 +57,19 @@ export function show(s: number): void {
   beep(beepsFor(s));
   render();
   cancel(timer);
-  timer = s === Show.idle ? null : later(frame, STEP_MS);
+  timer = blinks(s) ? later(frame, STEP_MS) : null;
+}
+
+/** States whose LEDs change over time; the steady ones are drawn once (no timer: battery, RAM). */
+function blinks(s: number): boolean {
+  return s === Show.sending || s === Show.noResponse || s === Show.cancelled || s === Show.fault;
 }
 
 function frame(): void {
   step++;
   if (shown === Show.noResponse && (step * STEP_MS) % NO_RESPONSE_REPEAT_MS === 0) beep(beepsFor(shown));
   render();
-  timer = shown === Show.idle ? null : later(frame, STEP_MS);
+  timer = blinks(shown) ? later(frame, STEP_MS) : null;
 }
 
 /** LED levels for the current state and step. */

@@ -2,7 +2,7 @@ import { describe, it, expect } from "vitest";
 import { mkdtempSync, writeFileSync, readFileSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildFirmware, bundleEntry, bundleWithMap, FirmwareBuildError } from "./index.ts";
+import { buildFirmware, bundleEntry, bundleWithMap, FirmwareBuildError, topLevelNames, shadowsEspruinoGlobal } from "./index.ts";
 import { checkEspruino } from "./check-espruino.ts";
 import { buildBoards } from "./build.ts";
 import { execFileSync } from "node:child_process";
@@ -19,7 +19,13 @@ describe("buildFirmware", () => {
       expect(r.bytes).toBeLessThanOrEqual(r.budget);
       expect(readFileSync(r.path, "utf8")).toBe(r.code);
       expect(findEspruinoProblems(r.code)).toEqual([]);
-      expect(r.code.startsWith("(function(){")).toBe(true);
+      // no wrapper: the app's top-level functions are interpreter globals (docs/firmware-memory.md), and
+      // none of them shadows an Espruino global
+      expect(r.code.startsWith("(function(){")).toBe(false);
+      expect(topLevelNames(r.code).length).toBeGreaterThan(50);
+      expect(topLevelNames(r.code).filter(shadowsEspruinoGlobal)).toEqual([]);
+      // every board value is a literal in the code: no BOARD object is left
+      expect(r.code).not.toMatch(/\bBOARD\b/);
       // board constants and version are compiled in; Storage/crypto stay Espruino requires
       expect(r.code).toContain(JSON.stringify(id));
       expect(r.code).toContain('"9.9.9"');

@@ -1,5 +1,5 @@
 // Rejects a bundle that uses JavaScript Espruino 2v29 does not run. The contract is
-// /work/shared/espruino.md ("fails" and "missing" columns): the emitted bundle is parsed with acorn and
+// docs/espruino.md ("fails" and "missing" columns): the emitted bundle is parsed with acorn and
 // walked; every finding gives line:column, the construct, and how to write it instead.
 // This checks the bundle, not the TypeScript, because bundler helpers can introduce constructs too.
 import * as acorn from "acorn";

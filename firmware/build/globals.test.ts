@@ -1,5 +1,5 @@
 // Architecture rule (docs/architecture.md): firmware code reaches Espruino only through
-// firmware/espruino/ — no other file bundled into a device names an Espruino global.
+// firmware/hal/ — no other file bundled into a device names an Espruino global.
 import { describe, it, expect } from "vitest";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -21,9 +21,9 @@ function firmwareFiles(dir: string): string[] {
     const p = join(dir, name);
     const rel = relative(join(ROOT, "firmware"), p);
     if (statSync(p).isDirectory()) {
-      if (rel === "build" || rel === "espruino") continue;
+      if (rel === "build" || rel === "hal") continue;
       out.push(...firmwareFiles(p));
-    } else if (name.endsWith(".ts") && !name.endsWith(".test.ts") && name !== "fake-hal.ts") out.push(p);
+    } else if (name.endsWith(".ts") && !name.endsWith(".test.ts") && !name.endsWith("-test-env.ts")) out.push(p);
   }
   return out;
 }
@@ -49,7 +49,7 @@ function espruinoRefs(file: string): string[] {
   return refs;
 }
 
-describe("firmware touches Espruino only through firmware/espruino/", () => {
+describe("firmware touches Espruino only through firmware/hal/", () => {
   it("no other firmware source names an Espruino global", () => {
     const files = firmwareFiles(join(ROOT, "firmware"));
     expect(files.length).toBeGreaterThan(5);
@@ -59,7 +59,7 @@ describe("firmware touches Espruino only through firmware/espruino/", () => {
 
   it("the scan finds a global when one is used (the check can fail)", () => {
     // the Espruino Hal names them (through `declare const`, which TypeScript erases)
-    const refs = espruinoRefs(join(ROOT, "firmware", "espruino", "hal.ts")).join("\n");
+    const refs = espruinoRefs(join(ROOT, "firmware", "hal", "hal.ts")).join("\n");
     for (const g of ["setWatch", "Serial1", "NRF", "E", "require", "LoopbackA"]) expect(refs).toMatch(new RegExp(" " + g + "$", "m"));
   });
 });

@@ -31,7 +31,7 @@ export type Locator = (line: number, column: number) => { source: string; line: 
 /**
  * A function from generated (line, column), both 1-based, to the original source position (1-based),
  * or null where the map has nothing. `columnShift` is subtracted on line 1 (text added before the
- * esbuild output, e.g. an IIFE wrapper).
+ * esbuild output, e.g. a wrapper).
  */
 export function locator(map: RawSourceMap, columnShift = 0): Locator {
   // per generated line: [genCol, src, line, col] sorted by genCol

@@ -26,8 +26,10 @@ export const CLS_CRITICAL = 0;
 export const CLS_TELEMETRY = 1;
 
 const BASE = "varde.ob";
-/** log size that triggers compaction: a quarter of the flash beside the bundle, at most 16 KB */
-const COMPACT_BYTES = Math.min(16384, Math.floor((BOARD.memory.storage_bytes - BOARD.memory.bundle_budget) / 4));
+/** records kept at most, and the log size that triggers compaction: a quarter of the flash beside the
+ *  bundle, at most 16 KB (obLoad's arguments override both, for unit tests) */
+let max = BOARD.defaults.outbox_max;
+let compactBytes = Math.min(16384, Math.floor((BOARD.memory.storage_bytes - BOARD.memory.bundle_budget) / 4));
 
 /** live records: seq for critical, -seq for telemetry, in the order they were added */
 let q: number[] = [];
@@ -126,7 +128,9 @@ function drop(list: number[], seq: number): boolean {
 }
 
 /** Reads the outbox from flash (once, at boot). */
-export function obLoad(): void {
+export function obLoad(maxRecords?: number, compactAt?: number): void {
+  if (maxRecords) max = maxRecords;
+  if (compactAt) compactBytes = compactAt;
   let which = -1;
   if (parse(file(0))) which = 0;
   const g0 = pGen;
@@ -188,9 +192,9 @@ export function obCompact(): boolean {
 }
 
 function append(t: string): boolean {
-  // compact when the log passes COMPACT_BYTES, but never again before it has at least doubled since
+  // compact when the log passes compactBytes, but never again before it has at least doubled since
   // the last compaction (a log that is mostly live records would otherwise be rewritten on every append)
-  if (bytes + t.length > (COMPACT_BYTES > 2 * fresh ? COMPACT_BYTES : 2 * fresh)) obCompact();
+  if (bytes + t.length > (compactBytes > 2 * fresh ? compactBytes : 2 * fresh)) obCompact();
   let ok = logAppend(file(gen), t);
   if (!ok && obCompact()) ok = logAppend(file(gen), t);
   if (ok) bytes += t.length;
@@ -202,7 +206,7 @@ function append(t: string): boolean {
  * buf[s, e). Returns its seq, or 0 when refused (outbox full of critical records, or flash full).
  */
 export function obAdd(cls: number, boot: number, time: number, buf: Uint8Array, s: number, e: number): number {
-  if (q.length >= BOARD.defaults.outbox_max) {
+  if (q.length >= max) {
     obFull = true;
     let i = 0;
     while (i < q.length && q[i] > 0) i++;
@@ -259,6 +263,16 @@ export function obHas(seq: number): boolean {
 
 export function obDepth(): number {
   return q.length;
+}
+
+/** The live records' seqs, oldest first (negative: telemetry). For tests and diagnostics. */
+export function obSeqs(): number[] {
+  return q.slice();
+}
+
+/** The current log generation (tests). */
+export function obGen(): number {
+  return gen;
 }
 
 export function obClearFull(): void {

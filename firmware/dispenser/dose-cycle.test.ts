@@ -82,6 +82,14 @@ function started(): Rig {
 }
 
 describe("dose cycle", () => {
+  it("with the window open before the dose time, the cycle wakes at the dose time (reminders start then)", () => {
+    const r = new Rig();
+    r.cycle.setSchedule({ ...SCHED, earlyMin: 25 }, r.t); // not a multiple of the 10-minute re-check
+    const p = at("08:00");
+    r.run(p - 24 * 60);
+    expect(r.cycle.step(r.t)).toBeLessThanOrEqual(p);
+  });
+
   it("press in the window dispenses once; taking it out reports DoseTaken with the delay", () => {
     const r = started();
     r.run(at("07:20"));

@@ -548,6 +548,7 @@ export class DoseCycle {
     } else if (p > 0 && !st.tray && now >= p - this.early()) {
       show = st.jam || this.remaining() === 0 ? SHOW_FAULT : now >= p + ev ? SHOW_REMIND : SHOW_READY;
       if (now >= p) wake = this.escalate(p, ev, now, wake, p);
+      else wake = Math.min(wake, p); // the window is open before the dose time: reminders start at it
       wake = Math.min(wake, this.lateLimit(p));
     } else if (p > 0) {
       wake = Math.min(wake, p - this.early());

@@ -13,8 +13,9 @@
 //        device -> test   "o<pin>=<0|1>\n"   an output changed (LEDs, buzzer, motor)
 //        test -> device   "i<pin>=<0|1>\n"   an input's level (fires watches on a change)
 //                         "a<pin>=<0..1>\n"  an analog input's value
-//    Both paths are read from Storage "varde.host" ({"d": "/dev/pts/N", "i": "/dev/pts/M"}), written by
-//    the test harness (test/support/espruino-device.ts). Nothing above this file knows which board runs.
+//    Both paths, and the inputs' levels at power-on, are read from Storage "varde.host" ({"d": "/dev/pts/N",
+//    "i": "/dev/pts/M", "in": {"D39": true, "aD34": 0.6}}), written by the test harness before each boot
+//    (test/support/espruino-device.ts). Nothing above this file knows which board runs.
 //
 // Units: ms of the device clock (getTime() * 1000); pins are Espruino pin names ("D25").
 
@@ -228,6 +229,7 @@ export function linkStart(data: (b: Uint8Array) => void, state: (up: boolean) =>
     E.setConsole(LoopbackA, { force: true });
   } else if (BOARD.data.transport === "host") {
     const h = fileJson("varde.host");
+    hostIn = h.in || {}; // the input levels at power-on (a real board reads its pins)
     Serial1.path = h.d;
     Serial2.path = h.i;
     Serial2.setup(BOARD.data.baud);

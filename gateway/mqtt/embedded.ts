@@ -17,10 +17,16 @@ export async function startEmbeddedBroker(host: string, port: number): Promise<E
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", (e) => reject(new Error(`embedded MQTT broker cannot listen on ${host}:${port}: ${e.message}; set [mqtt] embedded_port to a free port (0 = any) or set [mqtt] url to an existing broker`)));
-    server.listen(port, host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", (e) => reject(new Error(`embedded MQTT broker cannot listen on ${host}:${port}: ${e.message}; set [mqtt] embedded_port to a free port (0 = any) or set [mqtt] url to an existing broker`)));
+      server.listen(port, host, () => resolve());
+    });
+  } catch (e) {
+    // the broker's timers would keep the process alive, doing nothing, after this fatal error
+    await new Promise<void>((r) => broker.close(() => r()));
+    throw e;
+  }
   const bound = (server.address() as net.AddressInfo).port;
   return {
     url: `mqtt://${host}:${bound}`,

@@ -1,4 +1,4 @@
-// Writes protocol/vectors/vectors.json: golden vectors that BOTH codecs (firmware gen/codec.ts and
+// Writes protocol/vectors/vectors.json: golden vectors that BOTH codecs (the firmware's pb.ts through gen/object-codec.ts, and
 // Node schema.ts) must encode to and decode from byte for byte (protocol/vectors.test.ts).
 //   node --import tsx protocol/vectors/build.ts           rewrite vectors.json
 //   node --import tsx protocol/vectors/build.ts --check   exit 1 when vectors.json differs

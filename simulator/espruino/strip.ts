@@ -1,4 +1,4 @@
-// Removes from a fresh vm context what Espruino 2v29 does not have (../../../shared/espruino.md, the
+// Removes from a fresh vm context what Espruino 2v29 does not have (docs/espruino.md, the
 // "fails"/"missing" columns), so a bundle that reaches for it fails loudly in the simulator as it
 // would on the device: `new Map()` -> ReferenceError "Map is not defined", `Array.from(x)` ->
 // TypeError "Array.from is not a function". Engine internals keep their own references (for...of still

@@ -58,6 +58,7 @@
 //                                 # with a random cut: the outcome differs per run); unless = the opposite
 import TOML from "@iarna/toml";
 import { readFileSync } from "node:fs";
+import { enumValues } from "../../protocol/schema.ts";
 
 export const BEHAVIOURS = ["on_time", "late", "early", "ignore", "uncollected", "twice", "never_take"] as const;
 export const ACTIONS = [
@@ -65,11 +66,14 @@ export const ACTIONS = [
   "clock_jump", "assisted", "travel", "press", "take_out", "power_cut_flash_op", "low_memory", "fill_flash", "schedule",
 ] as const;
 export const EVENT_KINDS = ["DoseTaken", "DoseMissed", "DoseNotCollected", "DoseReminder", "DoseDispensed", "Fault", "Supply", "RefillNeeded", "Refilled", "ScheduleAck"] as const;
-export const FAULT_NAMES: Record<string, number> = {
-  MotorJam: 1, LidOpened: 2, ForcedOpening: 3, MainsLost: 4, BatteryLow: 5, ClockNotSet: 6, ClockJumped: 7,
-  StorageNearlyFull: 8, OutboxFull: 9, OutOfMemory: 10, SlotSensor: 11, InternalError: 12, DoseReleased: 14,
-};
-export const MODES: Record<string, number> = { normal: 0, assisted: 1, travel: 2 };
+/** Fault names as scenario files write them (FAULT_MOTOR_JAM -> MotorJam), numbers from varde.proto. */
+export const FAULT_NAMES: Record<string, number> = Object.fromEntries(
+  Object.entries(enumValues("FaultCode"))
+    .filter(([k]) => k !== "FAULT_UNSPECIFIED")
+    .map(([k, v]) => [k.slice(6).toLowerCase().replace(/(^|_)([a-z])/g, (_m, _u, c: string) => c.toUpperCase()), v]),
+);
+/** Dose modes (DOSE_MODE_ASSISTED -> assisted), numbers from varde.proto. */
+export const MODES: Record<string, number> = Object.fromEntries(Object.entries(enumValues("DoseMode")).map(([k, v]) => [k.slice(10).toLowerCase(), v]));
 const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 export type Behaviour = { kind: (typeof BEHAVIOURS)[number]; minutes: number };
@@ -149,11 +153,36 @@ function hhmm(file: string, key: string, v: unknown): number {
   return Number(m[1]) * 60 + Number(m[2]);
 }
 
-function localStamp(file: string, key: string, v: unknown): string {
-  if (typeof v === "string" && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?Z$/.test(v)) return v; // UTC: for the repeated autumn hour
-  if (typeof v !== "string" || !/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?$/.test(v)) fail(file, key, v, 'a local time "YYYY-MM-DD HH:MM" (Oslo) or a UTC time "YYYY-MM-DDTHH:MMZ"');
-  return v;
+/** A date and time that exist on the calendar (no month 13, no 30 February, no 24:00). */
+function realStamp(v: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?Z?)?$/.exec(v);
+  if (!m) return false;
+  const [y, mo, d, h, mi, sec] = [m[1], m[2], m[3], m[4] ?? "0", m[5] ?? "0", m[6] ?? "0"].map(Number);
+  const days = new Date(Date.UTC(y, mo, 0)).getUTCDate(); // days in month mo
+  return mo >= 1 && mo <= 12 && d >= 1 && d <= days && h <= 23 && mi <= 59 && sec <= 59;
 }
+
+function localStamp(file: string, key: string, v: unknown): string {
+  const utc = typeof v === "string" && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?Z$/.test(v); // UTC: for the repeated autumn hour
+  if (!utc && (typeof v !== "string" || !/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?$/.test(v))) fail(file, key, v, 'a local time "YYYY-MM-DD HH:MM" (Oslo) or a UTC time "YYYY-MM-DDTHH:MMZ"');
+  if (!realStamp(v as string)) fail(file, key, v, "a date and time that exist (month 01-12, a day the month has, hours 00-23, minutes 00-59)");
+  return v as string;
+}
+
+/** Every key of `obj` must be one of `allowed`: a misspelt key would otherwise be ignored silently. */
+function known(file: string, where: string, obj: unknown, allowed: readonly string[]): void {
+  if (obj === undefined) return;
+  if (obj === null || typeof obj !== "object" || Array.isArray(obj)) fail(file, where || "the file", obj, "a table");
+  for (const k of Object.keys(obj as object))
+    if (!allowed.includes(k)) fail(file, where ? `${where}.${k}` : k, (obj as Record<string, unknown>)[k], `no such key here; allowed: ${allowed.join(", ")}`);
+}
+
+/** Keys an [[event]] may have besides at, what and jitter, per action. */
+const EVENT_KEYS: Record<(typeof ACTIONS)[number], readonly string[]> = {
+  power_cut: ["for"], gateway_offline: ["for"], jam: ["for"], unjam: [], lid_open: ["for"], lid_forced: ["for"],
+  refill: ["doses"], mains_lost: ["for"], battery_mv: ["mv"], clock_jump: ["seconds"], assisted: ["on"], travel: ["doses"],
+  press: [], take_out: [], power_cut_flash_op: ["ops", "for"], low_memory: [], fill_flash: ["free"], schedule: ["version", "times"],
+};
 
 export function parseBehaviour(file: string, key: string, v: unknown): Behaviour {
   const m = typeof v === "string" ? /^([a-z_]+)(?::(\d+))?$/.exec(v) : null;
@@ -174,12 +203,22 @@ export function parseScenario(file: string, text: string): Scenario {
   try {
     raw = TOML.parse(text);
   } catch (e) {
-    throw new ScenarioError(`${file}: not valid TOML: ${(e as Error).message.split("\n")[0]}`);
+    // @iarna/toml: "<what> at row R, col C, pos P:\n<excerpt>" — keep the sentence, name the line
+    const err = e as Error & { line?: number; col?: number };
+    const what = err.message.split("\n")[0].replace(/ at row \d+, col \d+, pos \d+:?$/, "").replace(/:$/, "");
+    const line = typeof err.line === "number" ? err.line : -1;
+    const src = line >= 0 ? (text.split("\n")[line] ?? "").trim() : "";
+    throw new ScenarioError(line >= 0 ? `${file}: not valid TOML: ${what} at line ${line + 1}, column ${(err.col ?? 0) + 1}: ${JSON.stringify(src)}` : `${file}: not valid TOML: ${what}`);
   }
+  known(file, "", raw, ["name", "board", "start", "days", "duration", "seed", "runs", "drift_ppm", "time_sync_min", "oracle", "tray_max", "schedule", "patient", "event", "expect"]);
+  known(file, "schedule", raw.schedule, ["version", "doses", "early_min", "late_min", "collect_min", "remind_every_min"]);
+  known(file, "patient", raw.patient, ["pattern", "take_after_s", "dose"]);
+  if (raw.days !== undefined && raw.duration !== undefined) fail(file, "duration", raw.duration, 'either days or duration, not both');
   const parseDoses = (key: string, list: unknown): Array<{ minute: number; weekdays: number }> => {
     if (!Array.isArray(list) || list.length === 0) fail(file, key, list, 'a list of wall times, e.g. ["08:00", "20:00"]');
     return list.map((d: any, i: number) => {
       if (typeof d === "string") return { minute: hhmm(file, `${key}[${i}]`, d), weekdays: 0 };
+      known(file, `${key}[${i}]`, d, ["at", "weekdays"]);
       const minute = hhmm(file, `${key}[${i}].at`, d?.at);
       let weekdays = 0;
       for (const w of d.weekdays ?? []) {
@@ -192,18 +231,22 @@ export function parseScenario(file: string, text: string): Scenario {
   };
   if (typeof raw.name !== "string") fail(file, "name", raw.name, "a quoted scenario name");
   if (typeof raw.start !== "string" || !/^\d{4}-\d{2}-\d{2}( \d{2}:\d{2})?$/.test(raw.start)) fail(file, "start", raw.start, 'the first local day "YYYY-MM-DD" (optionally with " HH:MM")');
+  if (!realStamp(raw.start)) fail(file, "start", raw.start, "a day that exists (month 01-12, a day the month has; HH:MM within 00:00-23:59)");
   const sch = raw.schedule;
   if (!sch || !Array.isArray(sch.doses) || sch.doses.length === 0) fail(file, "schedule.doses", sch?.doses, 'a list of wall times, e.g. ["08:00", "20:00"]');
   const doses = parseDoses("schedule.doses", sch.doses);
   const patient = raw.patient ?? {};
   const pattern = (patient.pattern ?? ["on_time"]).map((p: unknown, i: number) => parseBehaviour(file, `patient.pattern[${i}]`, p));
   const overrides: Record<string, Behaviour> = {};
+  if (patient.pattern !== undefined && (!Array.isArray(patient.pattern) || patient.pattern.length === 0)) fail(file, "patient.pattern", patient.pattern, 'a list of behaviours, e.g. ["on_time", "late:45"]');
   for (const [i, o] of (patient.dose ?? []).entries()) {
+    known(file, `patient.dose[${i}]`, o, ["at", "do"]);
     overrides[localStamp(file, `patient.dose[${i}].at`, o.at)] = parseBehaviour(file, `patient.dose[${i}].do`, o.do);
   }
   const events: ScenarioEvent[] = (raw.event ?? []).map((e: any, i: number) => {
     const key = `event[${i}]`;
     if (!(ACTIONS as readonly string[]).includes(e.what)) fail(file, key + ".what", e.what, `one of ${ACTIONS.join(", ")}`);
+    known(file, key, e, ["at", "what", "jitter", ...EVENT_KEYS[e.what as (typeof ACTIONS)[number]]]);
     if (e.what === "schedule") {
       return {
         at: localStamp(file, key + ".at", e.at), what: e.what, forS: 0, value: 0, jitterS: 0,
@@ -219,6 +262,7 @@ export function parseScenario(file: string, text: string): Scenario {
     };
   });
   const exp = raw.expect ?? {};
+  if (typeof exp !== "object" || Array.isArray(exp)) fail(file, "expect", exp, "a table");
   const totals: Record<string, number> = {};
   for (const k of Object.keys(exp)) {
     if (k === "event") continue;
@@ -227,6 +271,7 @@ export function parseScenario(file: string, text: string): Scenario {
   }
   const expected: ExpectedEvent[] = (exp.event ?? []).map((e: any, i: number) => {
     const key = `expect.event[${i}]`;
+    known(file, key, e, ["kind", "scheduled", "count", "late", "mode", "code", "cleared", "when", "unless"]);
     if (!(EVENT_KINDS as readonly string[]).includes(e.kind)) fail(file, key + ".kind", e.kind, `one of ${EVENT_KINDS.join(", ")}`);
     if (e.mode !== undefined && !(e.mode in MODES)) fail(file, key + ".mode", e.mode, "normal, assisted or travel");
     for (const c of ["code", "when", "unless"])

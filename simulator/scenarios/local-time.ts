@@ -47,3 +47,9 @@ export function dosesOn(date: string, doses: Array<{ minute: number; weekdays: n
   for (let i = 1; i < out.length; i++) if (out[i] <= out[i - 1]) out[i] = out[i - 1] + 60;
   return out;
 }
+
+/** Minutes after local midnight in Norway (Europe/Oslo) of an instant in ms (a ScheduledDose.minute). */
+export function osloMinute(ms: number): number {
+  const [h, m] = new Intl.DateTimeFormat("en-GB", { timeZone: "Europe/Oslo", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(ms).split(":").map(Number);
+  return h * 60 + m;
+}

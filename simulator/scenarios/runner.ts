@@ -13,6 +13,7 @@
 //  * the patient model (oracle): each dose's outcome follows from what the patient did;
 //  * the scenario's expected events (kind, scheduled local time, count) and totals per kind;
 //  * no uncaught exception in the firmware.
+import { enumValues } from "../../protocol/schema.ts";
 import { loadBoard, type Board } from "../../hardware/boards.ts";
 import { buildFirmware } from "../../firmware/build/index.ts";
 import { VirtualClock } from "../clock.ts";
@@ -24,7 +25,10 @@ import { FAULT_NAMES, loadScenario, MODES, type Behaviour, type Scenario } from 
 import { addDays, dosesOn, osloStamp, osloToUnix } from "./local-time.ts";
 import { VirtualGateway, type StoredEvent } from "./virtual-gateway.ts";
 
-const KIND_NAMES = ["DoseTaken", "DoseMissed", "DoseNotCollected", "DoseReminder", "DoseDispensed"];
+/** DoseEventKind values as scenario files name them (DOSE_NOT_COLLECTED -> DoseNotCollected), from varde.proto. */
+const KIND_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(enumValues("DoseEventKind")).map(([k, v]) => [v, k.toLowerCase().replace(/(^|_)([a-z])/g, (_m, _u, c: string) => c.toUpperCase())]),
+);
 const KEY = new Uint8Array(32).map((_, i) => (i * 7 + 3) & 255);
 const DEVICE_ID = 4242;
 /** after the last simulated day: gateway online, no patient, until nothing new arrives (at most this) */

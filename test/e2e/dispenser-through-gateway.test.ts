@@ -18,6 +18,7 @@ import { decodeMessage, encodeCanonical } from "../../protocol/schema.ts";
 import { SimDevice, VirtualClock, createMemoryLinkPair } from "../../simulator/index.ts";
 import { DispenserHw } from "../../simulator/peripherals/dispenser.ts";
 import { SimLink, gatewayClockOn, pumpClock, until } from "../support/sim-gateway.ts";
+import { osloMinute } from "../../simulator/scenarios/local-time.ts";
 
 const GW = "disp-gw";
 const ID = 8001;
@@ -32,10 +33,6 @@ afterEach(async () => {
 });
 
 /** Minutes after local midnight in Norway (Intl's tz data, independent of the firmware's own DST code). */
-function osloMinute(ms: number): number {
-  const [h, m] = new Intl.DateTimeFormat("en-GB", { timeZone: "Europe/Oslo", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(ms).split(":").map(Number);
-  return h * 60 + m;
-}
 
 it("schedule by command → dose taken and dose missed reach the backend once, on time, with codes; one compartment released", async () => {
   const { code } = await buildFirmware(BOARD, { noWrite: true });

@@ -9,21 +9,11 @@ import { describeEspruino } from "../support/espruino.ts";
 import { RealDevice } from "../support/espruino-device.ts";
 import { GatewayProcess } from "../support/gateway-process.ts";
 import { newDeviceKey } from "../../gateway/registry.ts";
-import { loadBoard } from "../../hardware/boards.ts";
+import { ALARM_BOARD, alarmCycle, ballast, bleAfterBoot, leds, memoryClean } from "./alarm-cycle.ts";
 
 const ID = 5101;
-const board = loadBoard("alarm-host");
-const P = board.pins as Record<string, string>;
-const TOTAL = board.memory.jsvars;
-
-/** The LEDs as the wearer reads them (firmware/alarm/indicator.ts). */
-function leds(dev: RealDevice): string {
-  const red = dev.pin(P.led_red) || dev.changes(P.led_red, 1200).length > 0;
-  if (dev.pin(P.led_green) && !dev.pin(P.led_blue)) return "acknowledged";
-  if (dev.pin(P.led_blue) && !red) return "received";
-  if (red && !dev.pin(P.led_blue)) return "sending";
-  return "other";
-}
+const P = ALARM_BOARD.pins as Record<string, string>;
+const TOTAL = ALARM_BOARD.memory.jsvars;
 
 describeEspruino("alarm button on the real interpreter (espruino-nrf52) through the real gateway", () => {
   let dev: RealDevice;
@@ -43,31 +33,8 @@ describeEspruino("alarm button on the real interpreter (espruino-nrf52) through 
     await gw?.close();
   });
 
-  const noMemoryTrouble = async () => {
-    expect(dev.output).not.toMatch(/OUT OF MEMORY|Uncaught|ASSERT/);
-    expect(await dev.exec('print("@@f "+JSON.stringify(E.getErrorFlags()))')).not.toMatch(/MEMORY/);
-  };
-
-  /** A full cycle through the gateway: press, gateway ack, responder ack, Config, Status, heartbeat. */
-  const cycle = async (n: number) => {
-    const before = gw.events("alarm").length;
-    await dev.press(P.button, 300);
-    await gw.until(() => gw.events("alarm").length === before + 1, 30_000, `alarm ${n} at the broker; device output:\n${dev.output.slice(-1500)}`);
-    const ev = gw.events("alarm")[before];
-    expect(ev.envelope.alarm.cancel).toBe(false);
-    expect(ev.codes).toEqual(expect.arrayContaining([expect.objectContaining({ code: "4.13" }), expect.objectContaining({ system: "SCAIP", code: "0010" })]));
-    await gw.until(() => leds(dev) === "received", 15_000, `LED received (${leds(dev)})`);
-    await gw.command("ack-alarm", { device: ID, alarmSeq: ev.envelope.seq, responder: "Kari" }, "delivered");
-    await gw.until(() => leds(dev) === "acknowledged", 15_000, "LED acknowledged");
-    const acks = gw.events("config_ack").length;
-    await gw.command("set-heartbeat", { device: ID, heartbeatS: 60 + n }, "delivered");
-    await gw.until(() => gw.events("config_ack").length === acks + 1, 15_000, "config_ack");
-    expect(gw.events("config_ack")[acks].envelope.configAck.ok).toBe(true);
-    const st = gw.events("status").length;
-    await gw.command("device-command", { device: ID, command: { kind: 1 } }, "delivered");
-    await gw.until(() => gw.events("status").length === st + 1, 15_000, "status");
-    return ev;
-  };
+  const noMemoryTrouble = async () => expect(await memoryClean(dev), dev.output.slice(-1000)).toBe(true);
+  const cycle = (n: number, retransmit = false) => alarmCycle(dev, gw, ID, n, { retransmit });
 
   it("boots from flash with >= 50 % free, shakes hands, syncs its clock", async () => {
     await gw.until(() => gw.availability(ID)?.online === true, 30_000, "device online (handshake)");
@@ -81,6 +48,13 @@ describeEspruino("alarm button on the real interpreter (espruino-nrf52) through 
     expect(m.total).toBe(TOTAL);
     expect(m.free / TOTAL).toBeGreaterThanOrEqual(0.5);
     await noMemoryTrouble();
+  }, 60_000);
+
+  it("the shipping alarm-nrf52 bundle (BLE) also boots from flash with >= 50 % free (radio stand-in)", async () => {
+    const r = await bleAfterBoot();
+    figures.nrf52BundleAfterBoot = r.usage;
+    expect(r.output).not.toMatch(/Uncaught|OUT OF MEMORY/);
+    expect((TOTAL - r.usage) / TOTAL).toBeGreaterThanOrEqual(0.5);
   }, 60_000);
 
   it("press → alarm at the broker with its codes → LED received → responder ack → LED acknowledged; Config and Status", async () => {
@@ -107,23 +81,10 @@ describeEspruino("alarm button on the real interpreter (espruino-nrf52) through 
   }, 120_000);
 
   it("the worst moment of a full cycle leaves >= 35 % free: the cycle passes with 35 % taken by ballast", async () => {
-    const ballast = Math.ceil(TOTAL * 0.35);
-    // one JsVar per element (a small integer is kept inside the element's name); inside a function:
-    // the firmware's minified globals (i, e, t...) must not be overwritten by console code
-    await dev.exec(`(function(){var a=[];for(var k=0;k<${ballast};k++)a.push(k);global.BALLAST=a;})();`);
+    await ballast(dev, Math.ceil(TOTAL * 0.35));
     figures.idleWithBallast = (await dev.memory()).usage;
-    // retransmissions: the gateway is away while the alarm is raised (backoff 2 s, 4 s, ...)
-    await gw.stop();
-    const before = gw.events("alarm").length;
-    await dev.press(P.button, 300);
-    await new Promise((r) => setTimeout(r, 8000));
-    await gw.start();
-    await gw.until(() => gw.events("alarm").length === before + 1, 60_000, "the retransmitted alarm");
-    await gw.command("ack-alarm", { device: ID, alarmSeq: gw.events("alarm")[before].envelope.seq }, "delivered");
-    await gw.until(() => leds(dev) === "acknowledged", 15_000, "LED acknowledged");
-    await new Promise((r) => setTimeout(r, 11_000)); // past the cancel window: the next press is a new alarm
-    await cycle(2);
+    await cycle(2, true); // with retransmissions: the gateway is away when the alarm is raised
     await noMemoryTrouble();
-    await dev.exec("delete global.BALLAST;");
+    await ballast(dev, 0);
   }, 180_000);
 });

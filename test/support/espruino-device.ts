@@ -43,7 +43,8 @@ export class RealDevice {
   private io: { link: LinkEnd; port: SerialPort } | null = null;
   private ioLine = "";
   private readonly t0 = Date.now();
-  readonly inputs = new Map<string, string>();
+  /** input levels set by the test: pin -> level, "a" + pin -> analog value (kept across reboots, like a wire) */
+  readonly levels = new Map<string, boolean | number>();
 
   private constructor(
     readonly box: EspruinoSandbox,
@@ -72,10 +73,7 @@ export class RealDevice {
     const kind = o.board.startsWith("alarm") ? "alarm" : "dispenser";
     await this.box.writeStorage({ [SLOTS[0]]: this.code });
     const pointer: BootPointer = { f: SLOTS[0], n: this.code.length, h: createHash("sha256").update(this.code, "latin1").digest("hex"), v: "test", b: o.board };
-    const out = await this.box.runOk(
-      `print(${commitExpr({ id: o.id, key: o.key, kind }, pointer)});` +
-        `require("Storage").writeJSON("varde.host",${JSON.stringify({ d: this.data.devicePath, i: this.ioPty.devicePath })});`,
-    );
+    const out = await this.box.runOk(`print(${commitExpr({ id: o.id, key: o.key, kind }, pointer)});`);
     if (!/ok/.test(out)) throw new Error(`install on espruino-${o.build}: ${out}`);
     const loader = await this.box.readStorage(".bootcde");
     if (Buffer.from(loader!).toString("latin1") !== LOADER) throw new Error("install: .bootcde is not the Varde loader");
@@ -87,9 +85,11 @@ export class RealDevice {
       this.io = await openSerialLinkEnd(this.ioPty.hostPath);
       this.io.link.onData((b: Uint8Array) => this.onIo(b));
     }
+    // the wires at power-on: the host board reads its pins' levels from varde.host at boot
+    const levels: Record<string, boolean | number> = {};
+    for (const [k, v] of this.levels) levels[k] = v;
+    await this.box.runOk(`require("Storage").writeJSON("varde.host",${JSON.stringify({ d: this.data.devicePath, i: this.ioPty.devicePath, in: levels })});`);
     this.proc = await this.box.boot();
-    // the firmware re-reads inputs only on a change: tell it the levels the test set before the boot
-    for (const line of this.inputs.values()) this.io.link.write(Buffer.from(line));
   }
 
   private onIo(b: Uint8Array): void {
@@ -123,16 +123,14 @@ export class RealDevice {
 
   /** Sets a digital input's level (kept across reboots, like a wire). */
   setInput(pin: string, on: boolean): void {
-    const line = `i${pin}=${on ? 1 : 0}\n`;
-    this.inputs.set(pin, line);
-    this.io?.link.write(Buffer.from(line));
+    this.levels.set(pin, on);
+    if (this.proc) this.io?.link.write(Buffer.from(`i${pin}=${on ? 1 : 0}\n`));
   }
 
   /** Sets an analog input (0..1 of the reference voltage). */
   setAnalog(pin: string, v: number): void {
-    const line = `a${pin}=${v}\n`;
-    this.inputs.set("a" + pin, line);
-    this.io?.link.write(Buffer.from(line));
+    this.levels.set("a" + pin, v);
+    if (this.proc) this.io?.link.write(Buffer.from(`a${pin}=${v}\n`));
   }
 
   /** Presses a button (active level `activeHigh`) for ms of real time. */
@@ -175,5 +173,61 @@ export class RealDevice {
     await this.ioPty.close();
     await this.box.dispose();
     fs.rmSync(this.box.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The dispenser's mechanics around a RealDevice (as simulator/peripherals/dispenser.ts models them): the
+ * carousel turns while the motor pin is high (step_ms per compartment) and its absolute encoder reads
+ * position / (compartments + 1) on the slot sensor; a compartment at the exit when the motor stops
+ * empties into the tray (the tray sensor goes high); take() empties the tray.
+ */
+export class DispenserMechanics {
+  pos = 0;
+  tray = 0;
+  private last = Date.now();
+  private motorWas = false;
+  private timer: NodeJS.Timeout;
+  readonly emptied: number[] = [];
+
+  constructor(
+    readonly dev: RealDevice,
+    readonly pins: Record<string, string | boolean>,
+    readonly compartments: number,
+    readonly stepMs: number,
+  ) {
+    this.publish();
+    this.timer = setInterval(() => this.tick(), 20);
+  }
+
+  private publish(): void {
+    this.dev.setAnalog(this.pins.slot_sensor as string, this.pos / (this.compartments + 1));
+    this.dev.setInput(this.pins.tray_sensor as string, this.tray > 0);
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    const on = this.dev.pin(this.pins.motor as string);
+    if (on) this.pos += (now - this.last) / this.stepMs;
+    if (this.motorWas && !on) {
+      const c = Math.round(this.pos);
+      if (Math.abs(this.pos - c) < 0.15 && c >= 1 && !this.emptied.includes(c)) {
+        this.emptied.push(c);
+        this.tray++;
+      }
+    }
+    if (on || this.motorWas) this.publish();
+    this.motorWas = on;
+    this.last = now;
+  }
+
+  /** The patient takes the dose out of the tray. */
+  take(): void {
+    this.tray = 0;
+    this.publish();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
   }
 }

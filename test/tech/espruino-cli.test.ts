@@ -32,8 +32,8 @@ describe("the real espruino CLI and the simulated console", () => {
     link = await listenTcpLink(0);
     clock = new RealtimeClock();
     const repl = new SimRepl();
-    // a 64 KiB Storage area (smaller than the board's 256 KiB) so a foreign .bootcde leaves no room for a second bundle
-    dev = new SimDevice({ board: "alarm-esp32", clock, link, providers: [repl.provider], rtc: "keep", flash: new Flash({ capacity: 65536 }) });
+    // a 28 KiB Storage area (smaller than the board's 256 KiB) so a foreign .bootcde leaves no room for a second bundle (~15 KB)
+    dev = new SimDevice({ board: "alarm-esp32", clock, link, providers: [repl.provider], rtc: "keep", flash: new Flash({ capacity: 28 * 1024 }) });
     repl.attach(dev);
     dev.powerOn();
   });

@@ -63,8 +63,8 @@ describe("a BLE board (alarm-nrf52) flashed over its serial console", () => {
 
 describe("flash errors a technician can act on", () => {
   it("without room for two bundles: replaced in place, an interrupted upload leaves the REPL, a retry works", async () => {
-    // a 64 KiB Storage area (smaller than the board's): room for one bundle plus the outbox, not two
-    const sim = await simOnPty("alarm-esp32", { flash: new Flash({ capacity: 65536 }) });
+    // a 28 KiB Storage area (smaller than the board's): room for one bundle (~15 KB) plus the outbox, not two
+    const sim = await simOnPty("alarm-esp32", { flash: new Flash({ capacity: 28 * 1024 }) });
     try {
       const id = provisionDevice({ registry, kind: "alarm", board: "alarm-esp32" }).entry.id;
       await flashDevice({ port: sim.port, board: "alarm-esp32", device: id, registry, bundle: v1, fast: true });
@@ -112,7 +112,7 @@ describe("flash errors a technician can act on", () => {
   });
 
   it("not enough flash on the device", async () => {
-    const sim = await simOnPty("alarm-esp32", { flash: new Flash({ capacity: 16 * 1024 }) });
+    const sim = await simOnPty("alarm-esp32", { flash: new Flash({ capacity: 8 * 1024 }) });
     try {
       const id = provisionDevice({ registry, kind: "alarm", board: "alarm-esp32" }).entry.id;
       await expect(flashDevice({ port: sim.port, board: "alarm-esp32", device: id, registry, bundle: v1, fast: true })).rejects.toThrow(

@@ -93,8 +93,8 @@ describe("flash and probe a simulated alarm button on a pty", () => {
   it("probe (also through the varde command, --json) reports identity, versions, outbox, battery, clock, flags", async () => {
     powerCycle(sim); // still boots the new firmware from flash
     const r = await probeDevice({ port: sim.port, registry });
-    expect(r).toMatchObject({ mode: "firmware", id, verified: true, kind: "alarm", board: "alarm-esp32", firmware: "1.0.0-test", registryLabel: "Flat 3B" });
-    expect(r.label).toMatch(new RegExp(`^${id}-[0-9A-Z]{5}$`));
+    expect(r).toMatchObject({ mode: "firmware", id, verified: true, kind: "alarm", board: "alarm-esp32", firmware: "1.0.0-test", label: "Flat 3B" });
+    expect(r.sticker).toMatch(new RegExp(`^${id}-[0-9A-Z]{5}$`));
     expect(typeof r.outboxDepth).toBe("number");
     expect(r.battery!.millivolts).toBeGreaterThan(3000);
     expect(typeof r.clockOffsetS).toBe("number");

@@ -31,7 +31,7 @@ describe("varde provision", () => {
     ]);
     expect(loaded.byId.get(1001)!.key).toBe(a.entry.key);
     expect(loaded.byId.get(1001)!.created).toBe("2026-11-23T05:00:00.000Z");
-    expect(a.label).toBe(deviceLabel(1001, a.entry.key));
+    expect(a.sticker).toBe(deviceLabel(1001, a.entry.key));
   });
 
   it("labels: id plus a 5-char Crockford check code bound to the key", () => {
@@ -51,15 +51,23 @@ describe("varde provision", () => {
     provisionDevice({ registry: reg, kind: "alarm", board: "alarm-esp32", id: 7 });
     expect(() => provisionDevice({ registry: reg, kind: "alarm", board: "alarm-esp32", id: 7 })).toThrow(/id 7 is already provisioned/);
     expect(loadRegistry(reg).devices).toHaveLength(1);
+    // a registry in a folder that does not exist, or a folder given as the registry: the fix, not ENOENT
+    expect(() => provisionDevice({ registry: "/nonexistent-varde/registry.toml", kind: "alarm", board: "alarm-esp32" })).toThrow(/the folder \/nonexistent-varde does not exist; create it \(mkdir -p \/nonexistent-varde\)/);
+    expect(() => provisionDevice({ registry: path.dirname(reg), kind: "alarm", board: "alarm-esp32" })).toThrow(/is a directory; give the registry file/);
   });
 
-  it("the varde command prints the label (JSON without the key) and fails with one readable line", async () => {
+  it("the varde command prints the sticker code and the label (JSON without the key) and fails with one readable line", async () => {
     const reg = tmpRegistry();
     const { stdout } = await run(process.execPath, [VARDE, "provision", "--kind", "alarm", "--board", "alarm-esp32", "--registry", reg, "--label", "Flat 3B", "--json"]);
     const out = JSON.parse(stdout);
     expect(out).toMatchObject({ id: 1001, kind: "alarm", board: "alarm-esp32", label: "Flat 3B" });
     expect(out.key).toBeUndefined();
     expect(out.sticker).toBe(deviceLabel(1001, loadRegistry(reg).byId.get(1001)!.key));
+    // the text says the same words: label = the free text, sticker = the code on the device
+    const text = (await run(process.execPath, [VARDE, "provision", "--kind", "alarm", "--board", "alarm-esp32", "--registry", reg, "--label", "Flat 4A"])).stdout;
+    expect(text).toMatch(/^provisioned alarm 1002 on board alarm-esp32 \(Flat 4A\)$/m);
+    expect(text).toContain(`sticker:  ${deviceLabel(1002, loadRegistry(reg).byId.get(1002)!.key)}`);
+    expect(text).not.toMatch(/^label:/m);
     const err = await run(process.execPath, [VARDE, "provision", "--kind", "dispenser", "--board", "alarm-esp32", "--registry", reg]).catch((e) => e);
     expect(err.code).toBe(1);
     expect(err.stderr).toMatch(/^varde provision: board "alarm-esp32" .* is for alarm devices/);

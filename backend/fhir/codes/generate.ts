@@ -1,6 +1,6 @@
 // Regenerates the VKP code lists in this folder (one JSON file per CodeSystem) from unchanged copies of
 // the FHIR XML files of HL7Norway/Velferdsteknologi, folder VKP-R4, at the commit named in SOURCE below.
-//   node --import tsx backend/fhir/codes/generate.ts [dir-with-the-xml-copies]   (default ../shared/research/vkp)
+//   node --import tsx backend/fhir/codes/generate.ts [dir-with-the-xml-copies]   (default: shared/research/vkp beside the repository)
 // The JSON is the data the code mapping (gateway/codes.ts) and the FHIR exporter are checked against;
 // when VKP publishes a new list, copy its files, update SOURCE and rerun: the mapping tests then name
 // every code whose display or existence changed.
