@@ -81,13 +81,14 @@ export function jsVarLayout(jsvars: number): JsVarLayout {
  * an object used for a method costs its name + 1).
  */
 const FIRST_USE_CLASSES = ["Uint8Array", "Int8Array", "Uint16Array", "Int16Array", "Uint32Array", "Int32Array", "Float32Array", "Float64Array", "Uint8ClampedArray", "ArrayBuffer", "DataView", "Date"];
-const FIRST_USE_OBJECTS: Record<string, number> = { Math: 3, JSON: 2, String: 3 };
+const FIRST_USE_OBJECTS: Record<string, number> = { Math: 3, JSON: 2 };
 /** the typed arrays' shared prototype ("ArrayBufferView", 9) on the first member access of a typed array;
- *  the String prototype (5 more) on the first method call on a string */
+ *  "String" on first use: 3 for String.fromCharCode, 8 with its prototype on a string's first method call */
 const TYPED_ARRAY_PROTO = 9;
-const STRING_PROTO = 5;
+const STRING_PROTO = 8;
+const STRING_CLASS = 3;
 const TYPED_ARRAY_MEMBERS = ["subarray", "set", "fill", "buffer", "byteLength", "byteOffset"];
-const STRING_METHODS = ["charCodeAt", "charAt", "substr", "substring", "indexOf", "split", "padStart", "padEnd", "toUpperCase", "toLowerCase", "replace", "startsWith", "endsWith", "trim", "repeat", "includes"];
+const STRING_METHODS = ["charCodeAt", "charAt", "substr", "substring", "split", "padStart", "padEnd", "toUpperCase", "toLowerCase", "replace", "startsWith", "endsWith", "trim", "repeat"];
 
 /** What the interpreter keeps for each timer, watch and listener, besides the callback (measured). */
 export const HELD_COST = { timeout: 5, interval: 7, watch: 14, listener: 6, serialListener: 17, module: 3 } as const;
@@ -169,6 +170,8 @@ interface FnNode {
   bodyEmpty: boolean;
   /** names a call of it keeps in its scope: parameters, var, function declarations, top-level let/const/class */
   locals: string[];
+  /** what a local is set to where it is declared, when the source says (a literal, a function) */
+  inits: Map<string, N>;
   /** enclosing functions, outermost first */
   enclosing: FnNode[];
 }
@@ -185,20 +188,33 @@ function paramNames(params: N[]): string[] {
   return out;
 }
 
-function localsOf(fn: N): string[] {
+function localsOf(fn: N, inits: Map<string, N>): string[] {
   const names = new Set(paramNames(fn.params as N[]));
   const body = fn.body as N;
   if (body.type !== "BlockStatement") return [...names];
   for (const st of body.body as N[]) {
-    if (st.type === "FunctionDeclaration" && st.id) names.add(st.id.name);
+    if (st.type === "FunctionDeclaration" && st.id) {
+      names.add(st.id.name);
+      inits.set(st.id.name, st);
+    }
     if (st.type === "ClassDeclaration" && st.id) names.add(st.id.name);
-    if (st.type === "VariableDeclaration" && st.kind !== "var") for (const d of st.declarations as N[]) if (d.id.type === "Identifier") names.add(d.id.name);
+    if (st.type === "VariableDeclaration" && st.kind !== "var")
+      for (const d of st.declarations as N[])
+        if (d.id.type === "Identifier") {
+          names.add(d.id.name);
+          if (d.init) inits.set(d.id.name, d.init);
+        }
   }
   // var anywhere in the body, not inside nested functions
   const visit = (n: N): void => {
     if (!n || typeof n.type !== "string") return;
     if (n !== body && /Function/.test(n.type)) return;
-    if (n.type === "VariableDeclaration" && n.kind === "var") for (const d of n.declarations as N[]) if (d.id.type === "Identifier") names.add(d.id.name);
+    if (n.type === "VariableDeclaration" && n.kind === "var")
+      for (const d of n.declarations as N[])
+        if (d.id.type === "Identifier") {
+          names.add(d.id.name);
+          if (d.init && !inits.has(d.id.name)) inits.set(d.id.name, d.init);
+        }
     for (const k of Object.keys(n)) {
       const v = n[k];
       if (Array.isArray(v)) v.forEach((c) => c && typeof c === "object" && visit(c as N));
@@ -234,13 +250,16 @@ function parseSource(text: string, index: number): ParsedSource | null {
   walk.fullAncestor(ast as acorn.Node, (node, _st, ancestors) => {
     const n = node as N;
     if (n.type === "Identifier") identifiers.add(n.name);
+    // (acorn-walk does not visit the name of a non-computed member: x.subarray)
+    if (n.type === "MemberExpression" && !n.computed && n.property.type === "Identifier") identifiers.add(n.property.name);
     if (n.type !== "FunctionDeclaration" && n.type !== "FunctionExpression" && n.type !== "ArrowFunctionExpression") return;
     const enclosing: FnNode[] = [];
     for (const a of ancestors.slice(0, -1) as N[]) {
       const f = fns.get(a.start);
       if (f && /Function/.test(a.type)) enclosing.push(f);
     }
-    fns.set(n.start, { key: index + ":" + n.start, params: paramNames(n.params as N[]), bodyEmpty: bodyEmpty(n), locals: localsOf(n), enclosing });
+    const inits = new Map<string, N>();
+    fns.set(n.start, { key: index + ":" + n.start, params: paramNames(n.params as N[]), bodyEmpty: bodyEmpty(n), locals: localsOf(n, inits), inits, enclosing });
   });
   // fullAncestor visits children first: resolve enclosing chains in a second pass, outermost first
   walk.fullAncestor(ast as acorn.Node, (node, _st, ancestors) => {
@@ -426,6 +445,7 @@ export class MemoryEstimator {
     for (const [c, n] of Object.entries(FIRST_USE_OBJECTS)) if (ids.has(c)) firstUse += n;
     if (FIRST_USE_CLASSES.some((c) => c !== "Date" && c !== "DataView" && ids.has(c)) && TYPED_ARRAY_MEMBERS.some((m) => ids.has(m))) firstUse += TYPED_ARRAY_PROTO;
     if (STRING_METHODS.some((m) => ids.has(m))) firstUse += STRING_PROTO;
+    else if (ids.has("String")) firstUse += STRING_CLASS;
     w.parts.builtins = firstUse;
     return { usage: this.baseline + firstUse + h.overhead + w.total, parts: w.parts };
   }
@@ -554,8 +574,8 @@ class Walk {
     const tag = Object.prototype.toString.call(o).slice(8, -1);
     if (TYPED_TAGS.has(tag) && ArrayBuffer.isView(o)) {
       const view = o as unknown as ArrayBufferView;
-      // a second view on a buffer (subarray, new Uint8Array(buf, off, len)) measures 3 blocks
-      const n = (this.seen.has(view.buffer) ? 3 : 1) + this.buffer(view.buffer);
+      // a further view on a buffer (subarray, new Uint8Array(buf, off, len)) is one more block
+      const n = 1 + this.buffer(view.buffer);
       this.parts.typedArrays += n;
       return n;
     }
@@ -653,6 +673,40 @@ class Walk {
     return n;
   }
 
+  /** blocks of a value the source gives literally (for locals V8 no longer holds) */
+  private staticCost(n: N, depth: number): number {
+    switch (n.type) {
+      case "Literal":
+        if (typeof n.value === "string") return this.stringCost(n.value.length);
+        if (typeof n.value === "number") return Number.isInteger(n.value) && n.value >= this.L.intMin && n.value <= this.L.intMax ? 0 : 1;
+        return 1; // true, false, null, regex
+      case "ArrayExpression": {
+        let c = 1;
+        for (const e of n.elements as Array<N | null>) if (e) c += 1 + (e.type === "Literal" && (typeof e.value === "boolean" || (typeof e.value === "number" && Number.isInteger(e.value) && e.value >= this.L.intMin && e.value <= this.L.intMax)) ? 0 : this.staticCost(e, depth));
+        return c;
+      }
+      case "ObjectExpression": {
+        let c = 1;
+        for (const p of n.properties as N[]) {
+          if (p.type !== "Property" || p.computed) continue;
+          const key = p.key.type === "Identifier" ? p.key.name : String(p.key.value);
+          c += this.nameOf(key) + this.staticCost(p.value, depth);
+        }
+        return c;
+      }
+      case "FunctionDeclaration":
+      case "FunctionExpression":
+      case "ArrowFunctionExpression": {
+        let c = 1;
+        for (const p of paramNames(n.params as N[])) c += this.nameOf(p);
+        if (!bodyEmpty(n)) c += 2;
+        return c + 1 + (depth >= 2 ? 1 + depth : 0);
+      }
+      default:
+        return 0;
+    }
+  }
+
   private scopeCost(node: FnNode, captured: Array<{ key: string; vars: Record<string, unknown> }>): number {
     const depth = node.enclosing.length;
     if (depth === 0) return 0;
@@ -674,6 +728,12 @@ class Walk {
       for (const local of enc.locals) {
         s += this.name(local);
         if (v8 && local in v8.vars) s += this.value(v8.vars[local], false);
+        else {
+          // V8 dropped it (nothing captures it), Espruino keeps it with the scope: estimate from the source
+          // (not functions: a local function is usually reachable some other way and counted there)
+          const init = enc.inits.get(local);
+          if (init && !/Function/.test(init.type)) s += this.staticCost(init, depth + 1);
+        }
       }
       this.parts.scopes += s;
       n += s;

@@ -111,7 +111,7 @@ async function consoleOverhead(build: SizedBuild): Promise<number> {
     await box.writeStorage({ ".bootcde": 'print("@@boot " + process.memory().usage);' });
     const dev = await box.boot();
     try {
-      await dev.waitFor("@@boot ");
+      await dev.waitFor(/@@boot \d+\n/);
       const boot = Number(/@@boot (\d+)/.exec(dev.output)![1]);
       const line = Number((await dev.exec("print(process.memory().usage)")).trim());
       return line - boot;
@@ -129,12 +129,28 @@ async function consoleOverhead(build: SizedBuild): Promise<number> {
  * and reads process.memory().usage at each moment. For checking the simulator's model against a
  * firmware bundle: within 10 % is the target (memory-calibration.test.ts).
  */
-export async function compareBundleMemory(opts: { build: SizedBuild; files: Record<string, string | Uint8Array>; moments: MemoryMoment[]; board?: Board }): Promise<MemoryComparison[]> {
+export async function compareBundleMemory(opts: {
+  build: SizedBuild;
+  files: Record<string, string | Uint8Array>;
+  /** code run once before the boot, on both (e.g. writing the identity with Storage.writeJSON as `varde flash` does) */
+  setup?: string;
+  moments: MemoryMoment[];
+  board?: Board;
+}): Promise<MemoryComparison[]> {
   const board = opts.board ?? boardFor(opts.build);
   // simulator
   const flash = new Flash({ capacity: board.memory.storage_bytes });
   for (const [n, v] of Object.entries(opts.files)) flash.write(n, typeof v === "string" ? Buffer.from(v, "latin1") : v);
   const clock = new VirtualClock();
+  if (opts.setup) {
+    const boot = flash.read(".bootcde");
+    flash.erase(".bootcde");
+    const pre = new SimDevice({ board, clock, flash });
+    pre.powerOn();
+    pre.evaluate(opts.setup);
+    pre.powerOff();
+    if (boot) flash.write(".bootcde", boot);
+  }
   const dev = new SimDevice({ board, clock, flash, memoryRefreshMs: 0 });
   dev.powerOn();
   const sim: number[] = [];
@@ -150,6 +166,7 @@ export async function compareBundleMemory(opts: { build: SizedBuild; files: Reco
   const real: number[] = [];
   try {
     await box.writeStorage(opts.files);
+    if (opts.setup) await box.runOk(opts.setup);
     const p = await box.boot();
     try {
       await new Promise((r) => setTimeout(r, 300)); // boot code and onInit
