@@ -185,7 +185,7 @@ describe("Date in the device", () => {
       expect(dev.evaluate("[new Date().getHours(), new Date('2026-03-29T01:00:00').getTime(), new Date(2026, 2, 29, 1).getTime(), new Date().getTimezoneOffset()]")).toEqual([
         1, 1774746000000, 1774746000000, 0,
       ]);
-      expect(dev.evaluate("String(new Date(0))")).toBe("Thu Jan 01 1970 00:00:00 GMT+0000");
+      expect(dev.evaluate("String(new Date(0))")).toBe("Thu Jan 1 1970 00:00:00 GMT+0000"); // Espruino does not pad the day
     } finally {
       if (saved === undefined) delete process.env.TZ;
       else process.env.TZ = saved;
@@ -359,7 +359,7 @@ describe("Storage limits in the device", () => {
       { flash },
     );
     const r = dev.evaluate("R") as string[];
-    expect(r[r.length - 1]).toMatch(/Not enough free space/);
+    expect(r[r.length - 1]).toBe("Unable to find or create file"); // Espruino's message
     expect(r.filter((x) => x === "ok").length).toBeGreaterThan(5);
     expect(dev.evaluate("require('Storage').getFree()")).toBeLessThan(140);
   });
@@ -367,7 +367,9 @@ describe("Storage limits in the device", () => {
   it("StorageFile spans chunks", () => {
     const { dev } = boot("");
     dev.evaluate(`var f = require("Storage").open("big", "w"); for (var i = 0; i < 100; i++) f.write("line " + i + " " + "x".repeat(90) + "\\n");`);
-    expect(dev.evaluate(`require("Storage").list(/^big/).length`)).toBe(3);
+    // three 4064-byte chunks in flash; list() shows a StorageFile once, as its first chunk ("big\x01")
+    expect(dev.flash.list((n) => n.startsWith("big")).length).toBe(3);
+    expect(dev.evaluate(`require("Storage").list(/^big/)`)).toEqual(["big\x01"]);
     expect(dev.evaluate(`var f = require("Storage").open("big", "r"); var n = 0, l; while ((l = f.readLine()) !== undefined) { if (l.indexOf("line " + n + " ") !== 0) throw new Error("bad line " + n); n++; } n`)).toBe(100);
     expect(dev.evaluate(`require("Storage").open("big", "r").getLength()`)).toBe(100 * 97 + 10 * 1 + 90 * 2); // "line " + digits + " " + 90 x + "\n"
   });

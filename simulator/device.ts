@@ -15,7 +15,7 @@ import { loadBoard, type Board } from "../hardware/boards.ts";
 import type { Clock } from "./clock.ts";
 import { DeviceTime } from "./espruino/device-time.ts";
 import { PinBank } from "./espruino/pins.ts";
-import { hoistLoopLets } from "./espruino/let-loops.ts";
+import { espruinoTransform } from "./espruino/transform.ts";
 import { EspruinoRuntime, type GlobalProvider, type RuntimeHost } from "./espruino/runtime.ts";
 import { errorText } from "./espruino/format.ts";
 import { Flash } from "./flash.ts";
@@ -54,7 +54,9 @@ export interface SimDeviceOptions {
   /** each firmware timer fires up to this many ms late, drawn from the seeded PRNG (default 0) */
   timerJitterMs?: number;
   /**
-   * "espruino" (default): `for (let ...)` loops share one binding as on the device (espruino/let-loops.ts);
+   * "espruino" (default): boot code is rewritten for what Espruino does differently at the syntax level
+   * (espruino/transform.ts: `for (let ...)` loops share one binding, \u escapes keep 8 bits, static members
+   * are not inherited, `array.length = n` throws, missing members read through [] throw, ...);
    * "v8": run the boot code exactly as written.
    */
   letLoops?: "espruino" | "v8";
@@ -140,7 +142,9 @@ export class SimDevice {
 
   /** Writes the app bundle to flash as .bootcde (what `varde flash` does on hardware). */
   install(bundleCode: string): void {
-    this.flash.write(".bootcde", Buffer.from(bundleCode, "latin1"));
+    // an empty program is no .bootcde at all (Espruino cannot create a zero-length file)
+    if (!bundleCode.length) this.flash.erase(".bootcde");
+    else this.flash.write(".bootcde", Buffer.from(bundleCode, "latin1"));
   }
 
   /** Power applied: a fresh interpreter runs .boot0-.boot3 and .bootcde from flash, then E "init". */
@@ -198,7 +202,7 @@ export class SimDevice {
     const code = this.flash.read(name);
     if (!code || this.runtime !== rt) return;
     const text = Buffer.from(code).toString("latin1");
-    rt.runCode(this.letLoops === "espruino" ? hoistLoopLets(text) : text, name);
+    rt.runCode(this.letLoops === "espruino" ? espruinoTransform(text) : text, name);
   }
 
   private host(): RuntimeHost {

@@ -5,12 +5,22 @@
 // * The area is a log of files. Each file costs a 32-byte header (4-byte size + 28-byte name) plus its
 //   data rounded up to 4 bytes. Replacing or erasing a file leaves its old bytes as "trash" until
 //   compact() (or an automatic compaction when a write would not fit otherwise).
-// * Names are 1..28 characters. A write that does not fit even after compaction throws
-//   FlashFullError (in the device: an Error "Not enough free space in Storage"), as Espruino fails it.
-// * Rewriting a file with identical contents is a no-op (Espruino checks this to save wear).
-// * write(name, data, offset, size): offset 0 with a size creates a file of `size` bytes of 0xFF and
-//   writes data at 0; a later write at an offset programs bytes in place. Like real NOR flash,
-//   programming can only clear bits: stored = old & new. Writing over bytes already written corrupts them.
+// * Names are 1..28 characters (the device's Storage module cuts longer names to 28, as Espruino does).
+// * write(name, data, offset, size) is jsfWriteFile() of Espruino 2v29 (src/jsflash.c):
+//   - offset 0 (or none): a new file of `size` bytes (default: the data's length) unless the file exists
+//     with that size and the bytes to write are still erased (0xFF), in which case it is written in
+//     place; identical contents are a no-op (no wear); otherwise the old file becomes trash first;
+//   - offset > 0: the file must exist ("Unable to find or create file"), the data must fit its size
+//     ("Too much data for file size") and land on erased bytes ("File already written with different
+//     data"); a file is never extended;
+//   - size 0 and no data: "Can't create zero length file".
+//   When the new file does not fit, the area is compacted first, but only if that would make room
+//   (free + trash data > needed); otherwise, or if it still does not fit, FlashFullError ("Unable to find
+//   or create file"): the old file is gone by then, as on the device. Errors are FlashWriteError with
+//   Espruino's message.
+// * StorageFile chunks are programmed with program(): like NOR flash, bits only clear (old & new).
+// * compact() prints what Espruino prints ("Compacting... " + a spinner char per 16 KiB moved + "\n")
+//   through onConsole, so console output matches the device's.
 // * Atomicity: one call (write, erase, compact) is atomic: it happens completely or not at all. A
 //   power cut lands between two calls — between two clock events (SimDevice.powerOff from a test or
 //   scenario) or, with SimDevice.cutPowerAtFlashOp(n), just before the n-th mutating call, in the
@@ -25,7 +35,10 @@ import type { Board } from "../hardware/boards.ts";
 export const NAME_MAX = 28;
 export const HEADER_BYTES = 32;
 
-export class FlashFullError extends Error {}
+/** A write Espruino refuses (the message is Espruino's). */
+export class FlashWriteError extends Error {}
+/** The file does not fit, even after compaction: "Unable to find or create file". */
+export class FlashFullError extends FlashWriteError {}
 export class FlashUsageError extends Error {}
 
 interface Entry {
@@ -48,11 +61,19 @@ export interface FlashStats {
 export interface FlashOptions {
   /** size of the Storage area in bytes */
   capacity: number;
+  /** flash page size: 4096 on the boards (Puck.js, ESP32), 1024 in Espruino's Linux builds. Sets the
+   *  StorageFile chunk size (page - 32, at most 4064) and where a compaction starts. */
+  pageBytes?: number;
   /** persist to this JSON file (loaded when it exists) */
   path?: string;
 }
 
 const cost = (size: number): number => HEADER_BYTES + ((size + 3) & ~3);
+
+function erased(d: Uint8Array, from: number, len: number): boolean {
+  for (let i = from; i < from + len && i < d.length; i++) if (d[i] !== 0xff) return false;
+  return true;
+}
 
 export function checkName(name: string): void {
   if (typeof name !== "string" || name.length === 0) throw new FlashUsageError("Storage file name must be a non-empty string");
@@ -61,7 +82,10 @@ export function checkName(name: string): void {
 
 export class Flash {
   readonly capacity: number;
+  readonly pageBytes: number;
   readonly path?: string;
+  /** console output of flash operations (Espruino prints its compaction progress) */
+  onConsole: ((text: string) => void) | null = null;
   private entries: Entry[] = [];
   /** bytes written to flash so far (wear indicator) */
   bytesWritten = 0;
@@ -83,6 +107,7 @@ export class Flash {
   constructor(opts: FlashOptions) {
     if (!(opts.capacity > 0)) throw new FlashUsageError(`flash capacity must be > 0 bytes (got ${opts.capacity})`);
     this.capacity = opts.capacity;
+    this.pageBytes = opts.pageBytes ?? 4096;
     this.path = opts.path;
     if (opts.path && existsSync(opts.path)) this.load(opts.path);
   }
@@ -133,41 +158,66 @@ export class Flash {
     return out;
   }
 
-  /**
-   * Espruino Storage.write semantics (see the header comment). Throws FlashFullError when the file
-   * does not fit even after compaction, FlashUsageError for a bad name/offset/size.
-   */
+  /** Bytes of data a StorageFile chunk holds: Espruino's STORAGEFILE_CHUNKSIZE. */
+  get storageFileChunk(): number {
+    return Math.min(this.pageBytes, 4096) - HEADER_BYTES;
+  }
+
+  /** Espruino's Storage.write (jsfWriteFile; see the header comment). Throws FlashWriteError / FlashFullError. */
   write(name: string, data: Uint8Array, offset?: number, size?: number, storageFileChunk = false): void {
     checkName(name);
     this.mutate("write", name);
-    const old = this.live(name);
-    if (offset !== undefined && offset !== null && !(offset === 0 && size !== undefined) && old) {
-      // program in place
-      if (offset < 0 || offset + data.length > old.data.length)
-        throw new FlashUsageError(`Storage.write("${name}"): ${data.length} bytes at offset ${offset} do not fit the file's ${old.data.length} bytes (create it with write(name, data, 0, totalSize))`);
-      for (let i = 0; i < data.length; i++) old.data[offset + i] &= data[i];
-      this.bytesWritten += data.length;
-      this.changed();
-      return;
+    const off = offset ?? 0;
+    let total = size ?? 0;
+    if (off < 0 || total < 0) throw new FlashWriteError(`Storage.write("${name}"): negative offset or size`);
+    if (total === 0) total = data.length;
+    if (total === 0) throw new FlashWriteError("Can't create zero length file");
+    let file = this.live(name);
+    const sf = storageFileChunk;
+    if (off === 0 && (!file || (file.sf === true) !== sf || file.data.length !== total || !erased(file.data, 0, total))) {
+      if (file && (file.sf === true) === sf && file.data.length === total && data.length === total && file.data.every((b, i) => b === data[i])) return;
+      if (file) file.trash = true;
+      file = this.create(name, total, sf);
     }
-    if (offset !== undefined && offset !== null && offset !== 0 && size === undefined)
-      throw new FlashUsageError(`Storage.write("${name}"): offset ${offset} given but the file does not exist (create it with write(name, data, 0, totalSize))`);
-    const total = size !== undefined ? size : data.length;
-    const at = offset ?? 0;
-    if (total < 0 || at + data.length > total)
-      throw new FlashUsageError(`Storage.write("${name}"): ${data.length} bytes at offset ${at} do not fit the declared size ${total}`);
-    const content = new Uint8Array(total).fill(0xff);
-    content.set(data, at);
-    if (old && old.data.length === content.length && old.data.every((b, i) => b === content[i])) return;
-    if (old) old.trash = true;
-    if (this.used() + cost(total) > this.capacity) this.compactNow();
-    if (this.used() + cost(total) > this.capacity) {
-      if (old) old.trash = false; // Espruino keeps the old file when the new one cannot be written
-      throw new FlashFullError(`Not enough free space in Storage: "${name}" needs ${cost(total)} bytes, ${this.capacity - this.used()} free of ${this.capacity}`);
-    }
-    this.entries.push(storageFileChunk ? { name, data: content, trash: false, sf: true } : { name, data: content, trash: false });
-    this.bytesWritten += cost(total);
+    if (!file) throw new FlashFullError("Unable to find or create file");
+    if (off + data.length > file.data.length) throw new FlashWriteError("Too much data for file size");
+    if (!erased(file.data, off, data.length)) throw new FlashWriteError("File already written with different data");
+    file.data.set(data, off);
+    this.bytesWritten += data.length;
     this.changed();
+  }
+
+  /** Programs bytes into an existing file in place, as StorageFile does: bits only clear (old & new). */
+  program(name: string, offset: number, data: Uint8Array): void {
+    this.mutate("write", name);
+    const f = this.live(name);
+    if (!f || offset < 0 || offset + data.length > f.data.length) throw new FlashUsageError(`program("${name}", ${offset}): outside the file`);
+    for (let i = 0; i < data.length; i++) f.data[offset + i] &= data[i];
+    this.bytesWritten += data.length;
+    this.changed();
+  }
+
+  /** _jsfCreateFile: a new file of `size` bytes of 0xFF at the end of the log, compacting first if that makes room. */
+  private create(name: string, size: number, sf: boolean): Entry | undefined {
+    const need = cost(size);
+    if (this.used() + need > this.capacity) {
+      // Espruino compacts "only if it is sure there would be enough space": free space (as it counts
+      // it) + trashed data > needed. Its count adds, for the end of the log and then for every page
+      // start after it, the bytes from there to the end of the area (it rescans page by page and sums),
+      // so it over-counts as soon as the free space spans a page boundary: then it compacts whenever
+      // there is trash at all. (_jsfCreateFile / jsfGetSpaceLeftInPage in src/jsflash.c)
+      let trashData = 0;
+      for (const e of this.entries) if (e.trash) trashData += e.data.length;
+      const end = this.capacity;
+      let counted = 0;
+      for (let a = this.used(); a < end; a = (Math.floor(a / this.pageBytes) + 1) * this.pageBytes) counted += end - a;
+      if (need < counted + trashData && trashData > 0) this.compactNow();
+      if (this.used() + need > this.capacity) return undefined;
+    }
+    const e: Entry = sf ? { name, data: new Uint8Array(size).fill(0xff), trash: false, sf: true } : { name, data: new Uint8Array(size).fill(0xff), trash: false };
+    this.entries.push(e);
+    this.bytesWritten += HEADER_BYTES;
+    return e;
   }
 
   /** Erases a file (its bytes become trash until compaction). Erasing a missing file is fine. */
@@ -193,10 +243,34 @@ export class Flash {
   }
 
   private compactNow(): void {
-    if (this.entries.some((e) => e.trash)) {
-      this.entries = this.entries.filter((e) => !e.trash);
-      this.compactions++;
+    if (!this.entries.some((e) => e.trash)) return;
+    // what Espruino prints: it copies the live files from the first page holding trash, printing a
+    // spinner character each time the copy position passes another 16 KiB (jsfCompactInternal)
+    // It starts at the last page before the first trash whose first bytes are a file header (no file
+    // straddles its start: jsfGetStorageStats' lastUnbrokenPageStart), usually the start of the area.
+    let text = "Compacting... ";
+    let addr = 0;
+    let start = -1;
+    let unbroken = 0;
+    const at: number[] = [];
+    for (const e of this.entries) {
+      if (addr % this.pageBytes === 0) unbroken = addr;
+      if (e.trash && start < 0) start = unbroken;
+      at.push(addr);
+      addr += cost(e.data.length);
     }
+    let last = 0;
+    this.entries.forEach((e, i) => {
+      if (e.trash || at[i] < start) return;
+      const progress = (at[i] - start) >> 14;
+      if (progress !== last) {
+        text += "\b" + "/-\\|"[progress & 3];
+        last = progress;
+      }
+    });
+    this.entries = this.entries.filter((e) => !e.trash);
+    this.compactions++;
+    this.onConsole?.(text + "\n");
   }
 
   /** Bytes free at the end of the log (trash is not free until compacted). */
@@ -237,7 +311,7 @@ export class Flash {
 
   /** Deep copy (e.g. to fork a device's state in a test). */
   clone(path?: string): Flash {
-    const f = new Flash({ capacity: this.capacity });
+    const f = new Flash({ capacity: this.capacity, pageBytes: this.pageBytes });
     f.entries = this.entries.map((e) => ({ ...e, data: e.data.slice() }));
     (f as { path?: string }).path = path;
     return f;

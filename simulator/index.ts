@@ -8,7 +8,7 @@ export { Realm, toBytes, bytesToString } from "./espruino/realm.ts";
 export { PinBank, pinNumber, PIN_COUNT, type PinChange, type PinMode } from "./espruino/pins.ts";
 export { DeviceTime } from "./espruino/device-time.ts";
 export { MISSING_GLOBALS, MISSING_MEMBERS } from "./espruino/strip.ts";
-export { BASELINE_VARS, MemoryEstimator, type MemoryBreakdown } from "./espruino/memory.ts";
+export { MemoryEstimator, jsVarLayout, HELD_COST, type MemoryBreakdown, type JsVarLayout } from "./espruino/memory.ts";
 export { Button, type ButtonOptions } from "./peripherals/button.ts";
 export { Led } from "./peripherals/led.ts";
 export { Buzzer, type BuzzerState } from "./peripherals/buzzer.ts";

@@ -50,6 +50,11 @@ const bad: Array<[string, string, RegExp]> = [
   ["BigInt literal", "var b=10n", /BigInt literal/],
   ["closure over a for-let variable", "for (let i = 0; i < 3; i++) setTimeout(function () { print(i); }, 10);", /closure over loop variable i/],
   ["arrow over a for-of const", "for (const x of a) fs.push(() => x);", /closure over loop variable x/],
+  ["\\u{...} in a string", 'var s = "\\u{1F600}";', /\\u\{\.\.\.\} escape \(Espruino: Invalid escape sequence\)/],
+  ["\\u{...} in a template", "var s = `x\\u{41}${1}`;", /\\u\{\.\.\.\} escape/],
+  ["a character above 0xFF (esbuild writes non-ASCII text as \\uXXXX)", 'var s = "\\u2265 5";', /character U\+2265 in a string .*low byte, 0x65/],
+  ["BYTES_PER_ELEMENT", "var n = Uint8Array.BYTES_PER_ELEMENT;", /BYTES_PER_ELEMENT/],
+  ["array length assignment", "q.length = 0;", /assignment to \.length/],
 ];
 
 describe("checkEspruino", () => {
@@ -92,6 +97,7 @@ describe("checkEspruino", () => {
         require("Storage").read("x"); require("crypto").SHA256("x");
         var Map2 = 1; o.Map = 2; var q = { Set: 1 };
         "a,b".lastIndexOf(",", 2);
+        var u = "\\u00e9\\x41\\\\u{41}", n = q.length;
         for (let i = 0; i < 3; i++) { var f = function (j) { return j; }; f(i); }
         for (let e = 0; e < 3; e++) [1].forEach(function (e) { print(e); });
         for (var v = 0; v < 3; v++) setTimeout(function () { print(v); }, 1);

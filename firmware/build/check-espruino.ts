@@ -170,6 +170,18 @@ export function findEspruinoProblems(code: string): EspruinoProblem[] {
     return problems;
   }
 
+  // Espruino's lexer: "\u{...}" is "Invalid escape sequence"; strings are 8-bit on the boards, so a
+  // character above 0xFF (a \uXXXX escape, or esbuild's escape of a non-ASCII source character) keeps
+  // only its low byte: "\u2265" is "e"
+  const stringCheck = (pos: number, raw: string, cooked: string | null) => {
+    if (/(^|[^\\])(\\\\)*\\u\{/.test(raw)) at(pos, "\\u{...} escape (Espruino: Invalid escape sequence)", "write UTF-8 bytes with \\xHH escapes (or \\uXXXX up to \\u00FF)");
+    else if (cooked !== null && /[^\x00-\xff]/.test(cooked)) {
+      const c = /[^\x00-\xff]/.exec(cooked)![0];
+      const hex = c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0");
+      at(pos, `character U+${hex} in a string (Espruino strings are 8-bit: it keeps only the low byte, 0x${hex.slice(2)})`, "encode the text as UTF-8 bytes (\\xHH escapes) and send it as bytes; never depend on characters above 0xFF");
+    }
+  };
+
   const fnCheck = (n: Node) => {
     if (n.async) at(n.start, "async function", "use Promise .then() chains");
     if (n.generator) at(n.start, "generator function*", "write an explicit state object / iterator by hand");
@@ -199,6 +211,8 @@ export function findEspruinoProblems(code: string): EspruinoProblem[] {
         if (n.operator === "??=" || n.operator === "||=" || n.operator === "&&=")
           at(n.start, "logical assignment " + n.operator, "write it out: if (a == null) a = b");
         if (n.operator === "**=") at(n.start, "exponent assignment **=", "use a = Math.pow(a, b)");
+        if (n.left.type === "MemberExpression" && !n.left.computed && n.left.property.type === "Identifier" && n.left.property.name === "length")
+          at(n.start, "assignment to .length (Espruino: an array's length is read-only, TypeError \"Assignment to a constant\")", "empty an array with a.splice(0, a.length) or replace it with a new [] (keep your own count for other objects)");
         break;
       case "BinaryExpression":
         if (n.operator === "**") at(n.start, "exponent operator **", "use Math.pow(a, b)");
@@ -273,6 +287,10 @@ export function findEspruinoProblems(code: string): EspruinoProblem[] {
         break;
       case "Literal":
         if (n.bigint !== undefined) at(n.start, "BigInt literal", "use numbers (two 32-bit halves)");
+        if (typeof n.value === "string") stringCheck(n.start, n.raw as string, n.value as string);
+        break;
+      case "TemplateElement":
+        stringCheck(n.start, n.value.raw as string, n.value.cooked as string | null);
         break;
       case "Identifier": {
         const fix = own(MISSING_GLOBALS, n.name);
@@ -289,6 +307,8 @@ export function findEspruinoProblems(code: string): EspruinoProblem[] {
         const name = memberName(n);
         if (n.property.type === "PrivateIdentifier") at(n.property.start, "private member #" + n.property.name, "use a normal property (e.g. _name)");
         if (name && own(MISSING_STATICS, name)) at(n.start, name + " (missing on Espruino)", MISSING_STATICS[name]);
+        if (!n.computed && n.property.type === "Identifier" && n.property.name === "BYTES_PER_ELEMENT")
+          at(n.start, ".BYTES_PER_ELEMENT (missing on Espruino typed arrays)", "write the element size as a number");
         if (!n.computed && n.property.type === "Identifier" && n.property.name === "prototype" && n.object.type === "Identifier" && BUILTINS.includes(n.object.name))
           at(n.start, n.object.name + ".prototype (built-in prototypes are not values on Espruino)", "call the method on an instance, e.g. [].slice.call(x) instead of Array.prototype.slice.call(x)");
         break;

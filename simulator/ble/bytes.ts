@@ -11,15 +11,17 @@ export function espruinoToBytes(value: unknown, what: string): Uint8Array {
     return out;
   }
   if (typeof value === "number") return new Uint8Array([value & 0xff]);
-  // Typed arrays may come from the device's vm context, so instanceof against Node's classes is unreliable.
+  // Typed arrays may come from the device's vm context, so instanceof against Node's classes is unreliable,
+  // and their prototypes are Espruino's (slice gives a plain Array, ArrayBuffer has no slice): copy with
+  // Node's own Uint8Array.
   if (value && typeof value === "object") {
     const v = value as { buffer?: unknown; byteOffset?: number; byteLength?: number; length?: number };
     if (ArrayBuffer.isView(value)) {
       const view = value as ArrayBufferView;
-      return new Uint8Array(view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength));
+      return Uint8Array.prototype.slice.call(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
     }
     if (Object.prototype.toString.call(value) === "[object ArrayBuffer]") {
-      return new Uint8Array((value as ArrayBuffer).slice(0));
+      return Uint8Array.prototype.slice.call(new Uint8Array(value as ArrayBuffer));
     }
     if (Array.isArray(value)) {
       const out = new Uint8Array(value.length);

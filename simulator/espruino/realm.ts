@@ -11,6 +11,7 @@ export interface Intrinsics {
   ArrayBuffer: ArrayBufferConstructor;
   Error: ErrorConstructor;
   TypeError: TypeErrorConstructor;
+  SyntaxError: SyntaxErrorConstructor;
   JSON: JSON;
   Date: DateConstructor;
   Function: FunctionConstructor;
@@ -33,7 +34,7 @@ export class Realm {
     // promise callback runs right after the event that resolved it, at the same virtual time.
     this.ctx = vm.createContext({}, { name: "espruino", microtaskMode: "afterEvaluate", codeGeneration: { strings: true, wasm: false } });
     this.global = vm.runInContext("globalThis", this.ctx);
-    this.intr = vm.runInContext("({Object, Array, Uint8Array, ArrayBuffer, Error, TypeError, JSON, Date, Function})", this.ctx);
+    this.intr = vm.runInContext("({Object, Array, Uint8Array, ArrayBuffer, Error, TypeError, SyntaxError, JSON, Date, Function})", this.ctx);
     this.wrapFactory = vm.runInContext("(function (h) { return function () { return h.apply(this, arguments); }; })", this.ctx);
     const slot = vm.runInContext(
       `(function () {
@@ -65,7 +66,17 @@ export class Realm {
     const o = new this.intr.Object() as Record<string, unknown>;
     for (const k of Object.keys(props)) {
       const v = props[k];
-      o[k] = typeof v === "function" ? this.fn(v as HostFn) : v;
+      o[k] = typeof v === "function" && !(v instanceof this.intr.Function) ? this.fn(v as HostFn) : v;
+    }
+    return o;
+  }
+
+  /** Like obj(), but a function object: Espruino's built-in objects (E, Math, AES...) are functions (typeof). */
+  fnObj(props: Record<string, unknown> = {}): Record<string, any> {
+    const o = vm.runInContext("(() => undefined)", this.ctx) as Record<string, unknown>;
+    for (const k of Object.keys(props)) {
+      const v = props[k];
+      o[k] = typeof v === "function" && !(v instanceof this.intr.Function) ? this.fn(v as HostFn) : v;
     }
     return o;
   }
@@ -80,8 +91,9 @@ export class Realm {
     return new this.intr.Error(message);
   }
 
-  typeError(message: string): Error {
-    return new this.intr.TypeError(message);
+  /** a SyntaxError of the context (on Espruino not an Error: JSON.parse, readJSON) */
+  syntaxError(message: string): Error {
+    return new this.intr.SyntaxError(message);
   }
 
   bytes(u8: Uint8Array): Uint8Array {

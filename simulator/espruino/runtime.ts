@@ -3,18 +3,21 @@
 // Everything the firmware registers (timers, watches, listeners) lives here and dies with kill(),
 // which is what a power cut or reboot does to RAM. Flash, pins driven by peripherals and the clock
 // belong to the SimDevice and survive.
-import { createHash } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash } from "node:crypto";
 import type { Board } from "../../hardware/boards.ts";
 import type { Clock, ClockTimer } from "../clock.ts";
 import type { Flash } from "../flash.ts";
 import type { Prng } from "../prng.ts";
 import type { DeviceTime } from "./device-time.ts";
-import { formatValue, uncaughtText } from "./format.ts";
-import { MemoryEstimator } from "./memory.ts";
+import { uncaughtText } from "./format.ts";
+import { HELD_COST, MemoryEstimator, jsVarLayout, type HeldByRuntime } from "./memory.ts";
 import { pinNumber, PIN_COUNT, type PinBank, type PinChange, type PinMode } from "./pins.ts";
 import { Realm, bytesToString, toBytes } from "./realm.ts";
 import { createStorageModule } from "./storage.ts";
 import { stripMissing } from "./strip.ts";
+import { installEspruinoSemantics, printedValue } from "./semantics.ts";
+import { HIDDEN_PROTOTYPES } from "./transform.ts";
+import { espruinoStringToFloat } from "./numbers.ts";
 
 export const ESPRUINO_VERSION = "2v29";
 
@@ -103,6 +106,7 @@ export class EspruinoRuntime {
   private nextWatch = 1;
   private serials: Record<string, SerialSim> = {};
   private eListeners: Listeners = {};
+  private required = new Set<string>();
   private errorFlags = new Set<string>();
   private modules: Record<string, unknown> = {};
   private killHooks: Array<() => void> = [];
@@ -116,7 +120,7 @@ export class EspruinoRuntime {
 
   constructor(readonly host: RuntimeHost) {
     this.realm = new Realm();
-    this.memory = new MemoryEstimator(this.realm);
+    this.memory = new MemoryEstimator(this.realm, jsVarLayout(host.board.memory.jsvars));
     this.unsubPins = host.pins.onChange((c) => this.onPinChange(c));
     this.PinCtor = this.makePinClass();
     this.install();
@@ -127,6 +131,7 @@ export class EspruinoRuntime {
   /** Runs code at the top level (the .bootcde). Uncaught errors are printed and counted. */
   runCode(code: string, filename = ".bootcde"): void {
     if (this.dead) return;
+    this.memory.sources.add(code);
     try {
       this.realm.run(code, filename);
     } catch (e) {
@@ -163,6 +168,7 @@ export class EspruinoRuntime {
     this.watches.clear();
     this.hostEvents.clear();
     this.unsubPins();
+    if (this.host.flash.onConsole) this.host.flash.onConsole = null;
     for (const k of this.killHooks) k();
   }
 
@@ -250,6 +256,17 @@ export class EspruinoRuntime {
     return out;
   }
 
+  /** What the interpreter keeps for the program besides its globals: callbacks and their bookkeeping. */
+  heldState(): HeldByRuntime {
+    let overhead = 0;
+    for (const t of this.timers.values()) overhead += t.interval === null ? HELD_COST.timeout : HELD_COST.interval;
+    overhead += this.watches.size * HELD_COST.watch;
+    for (const k of Object.keys(this.eListeners)) overhead += this.eListeners[k].length * HELD_COST.listener;
+    for (const s of Object.values(this.serials)) for (const k of Object.keys(s.listeners)) overhead += s.listeners[k].length * HELD_COST.serialListener;
+    overhead += this.required.size * HELD_COST.module;
+    return { callbacks: this.heldCallbacks(), overhead };
+  }
+
   get timerCount(): number {
     return this.timers.size;
   }
@@ -332,7 +349,7 @@ export class EspruinoRuntime {
           return;
         }
         // Espruino refuses an explicit undefined so a lost handle does not silently clear every timer
-        if (a[0] === undefined) throw r.error(`${name}(undefined) not allowed; use ${name}() to clear all`);
+        if (a[0] === undefined) throw r.error(`${name}(undefined) not allowed. Use ${name}() instead`);
         rt.removeTimer(a[0]);
       });
     g.clearTimeout = clear("clearTimeout");
@@ -362,7 +379,7 @@ export class EspruinoRuntime {
         this.watches.clear();
         return;
       }
-      if (a[0] === undefined) throw r.error("clearWatch(undefined) not allowed; use clearWatch() to clear all");
+      if (a[0] === undefined) throw r.error("clearWatch(undefined) not allowed. Use clearWatch() instead");
       const w = this.watches.get(Number(a[0]));
       if (!w) throw r.error(`clearWatch: no watch with id ${String(a[0])}`);
       host.clock.cancel(w.pending ?? undefined);
@@ -374,7 +391,7 @@ export class EspruinoRuntime {
     g.btoa = r.fn((s: unknown) => Buffer.from(String(s), "latin1").toString("base64"));
 
     // console
-    const print = r.fn((...a: unknown[]) => this.print(a.map((x) => formatValue(x)).join(" ") + "\n"));
+    const print = r.fn((...a: unknown[]) => this.print(a.map((x) => printedValue(r, x)).join(" ") + "\n"));
     g.print = print;
     g.console = r.obj({ log: print, info: print, warn: print, error: print, debug: print });
 
@@ -392,11 +409,17 @@ export class EspruinoRuntime {
     });
 
     // modules
-    this.modules.Storage = createStorageModule(r, host.flash, () => !this.dead);
+    this.modules.Storage = createStorageModule(r, host.flash, () => !this.dead, {
+      string: (str) => this.memory.noteFlashString(str),
+      buffer: (b) => this.memory.noteFlashBuffer(b),
+    });
+    // Espruino prints its compaction progress on the console
+    host.flash.onConsole = (text) => this.print(text);
     this.modules.crypto = this.makeCrypto();
     g.require = r.fn((name: unknown) => {
       const m = this.modules[String(name)];
       if (m === undefined) throw r.error(`Module "${String(name)}" not found`);
+      this.required.add(String(name));
       return m;
     });
 
@@ -408,30 +431,44 @@ export class EspruinoRuntime {
       if (got.onKill) this.killHooks.push(got.onKill);
     }
 
+    installEspruinoSemantics(r, HIDDEN_PROTOTYPES, (code) => this.memory.sources.add(code));
     stripMissing(r.ctx);
-    this.memory.markBuiltins();
+    // modules are the interpreter's: not the program's memory (a module costs its cache entry when required)
+    this.memory.markBuiltins(Object.values(this.modules));
     registerRuntime(this);
   }
 
   private installDate(): void {
     const rt = this;
     // Espruino's Date: "now" is the device clock; local time is UTC (no E.setTimeZone offset modelled).
+    // Measured on 2v29: Date() without new gives a Date; an unparseable date is time 0, not NaN; ISO
+    // fractional seconds go through the digit-by-digit float parser ("05.678" -> 677 ms); toString and
+    // toUTCString do not pad the day ("Thu Jan 1 1970 00:00:00 GMT+0000").
     const make = this.realm.run(
-      `(function (now) {
+      `(function (now, secMs) {
         var RealDate = Date;
+        var ISO = /^(\\d{4})-(\\d\\d)-(\\d\\d)(?:T(\\d\\d):(\\d\\d)(?::(\\d\\d(?:\\.\\d*)?))?)?(Z|[+-]\\d\\d:?\\d\\d)?$/;
+        function parse(str) {
+          var m = ISO.exec(str);
+          if (m) {
+            var sec = m[6] ? Math.floor(+m[6]) : 0, ms = m[6] ? secMs(m[6]) : 0, off = 0;
+            if (m[7] && m[7] !== "Z") off = (m[7][0] === "-" ? -1 : 1) * (+m[7].substr(1, 2) * 60 + +m[7].substr(m[7].length - 2)) * 60000;
+            return RealDate.UTC(+m[1], +m[2] - 1, +m[3], m[4] ? +m[4] : 0, m[5] ? +m[5] : 0, sec, ms) - off;
+          }
+          var t = RealDate.parse(str);
+          return t === t ? t : 0;
+        }
         function D(a, b, c, d, e, f, g) {
           var n = arguments.length;
-          if (!(this instanceof D)) return new RealDate(now()).toString();
+          if (!(this instanceof D)) return new RealDate(now());
           if (n === 0) return new RealDate(now());
-          if (n === 1) return new RealDate(typeof a === "string" ? utc(a) : a);
+          if (n === 1) return new RealDate(typeof a === "string" ? parse(a) : a);
           return new RealDate(RealDate.UTC(a, b, n > 2 ? c : 1, n > 3 ? d : 0, n > 4 ? e : 0, n > 5 ? f : 0, n > 6 ? g : 0));
         }
         D.prototype = RealDate.prototype;
         D.prototype.constructor = D;
         D.now = function () { return now(); };
-        // an ISO date-time without an offset is local time, and Espruino's local time is UTC
-        function utc(str) { return /^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d(:\\d\\d(\\.\\d+)?)?$/.test(str) ? str + "Z" : str; }
-        D.parse = function (str) { return RealDate.parse(utc(String(str))); };
+        D.parse = function (str) { return parse(String(str)); };
         D.UTC = RealDate.UTC;
         var P = RealDate.prototype;
         ["FullYear", "Month", "Date", "Day", "Hours", "Minutes", "Seconds", "Milliseconds"].forEach(function (k) {
@@ -439,21 +476,28 @@ export class EspruinoRuntime {
           if (P["setUTC" + k]) P["set" + k] = P["setUTC" + k];
         });
         P.getTimezoneOffset = function () { return 0; };
-        // Espruino: JSON.stringify(undefined) is "null", not undefined
-        var stringify = JSON.stringify;
-        JSON.stringify = function (v, r, sp) { var s = stringify(v, r, sp); return s === undefined ? "null" : s; };
-        // "Sun Mar 29 2026 01:00:00 GMT+0000", as Espruino prints it (not the host's time zone)
+        var DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"], MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+        function two(x) { return (x < 10 ? "0" : "") + x; }
+        function clock(t) { return two(t.getUTCHours()) + ":" + two(t.getUTCMinutes()) + ":" + two(t.getUTCSeconds()); }
         P.toString = function () {
-          var u = this.toUTCString().split(" ");
-          return u[0].slice(0, 3) + " " + u[2] + " " + u[1] + " " + u[3] + " " + u[4] + " GMT+0000";
+          return DAYS[this.getUTCDay()] + " " + MONTHS[this.getUTCMonth()] + " " + this.getUTCDate() + " " + this.getUTCFullYear() + " " + clock(this) + " GMT+0000";
         };
-        P.toDateString = function () { return this.toString().slice(0, 15); };
-        P.toTimeString = function () { return this.toString().slice(16); };
+        P.toUTCString = function () {
+          return DAYS[this.getUTCDay()] + ", " + this.getUTCDate() + " " + MONTHS[this.getUTCMonth()] + " " + this.getUTCFullYear() + " " + clock(this) + " GMT";
+        };
+        P.toDateString = function () { return this.toString().split(" ").slice(0, 4).join(" "); };
+        P.toTimeString = function () { return this.toString().split(" ").slice(4).join(" "); };
         globalThis.Date = D;
       })`,
       "date.js",
-    ) as (now: unknown) => void;
-    make(this.realm.fn(() => rt.host.time.nowMs()));
+    ) as (now: unknown, secMs: unknown) => void;
+    make(
+      this.realm.fn(() => rt.host.time.nowMs()),
+      this.realm.fn((sec: string) => {
+        const v = espruinoStringToFloat(sec).value * 1000;
+        return (v < 0 ? Math.ceil(v) : Math.floor(v)) % 1000;
+      }),
+    );
   }
 
   // ---- timers --------------------------------------------------------------------------------------
@@ -727,7 +771,7 @@ export class EspruinoRuntime {
     const total = this.host.board.memory.jsvars;
     const now = this.host.time.nowMs();
     if (!this.memCache || this.host.memoryRefreshMs === 0 || now - this.memCache.at >= this.host.memoryRefreshMs || now < this.memCache.at) {
-      this.memCache = { at: now, usage: this.memory.usage(this.heldCallbacks()) };
+      this.memCache = { at: now, usage: this.memory.usage(this.heldState()) };
     }
     const usage = Math.min(this.memCache.usage, total);
     if (this.memCache.usage > total) {
@@ -740,7 +784,14 @@ export class EspruinoRuntime {
   private makeCrypto(): Record<string, unknown> {
     const r = this.realm;
     const sha = (alg: string) => (d: unknown) => r.arrayBuffer(new Uint8Array(createHash(alg).update(toBytes(d)).digest()));
-    return r.obj({ SHA1: sha("sha1"), SHA224: sha("sha224"), SHA256: sha("sha256"), SHA384: sha("sha384"), SHA512: sha("sha512") });
+    const m: Record<string, unknown> = { SHA1: sha("sha1"), SHA224: sha("sha224"), SHA256: sha("sha256") };
+    // the upstream board files: Puck.js (nRF52832) has the AES library and not SHA512 (SHA384/512);
+    // ESP32 has SHA512 and not AES
+    const nrf = /nrf52/i.test(this.host.board.chip);
+    if (!nrf) Object.assign(m, { SHA384: sha("sha384"), SHA512: sha("sha512") });
+    const aes = (encrypt: boolean) => (message: unknown, key: unknown, options?: unknown) => aesCrypt(r, encrypt, toBytes(message), toBytes(key), options);
+    if (nrf) m.AES = r.fnObj({ encrypt: aes(true), decrypt: aes(false) });
+    return r.obj(m);
   }
 }
 
@@ -786,6 +837,46 @@ function boardEnvName(board: Board): string {
   return board.chip.toUpperCase();
 }
 
+/** AES as Espruino's crypto library does it (jswrap_crypto_AEScrypt): CBC by default with a zero IV,
+ *  ECB block by block (a trailing partial block left as zeros), CFB as CFB8, CTR from a zero counter
+ *  (the IV is ignored), no padding; OFB is not available. */
+function aesCrypt(r: Realm, encrypt: boolean, msg: Uint8Array, key: Uint8Array, options: unknown): ArrayBuffer | undefined {
+  let iv = new Uint8Array(16);
+  let mode = "CBC";
+  if (options !== undefined) {
+    if (options === null || typeof options !== "object") throw r.error("'options' must be undefined, or an Object");
+    const o = options as { iv?: unknown; mode?: unknown };
+    if (o.iv !== undefined) {
+      const b = toBytes(o.iv);
+      iv = new Uint8Array(16);
+      iv.set(b.subarray(0, 16));
+    }
+    if (o.mode !== undefined) {
+      mode = String(o.mode);
+      if (!["CBC", "CFB", "CTR", "OFB", "ECB"].includes(mode)) return undefined;
+    }
+  }
+  if (![16, 24, 32].includes(key.length)) throw r.error("Invalid key length");
+  const bits = key.length * 8;
+  const run = (alg: string, input: Uint8Array, ivUsed: Uint8Array | null): Uint8Array => {
+    const c = encrypt ? createCipheriv(alg, key, ivUsed) : createDecipheriv(alg, key, ivUsed);
+    c.setAutoPadding(false);
+    return new Uint8Array(Buffer.concat([c.update(input), c.final()]));
+  };
+  let out: Uint8Array;
+  if (mode === "CBC") {
+    if (msg.length % 16) throw r.error("Invalid data length");
+    out = run(`aes-${bits}-cbc`, msg, iv);
+  } else if (mode === "ECB") {
+    out = new Uint8Array(msg.length);
+    const whole = msg.length - (msg.length % 16);
+    if (whole) out.set(run(`aes-${bits}-ecb`, msg.subarray(0, whole), null));
+  } else if (mode === "CFB") out = run(`aes-${bits}-cfb8`, msg, iv);
+  else if (mode === "CTR") out = run(`aes-${bits}-ctr`, msg, new Uint8Array(16));
+  else throw r.error("Feature not available");
+  return r.arrayBuffer(out);
+}
+
 function crc32(b: Uint8Array): number {
   let c = 0xffffffff;
   for (const x of b) {
@@ -808,7 +899,7 @@ function registerRuntime(rt: EspruinoRuntime): void {
     const r = byPromiseProto.get(Object.getPrototypeOf(promise));
     if (r) {
       if (r.dead) return;
-      r.print("Uncaught Error: Unhandled promise rejection: " + formatValue(reason, false) + "\n");
+      r.print("Uncaught Error: Unhandled promise rejection: " + printedValue(r.realm, reason) + "\n");
       r.host.uncaught(reason);
       return;
     }

@@ -1,28 +1,40 @@
-// require("Storage") inside a simulated device: Espruino's API over a Flash (../flash.ts).
+// require("Storage") inside a simulated device: Espruino 2v29's API over a Flash (../flash.ts), with its
+// messages and quirks as measured on the real interpreter (test/espruino/conformance/storage*.js):
+// names are cut to 28 characters; write() of an object stores JSON; writeJSON() writes keys without
+// quotes ({id:1042,key:"abc"}) that readJSON() reads and JSON.parse() rejects; readJSON() of bad JSON
+// throws a SyntaxError; list() shows a StorageFile once, as name + "\x01".
 // Data crosses as Espruino "binary strings" (one char per byte); readArrayBuffer gives a copy (on the
 // device it is memory-mapped flash, read-only either way).
 //
 // StorageFile (open(name, mode)) follows Espruino: the data lives in chunk files named
-// name + String.fromCharCode(n), n = 1, 2, ..., each CHUNK bytes pre-filled with 0xFF and programmed in
-// place as lines are appended, so a StorageFile cannot contain byte 0xFF and its name is at most 27 chars.
-import { Flash, FlashFullError, NAME_MAX } from "../flash.ts";
+// name (cut to 27 chars) + String.fromCharCode(n), n = 1, 2, ..., each flash.storageFileChunk bytes
+// (4064 on the boards, 992 in the Linux builds) pre-filled with 0xFF and programmed in place as text is
+// appended. Text ends at the first 0xFF: writing a 0xFF byte cuts the line there, and the next append
+// programs over what followed it (bits only clear), as on the device.
+import { Flash, FlashWriteError, NAME_MAX } from "../flash.ts";
+import { WRITEJSON_FLAGS, espruinoJSON } from "./json.ts";
 import { bytesToString, toBytes, type Realm } from "./realm.ts";
-
-/** Espruino: flash page (4096) minus the file header */
-export const STORAGEFILE_CHUNK = 4096 - 32;
+import { jsonContext, parseInRealm } from "./semantics.ts";
 
 /** `alive()` false = the device lost power mid-code: every call throws, nothing reaches flash. */
-export function createStorageModule(realm: Realm, flash: Flash, alive: () => boolean = () => true): Record<string, unknown> {
+/** Data that stays in flash on the device (read() gives a reference, not a copy): for the memory estimate. */
+export interface FlashDataHooks {
+  string(s: string): void;
+  buffer(b: object): void;
+}
+
+export function createStorageModule(realm: Realm, flash: Flash, alive: () => boolean = () => true, flashData?: FlashDataHooks): Record<string, unknown> {
   const err = (m: string): Error => realm.error(m);
   const guard = <T>(f: () => T): T => {
     try {
       return f();
     } catch (e) {
-      if (e instanceof FlashFullError) throw err(e.message);
+      if (e instanceof FlashWriteError) throw err(e.message);
       if (e instanceof Error) throw err(e.message);
       throw e;
     }
   };
+  const nameOf = (n: unknown): string => String(n).slice(0, NAME_MAX);
   const filterOf = (re: unknown): ((n: string) => boolean) | undefined => {
     if (re === undefined || re === null) return undefined;
     if (typeof re === "string") return (n) => n.includes(re);
@@ -32,59 +44,60 @@ export function createStorageModule(realm: Realm, flash: Flash, alive: () => boo
       return r.test(n);
     };
   };
+  const isObject = (d: unknown) => d !== null && typeof d === "object" && !Array.isArray(d) && !ArrayBuffer.isView(d) && Object.prototype.toString.call(d) !== "[object ArrayBuffer]";
 
   const api = {
     read(name: string, offset?: number, length?: number): string | undefined {
-      const d = flash.read(String(name));
+      const d = flash.read(nameOf(name));
       if (!d) return undefined;
       const start = offset ?? 0;
       const end = length === undefined ? d.length : start + length;
-      return bytesToString(d.subarray(start, end));
+      const str = bytesToString(d.subarray(start, end));
+      flashData?.string(str);
+      return str;
     },
     readJSON(name: string, noExceptions?: boolean): unknown {
-      const d = flash.read(String(name));
+      const d = flash.read(nameOf(name));
       if (!d) return undefined;
       try {
-        return realm.intr.JSON.parse(bytesToString(d));
+        return parseInRealm(realm, bytesToString(d), true);
       } catch (e) {
         if (noExceptions) return undefined;
-        throw err(`Storage.readJSON("${name}"): not valid JSON`);
+        throw e;
       }
     },
     readArrayBuffer(name: string): ArrayBuffer | undefined {
-      const d = flash.read(String(name));
-      return d ? realm.arrayBuffer(d) : undefined;
+      const d = flash.read(nameOf(name));
+      if (!d) return undefined;
+      const b = realm.arrayBuffer(d);
+      flashData?.buffer(b);
+      return b;
     },
     write(name: string, data: unknown, offset?: number, size?: number): boolean {
       // Espruino: an object (not an array or buffer) is written as JSON, offset and size ignored
-      if (data !== null && typeof data === "object" && !Array.isArray(data) && !ArrayBuffer.isView(data) && Object.prototype.toString.call(data) !== "[object ArrayBuffer]") {
-        const json = realm.intr.JSON.stringify(data);
-        guard(() => flash.write(String(name), toBytes(json)));
+      if (isObject(data)) {
+        const json = (realm.intr.JSON.stringify as (v: unknown) => string)(data);
+        guard(() => flash.write(nameOf(name), toBytes(json)));
         return true;
       }
-      guard(() => flash.write(String(name), toBytes(data === undefined ? "" : data), offset, size));
+      guard(() => flash.write(nameOf(name), toBytes(data === undefined ? "" : data), offset === undefined ? undefined : Number(offset) | 0, size === undefined ? undefined : Number(size) | 0));
       return true;
     },
     writeJSON(name: string, data: unknown): boolean {
-      const s = realm.intr.JSON.stringify(data);
-      guard(() => flash.write(String(name), toBytes(s === undefined ? "null" : s)));
+      const s = espruinoJSON(data, WRITEJSON_FLAGS, "  ", jsonContext(realm));
+      guard(() => flash.write(nameOf(name), toBytes(s)));
       return true;
     },
     list(re?: unknown, opts?: { sf?: boolean }): unknown[] {
       const f = filterOf(re);
-      let names = flash.list(f);
+      // a StorageFile shows once, as its first chunk's name (name + "\x01"); {sf: true} gives its name
+      let names = flash.list().filter((n) => !flash.isStorageFileChunk(n) || n.charCodeAt(n.length - 1) === 1);
       if (opts && opts.sf === false) names = names.filter((n) => !flash.isStorageFileChunk(n));
-      if (opts && opts.sf === true) {
-        names = flash
-          .list()
-          .filter((n) => flash.isStorageFileChunk(n) && n.charCodeAt(n.length - 1) === 1)
-          .map((n) => n.slice(0, -1))
-          .filter((n) => (f ? f(n) : true));
-      }
-      return realm.array(names);
+      if (opts && opts.sf === true) names = names.filter((n) => flash.isStorageFileChunk(n)).map((n) => n.slice(0, -1));
+      return realm.array(f ? names.filter(f) : names);
     },
     erase(name: string): void {
-      flash.erase(String(name));
+      flash.erase(nameOf(name));
     },
     eraseAll(): void {
       flash.eraseAll();
@@ -128,8 +141,9 @@ function usedLength(d: Uint8Array): number {
 const MAX_CHUNK = 255;
 
 function openStorageFile(realm: Realm, flash: Flash, name: string, mode: string, alive: () => boolean): unknown {
-  if (name.length > NAME_MAX - 1) throw realm.error(`StorageFile name "${name}" is ${name.length} chars; the limit is ${NAME_MAX - 1}`);
-  if (mode !== "r" && mode !== "w" && mode !== "a") throw realm.error(`Invalid mode "${mode}" (StorageFile modes: "r", "w", "a")`);
+  name = name.slice(0, NAME_MAX - 1); // the last of the 28 name bytes numbers the chunk
+  if (mode !== "r" && mode !== "w" && mode !== "a") throw realm.error(`Invalid mode "${mode}"`);
+  const STORAGEFILE_CHUNK = flash.storageFileChunk;
   const chunk = (n: number): string => name + String.fromCharCode(n);
   const eraseAll = (): void => {
     for (let n = 1; n <= MAX_CHUNK && flash.exists(chunk(n)); n++) flash.erase(chunk(n));
@@ -185,7 +199,6 @@ function openStorageFile(realm: Realm, flash: Flash, name: string, mode: string,
       if (mode === "r") throw realm.error("Can't write in this mode");
       const bytes = toBytes(data === undefined || data === null ? "" : String(data));
       if (!bytes.length) return;
-      if (bytes.indexOf(0xff) >= 0) throw realm.error(`StorageFile "${name}": data contains byte 0xFF, which StorageFile cannot store`);
       let off = 0;
       try {
         while (off < bytes.length) {
@@ -198,7 +211,7 @@ function openStorageFile(realm: Realm, flash: Flash, name: string, mode: string,
             used = 0;
           }
           const take = Math.min(bytes.length - off, STORAGEFILE_CHUNK - used);
-          flash.write(chunk(n), bytes.subarray(off, off + take), used);
+          flash.program(chunk(n), used, bytes.subarray(off, off + take));
           off += take;
         }
       } catch (e) {

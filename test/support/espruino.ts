@@ -259,16 +259,27 @@ export class EspruinoSandbox {
    */
   async writeStorage(files: Record<string, string | Uint8Array>, opts: { chunk?: number } = {}): Promise<void> {
     const chunk = opts.chunk ?? 1024;
-    const lines = ['var S=require("Storage");'];
+    // a file run copies its whole source into RAM (jspEvaluate), so the pieces go in several runs of
+    // at most ~12 KB of source each: well within the 2,630-JsVar build
+    const runs: string[][] = [[]];
+    let size = 0;
+    const add = (stmt: string) => {
+      if (size + stmt.length > 12_000 && runs[runs.length - 1].length) {
+        runs.push([]);
+        size = 0;
+      }
+      runs[runs.length - 1].push(stmt);
+      size += stmt.length;
+    };
     for (const [name, value] of Object.entries(files)) {
       const bytes = typeof value === "string" ? Buffer.from(value, "latin1") : Buffer.from(value);
       if (bytes.length === 0) throw new Error(`writeStorage: "${name}" is empty; Espruino cannot create a zero-length file`);
       for (let off = 0; off < bytes.length; off += chunk) {
         const piece = jsString(bytes.subarray(off, off + chunk));
-        lines.push(off === 0 ? `S.write(${jsString(name)},${piece},0,${bytes.length});` : `S.write(${jsString(name)},${piece},${off});`);
+        add(off === 0 ? `S.write(${jsString(name)},${piece},0,${bytes.length});` : `S.write(${jsString(name)},${piece},${off});`);
       }
     }
-    await this.runOk(lines.join("\n") + "\n");
+    for (const r of runs) if (r.length) await this.runOk('var S=require("Storage");\n' + r.join("\n") + "\n");
     // read back: the interpreter must give the same bytes (a file it refused fails here, by name)
     for (const [name, value] of Object.entries(files)) {
       const got = await this.readStorage(name);
@@ -433,7 +444,12 @@ export class EspruinoProcess {
 
   /** everything printed so far, cleaned (see cleanConsole) */
   get output(): string {
-    return cleanConsole(this.rawOut);
+    // after the boot code has run the console prints a newline and its first prompt ("\r\n>"): not
+    // program output (later prompts are a bare ">")
+    let raw = this.rawOut;
+    const first = this.dropped === 0 ? raw.indexOf("\r\n>") : -1;
+    if (first >= 0) raw = raw.slice(0, first) + raw.slice(first + 2);
+    return cleanConsole(raw);
   }
 
   /** what the interpreter wrote to stdout, as bytes-in-a-string (latin1) */
