@@ -10,7 +10,7 @@ import * as path from "node:path";
 import pino from "pino";
 import { loadConfig, parseConfig, type GatewayConfig, type TransportConfig } from "./config.ts";
 import { loadRegistry } from "./registry.ts";
-import { Outbox } from "./outbox.ts";
+import { Store } from "./store/store.ts";
 import { Gateway, type BusEvent } from "./gateway.ts";
 import { realClock, type GatewayClock } from "./clock.ts";
 import { Backend } from "./mqtt/backend.ts";
@@ -30,7 +30,8 @@ export interface GatewayHandle {
   metricsUrl: string;
   bus: Gateway["bus"];
   core: Gateway;
-  outbox: Outbox;
+  /** the store (its outbox view: depth(), full, fault, commits) */
+  outbox: Store;
   metrics: Metrics;
   transports: Transport[];
   /** ports bound by tcp-listen transports, in config order */
@@ -79,9 +80,10 @@ export async function startGateway(configOrPath: GatewayConfig | string, opts: S
   const unlock = lockDataDir(config.dataDir);
   const metrics = new Metrics();
   let core: Gateway | null = null;
-  let outbox: Outbox;
+  let backend: Backend | null = null;
+  let outbox: Store;
   try {
-    outbox = new Outbox(path.join(config.dataDir, "outbox.db"), {
+    outbox = new Store(path.join(config.dataDir, "outbox.db"), {
       maxBytes: config.outbox.maxBytes,
       minFreeBytes: config.outbox.minFreeBytes,
       now: () => clock.now(),
@@ -95,14 +97,27 @@ export async function startGateway(configOrPath: GatewayConfig | string, opts: S
         metrics.inc("varde_events_dropped_total");
         logger.warn({ eventId: e.eventId, type: e.type }, "outbox full: oldest telemetry dropped");
       },
+      onFault: (f) => {
+        metrics.set("varde_storage_fault", f ? 1 : 0);
+        if (f) logger.error({ code: f.code, err: f.message }, `FAULT: the data directory ${config.dataDir} refuses writes (${f.code}: ${f.message}); device frames are not acknowledged (the devices keep their events) until it takes writes again — free space or make it writable; retrying every second`);
+        else logger.info(`the data directory ${config.dataDir} takes writes again; device frames are acknowledged again`);
+        core?.emit({ kind: f ? "storage-fault" : "storage-ok", text: f ? `FAULT: cannot write to ${config.dataDir} (${f.code}); device events stay in the devices` : `${config.dataDir} writable again` });
+        backend?.rebirth();
+      },
     });
   } catch (e) {
     unlock();
     throw e;
   }
+  if (outbox.damage) {
+    const d = outbox.damage;
+    const rows = Object.entries(d.salvage.rows).map(([t, n]) => `${n} ${t}`).join(", ") || "nothing";
+    const lost = Object.entries(d.salvage.unreadable).map(([t, why]) => `${t}: ${why}`).join("; ");
+    metrics.set("varde_outbox_salvaged_events", d.salvage.rows.events ?? 0);
+    logger.error({ damage: d }, `${path.join(config.dataDir, "outbox.db")} was damaged (${d.reason}); it is kept as ${d.movedTo} and the gateway continues with what could be read: ${rows}${lost ? `; unreadable: ${lost}` : ""}`);
+  }
   core = new Gateway(config, registry, outbox, metrics, logger, clock);
   let broker: EmbeddedBroker | null = null;
-  let backend: Backend | null = null;
   const transports: Transport[] = [];
   const listenPorts: number[] = [];
   let unwatch = () => {};
@@ -119,6 +134,7 @@ export async function startGateway(configOrPath: GatewayConfig | string, opts: S
     metrics.beforeScrape = () => {
       metrics.set("varde_outbox_depth", outbox.depth());
       metrics.set("varde_outbox_bytes", outbox.sizeBytes());
+      metrics.set("varde_devices_online", core!.devices.onlineCount()); // the device table is the one source
     };
     const metricsUrl = await metrics.serve(config.metrics.host, config.metrics.port, () => ({ gateway: config.gatewayId, broker: url, mqttConnected: backend!.connected, bdSeq: backend!.bdSeq, ...core!.status() }));
     core.start();

@@ -53,12 +53,12 @@ export interface NewEvent {
   payload: Uint8Array;
   /** the decoded Envelope when the caller has it (decoded once per frame); decoded from payload otherwise */
   env?: any;
+  /** monotonic ms (gateway clock) when this process accepted it; undefined for events read from disk */
+  acceptedAt?: number;
 }
 
 export interface StoredEvent extends NewEvent {
   id: number;
-  /** monotonic ms when this process accepted it (undefined for events read from disk) */
-  acceptedAt?: number;
 }
 
 export type SubmitResult = "stored" | "duplicate" | "full";
@@ -72,6 +72,8 @@ export interface DownlinkRow {
   body: Uint8Array;
   correlation: string;
   created: number;
+  /** true until the row is durable (it must not reach the device before: its seq could be given out again) */
+  pending?: boolean;
 }
 
 /** The DeviceAvailability last published for a device (contract: retained availability). */
@@ -150,7 +152,7 @@ export class Store {
   private spilled = true; // at open everything is on disk
   private spilledPending = 0; // accepted while spilled, not committed yet
   private cursor = 0;
-  private readonly outstanding = new Map<string, StoredEvent>(); // handed out, not removed
+  private readonly outstanding = new Map<string, StoredEvent>(); // in memory (tail or handed out), not removed
   private readonly removing = new Set<number>(); // ids whose delete is queued
   private statfsAt = -Infinity;
   private statfsRoom = Infinity;
@@ -279,12 +281,13 @@ export class Store {
     if (ev.seq !== 0) rec.seen = ev.seq;
     const e = ev as StoredEvent;
     e.id = ++this.lastId;
-    e.acceptedAt = performance.now();
     this.count++;
     this.bytes += size;
     let spilled = false;
-    if (!this.spilled && this.tail.length - this.tailHead < (this.opts.tailCap ?? 4096)) this.tail.push(e);
-    else {
+    if (!this.spilled && this.tail.length - this.tailHead < (this.opts.tailCap ?? 4096)) {
+      this.tail.push(e);
+      this.outstanding.set(e.eventId, e);
+    } else {
       this.spilled = true;
       spilled = true;
       this.spilledPending++;
@@ -337,7 +340,6 @@ export class Store {
         }
         if ((e as { gone?: boolean }).gone) continue;
         this.cursor = e.id;
-        this.outstanding.set(e.eventId, e);
         out.push(e);
         continue;
       }
@@ -472,7 +474,7 @@ export class Store {
     const rec = this.record(device);
     const seq = ++rec.dlSeq;
     const created = Math.floor((this.opts.now ?? Date.now)() / 1000);
-    const row: DownlinkRow = { id: 0, device, seq, kind, body, correlation, created };
+    const row: DownlinkRow = { id: 0, device, seq, kind, body, correlation, created, pending: true };
     const q = this.downlinks.get(device) ?? [];
     q.push(row);
     this.downlinks.set(device, q);
@@ -489,7 +491,10 @@ export class Store {
         if (cfgJson !== null) this.st.config.run(device, cfgVersion, cfgJson);
       })
       .then(
-        () => row,
+        () => {
+          delete row.pending;
+          return row;
+        },
         (e: Error) => {
           const qq = this.downlinks.get(device) ?? [];
           const i = qq.indexOf(row);
