@@ -14,11 +14,10 @@ import { Store } from "./store/store.ts";
 import { Gateway, type BusEvent } from "./gateway.ts";
 import { realClock, type GatewayClock } from "./clock.ts";
 import { Backend } from "./mqtt/backend.ts";
-import { startEmbeddedBroker, type EmbeddedBroker } from "./mqtt/embedded.ts";
+import type { EmbeddedBroker } from "./mqtt/embedded.ts";
 import { Metrics } from "./metrics.ts";
 import { lockDataDir } from "./lock.ts";
 import type { Link, Transport } from "./transports/transport.ts";
-import { SerialTransport } from "./transports/serial.ts";
 import { TcpConnectTransport, TcpListenTransport } from "./transports/tcp.ts";
 
 export { loadConfig, parseConfig, realClock, type GatewayConfig, type GatewayClock, type BusEvent, type Link, type Transport };
@@ -59,8 +58,10 @@ export async function makeTransport(t: TransportConfig, cfg: GatewayConfig, log:
       const { bleTransportForBoard } = await import("./transports/ble.ts");
       return bleTransportForBoard(t.board, { addresses: t.addresses.length ? t.addresses : undefined, log });
     }
-    case "serial":
+    case "serial": {
+      const { SerialTransport } = await import("./transports/serial.ts"); // serialport's native binding: loaded when used
       return new SerialTransport({ path: t.path, baudRate: t.baud, reconnectMs: cfg.session.reconnectMs, log });
+    }
     case "tcp":
       return new TcpConnectTransport({ host: t.host, port: t.port, reconnectMs: cfg.session.reconnectMs, log });
     case "tcp-listen":
@@ -124,6 +125,7 @@ export async function startGateway(configOrPath: GatewayConfig | string, opts: S
   try {
     let url = config.mqtt.url;
     if (!url) {
+      const { startEmbeddedBroker } = await import("./mqtt/embedded.ts");
       broker = await startEmbeddedBroker(config.mqtt.embeddedHost, config.mqtt.embeddedPort);
       url = broker.url;
       config.mqtt.protocolVersion = 4; // aedes speaks MQTT 3.1.1

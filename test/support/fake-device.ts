@@ -90,6 +90,28 @@ export class FakeDevice extends EventEmitter {
     return (this.server.address() as net.AddressInfo).port;
   }
 
+  /** Dials a gateway's "tcp-listen" transport (a device that connects in); resolves once connected. */
+  async connectTcp(port: number, host = "127.0.0.1"): Promise<net.Socket> {
+    const s = net.connect({ host, port });
+    await new Promise<void>((resolve, reject) => {
+      s.once("connect", () => resolve());
+      s.once("error", reject);
+    });
+    this.socket?.destroy();
+    this.socket = s;
+    this.parser.reset();
+    s.setNoDelay(true);
+    s.on("data", (b: Buffer) => this.feed(new Uint8Array(b)));
+    s.on("error", () => s.destroy());
+    this.attach((b) => {
+      if (!s.destroyed) s.write(b);
+    });
+    return s;
+  }
+
+  /** Every byte this device sent, in order (what an eavesdropper on the link would capture). */
+  readonly sent: Uint8Array[] = [];
+
   attach(write: (b: Uint8Array) => void): void {
     this.out = write;
     this.startRetry();
@@ -100,7 +122,9 @@ export class FakeDevice extends EventEmitter {
   }
 
   sendRaw(bytes: Uint8Array): void {
-    this.out?.(bytes);
+    if (!this.out) return;
+    this.sent.push(bytes);
+    this.out(bytes);
   }
 
   send(env: Record<string, any>, key: Uint8Array = this.key): void {
