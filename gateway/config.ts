@@ -55,7 +55,8 @@ export interface GatewayConfig {
     reconnectMs: number;
   };
   metrics: { port: number; host: string };
-  log: { level: string; file?: string };
+  /** rejectsEveryS: window of the rate-limited rejection log (gateway/reject-log.ts) */
+  log: { level: string; file?: string; rejectsEveryS: number };
 }
 
 class Reader {
@@ -197,8 +198,12 @@ export function parseConfig(doc: any, file: string, dir: string): GatewayConfig 
   r.known(mt, "metrics", ["port", "host"]);
   const metrics = { port: r.int(mt, "port", "metrics.port", 9464, -1, 65535), host: r.str(mt, "host", "metrics.host", "127.0.0.1") };
   const l = doc.log ?? {};
-  r.known(l, "log", ["level", "file"]);
-  const log = { level: r.oneOf(l, "level", "log.level", "info", ["trace", "debug", "info", "warn", "error", "fatal", "silent"]), file: l.file === undefined ? undefined : path.resolve(dir, r.str(l, "file", "log.file")) };
+  r.known(l, "log", ["level", "file", "rejects_every_s"]);
+  const log = {
+    level: r.oneOf(l, "level", "log.level", "info", ["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
+    file: l.file === undefined ? undefined : path.resolve(dir, r.str(l, "file", "log.file")),
+    rejectsEveryS: r.int(l, "rejects_every_s", "log.rejects_every_s", 10, 1, 3600),
+  };
   return { source: file, gatewayId, registry, dataDir, transports, mqtt, outbox, session, metrics, log };
 }
 

@@ -83,7 +83,7 @@ export class Gateway implements SessionHost {
       changed: (d, online, reason, wasLost) => this.availabilityChanged(d, online, reason, wasLost),
     });
     for (const d of registry.devices) this.devices.get(d.id);
-    this.rejects = new RejectLog(clock, (line, fields) => this.logger.warn(fields, line));
+    this.rejects = new RejectLog(clock, (line, fields) => this.logger.warn(fields, line), { windowMs: config.log.rejectsEveryS * 1000 });
   }
 
   now(): number {
