@@ -573,6 +573,10 @@ export class Store {
     try {
       this.db.pragma("synchronous = FULL"); // close checkpoints: with fsyncs
       this.db.close();
+    } catch {
+      // a disk that refuses writes cannot take the closing checkpoint: the WAL keeps everything, and the
+      // next open replays it
+      if (this.db.open) this.db.close();
     } finally {
       if (this.walFd >= 0) fs.closeSync(this.walFd);
       this.walFd = -1;
