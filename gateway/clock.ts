@@ -9,13 +9,13 @@
 //                 backend. A wall-clock step must neither declare every device lost (step forward) nor keep a
 //                 dead one online for hours (step back).
 //
-// Every timer of the core (handshake retry, time sync, supervision tick, downlink retry, the backend's
-// ack and command timeouts via correlator.ts) goes through setTimeout/setInterval here; Node's timers are
-// monotonic already. A test puts the gateway on a simulator's virtual time (test/support/sim-gateway.ts),
+// Every timer of the core (handshake retry, time sync, supervision tick, downlink retry) goes through
+// setTimeout/setInterval here; Node's timers are monotonic already. A test puts the gateway on a simulator's virtual time (test/support/sim-gateway.ts),
 // or steps only the wall reading to play an NTP step (gateway/clock.test.ts).
 //
 // Not on this clock: what only measures real I/O — the MQTT client's keepalive and socket timeouts, the
-// store's fsync, transports' reconnect polling, the metrics server, the registry file watch.
+// backend's ack and command-reply timeouts (correlator.ts on realClock: a round trip to a real broker),
+// the store's fsync, transports' reconnect polling, the metrics server, the registry file watch.
 //
 // Handles are opaque: whatever setTimeout/setInterval returned is what clearTimeout/clearInterval get.
 import { performance } from "node:perf_hooks";

@@ -11,6 +11,7 @@ import type { GatewayConfig } from "../config.ts";
 import type { Availability, DownlinkRow, Store, StoredEvent } from "../store/store.ts";
 import type { BackendPort, Gateway } from "../gateway.ts";
 import type { Metrics } from "../metrics.ts";
+import { realClock } from "../clock.ts";
 import { TOPICS, filter, parseTopic, topic, type PayloadOf, type TopicName } from "./topics.ts";
 import { contentType, decodePayload, encodePayload } from "./payload.ts";
 import { Connection } from "./connection.ts";
@@ -57,7 +58,7 @@ export class Backend implements BackendPort {
         publish: (ev, puback) => this.publishEvent(ev, puback),
       },
       { inflight: cfg.mqtt.inflight, backendAck: cfg.mqtt.backendAck, ackTimeoutS: cfg.mqtt.ackTimeoutS },
-      gw.clock,
+      realClock, // a round trip to a real broker: real (monotonic) time, also when the core runs on a virtual clock
       metrics,
       logger,
       (removed) => this.delivered(removed),
@@ -75,7 +76,7 @@ export class Backend implements BackendPort {
         rebirth: () => this.rebirth(),
       },
       (to, res, o) => this.respond(to, res, o.correlationData),
-      gw.clock,
+      realClock,
       cfg.mqtt.commandTimeoutS,
       metrics,
       logger,

@@ -20,9 +20,20 @@
 // the fault clears and everything resumes. `onFault` reports both edges.
 
 export class StorageFault extends Error {
+  /**
+   * true when the write was committed (it is in the database and will be read back) but the fsync that
+   * should make it durable failed; false when the transaction was rolled back.
+   */
+  committed = false;
   constructor(message: string, readonly code: string) {
     super(message);
   }
+}
+
+function committedFault(f: StorageFault): StorageFault {
+  const c = new StorageFault(f.message, f.code);
+  c.committed = true;
+  return c;
 }
 
 export interface CommitBackend {
@@ -145,8 +156,9 @@ export class GroupCommit {
       this.syncing = false;
       if (err) {
         const f = toFault(err);
-        for (const w of batch) w.reject(f);
-        for (const w of this.unsynced) w.reject(f);
+        const c = committedFault(f);
+        for (const w of batch) w.reject(c);
+        for (const w of this.unsynced) w.reject(c);
         this.unsynced = [];
         this.enterFault(f);
         return;

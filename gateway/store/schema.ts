@@ -3,7 +3,8 @@
 //
 //   events    device events waiting for the backend. `id` is assigned by the gateway (ascending, the
 //             drain order); `event_id` is the contract's id (device:boot:seq), unique.
-//   devices   per device: replay high-water `seen` (highest reliable seq stored), the last downlink seq
+//   devices   per device: replay high-water `seen` (highest reliable seq stored) and the seqs below it
+//             never stored (`missing`, JSON array; see store.ts), the last downlink seq
 //             given out, the config version and last config sent, the last availability published.
 //   downlink  per device queue of messages for the device, in `seq` order, until the device acks.
 //   gateway   scalar state of the gateway itself (`bd_seq`: MQTT birth sequence; `opens`: times opened).
@@ -22,7 +23,7 @@ const V1 = `
     time INTEGER NOT NULL, received INTEGER NOT NULL, historical INTEGER NOT NULL, payload BLOB NOT NULL);
   CREATE INDEX IF NOT EXISTS events_priority ON events(priority, id);
   CREATE TABLE IF NOT EXISTS devices(
-    device INTEGER PRIMARY KEY, seen INTEGER NOT NULL DEFAULT 0, dl_seq INTEGER NOT NULL DEFAULT 0,
+    device INTEGER PRIMARY KEY, seen INTEGER NOT NULL DEFAULT 0, missing TEXT, dl_seq INTEGER NOT NULL DEFAULT 0,
     cfg_version INTEGER NOT NULL DEFAULT 0, config TEXT, availability TEXT);
   CREATE TABLE IF NOT EXISTS downlink(
     id INTEGER PRIMARY KEY AUTOINCREMENT, device INTEGER NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL,

@@ -32,6 +32,30 @@ describe("store: events", () => {
     st.close();
   });
 
+  it("a duplicate is answered only once its first copy is durable, and not at all when that write fails", async () => {
+    const st = new Store(file());
+    const order: string[] = [];
+    const first = st.submit(ev(2, 1)).then((r) => order.push(`first ${r}`));
+    const again = st.submit(ev(2, 1)).then((r) => order.push(`again ${r}`));
+    await Promise.all([first, again]);
+    expect(order).toEqual(["first stored", "again duplicate"]);
+    st.close();
+  });
+
+  it("out-of-order seqs (a device that pipelines its outbox): a later seq does not make the earlier ones duplicates", async () => {
+    const f = file();
+    let st = new Store(f);
+    expect(await st.submit(ev(6, 5))).toBe("stored");
+    expect(await st.submit(ev(6, 3))).toBe("stored"); // skipped before, not seen
+    expect(await st.submit(ev(6, 5))).toBe("duplicate");
+    st.db.close();
+    st = new Store(f); // the gaps survive a restart
+    expect(await st.submit(ev(6, 4))).toBe("stored");
+    expect(await st.submit(ev(6, 3))).toBe("duplicate");
+    expect(await st.submit(ev(6, 1))).toBe("stored");
+    st.close();
+  });
+
   it("acks of the backend are deleted in the same batches as new events, without reading them back", async () => {
     const f = file();
     const st = new Store(f);

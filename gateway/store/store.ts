@@ -14,8 +14,14 @@
 //  * SIGKILL at any point: committed data is in the page cache, the OS writes it; a power cut: whatever
 //    a fsync covered, i.e. everything acked. Crash tests: test/chaos/.
 //
-// Events (the outbox): submit() decides at once — duplicate (seq <= the device's high-water, kept in
-// memory), full (bound reached and no telemetry left to drop), or accepted: the event gets its id, goes
+// Replay / duplicate detection per device (kept in memory, persisted with each stored event): `seen`, the
+// highest reliable seq stored, and `missing`, the seqs below it that were never stored — skipped because
+// frames arrived out of order (a device that pipelines its outbox) or because the write that held them
+// failed. A seq is new when it is above `seen` or in `missing`; anything else was stored before. Only the
+// newest MISSING_WINDOW seqs are tracked (the firmware sends one frame at a time, so gaps are rare and
+// short). A duplicate is acked only once its first copy is durable.
+//
+// Events (the outbox): submit() decides at once — duplicate (above), full (bound reached and no telemetry left to drop), or accepted: the event gets its id, goes
 // into the drain's in-memory tail (so the backend can publish it while the disk works; a crash before the
 // fsync means the device did not get its ack and sends it again — a duplicate the backend drops by event
 // id), and its insert is queued; the returned promise resolves when it is on disk. remove() (the backend
@@ -89,6 +95,8 @@ export interface Availability {
 export interface DeviceRecord {
   /** highest reliable seq stored (replay high-water) */
   seen: number;
+  /** seqs below `seen` never stored (gaps), ascending, at most MISSING_WINDOW below `seen` */
+  missing: number[];
   /** last downlink seq given out */
   dlSeq: number;
   cfgVersion: number;
@@ -127,7 +135,9 @@ export interface DamageReport {
   salvage: SalvageReport;
 }
 
-const ROW_OVERHEAD = 64; // bytes accounted per event on top of its payload (ids, columns, index)
+const ROW_OVERHEAD = 64;
+/** gaps below the high-water tracked per device (older ones count as seen) */
+export const MISSING_WINDOW = 1024; // bytes accounted per event on top of its payload (ids, columns, index)
 
 function isDamage(e: unknown): boolean {
   const code = String((e as { code?: string }).code ?? "");
@@ -154,6 +164,7 @@ export class Store {
   private cursor = 0;
   private readonly outstanding = new Map<string, StoredEvent>(); // in memory (tail or handed out), not removed
   private readonly removing = new Set<number>(); // ids whose delete is queued
+  private readonly inFlight = new Map<string, Promise<SubmitResult>>(); // "device:seq" of reliable events not durable yet
   private statfsAt = -Infinity;
   private statfsRoom = Infinity;
   private sinceCheckpoint = 0;
@@ -198,6 +209,7 @@ export class Store {
     for (const r of this.db.prepare("SELECT * FROM devices").all() as any[]) {
       this.devices.set(r.device, {
         seen: r.seen,
+        missing: r.missing ? JSON.parse(r.missing) : [],
         dlSeq: r.dl_seq,
         cfgVersion: r.cfg_version,
         config: r.config ? JSON.parse(r.config) : null,
@@ -226,7 +238,7 @@ export class Store {
   private record(device: number): DeviceRecord {
     let r = this.devices.get(device);
     if (!r) {
-      r = { seen: 0, dlSeq: 0, cfgVersion: 0, config: null, availability: null };
+      r = { seen: 0, missing: [], dlSeq: 0, cfgVersion: 0, config: null, availability: null };
       this.devices.set(device, r);
     }
     return r;
@@ -239,8 +251,10 @@ export class Store {
    */
   resetSeen(device: number, nextSeq: number): void {
     const v = Math.max(0, nextSeq - 1);
-    this.record(device).seen = v;
-    this.commit.lazy(`seen:${device}`, () => this.st.seen.run(device, v));
+    const rec = this.record(device);
+    rec.seen = v;
+    rec.missing = [];
+    this.commit.lazy(`seen:${device}`, () => this.st.seen.run(device, v, null));
   }
 
   depth(): number {
@@ -270,15 +284,21 @@ export class Store {
     const fault = this.commit.fault;
     if (fault) return Promise.reject(fault);
     const rec = this.record(ev.device);
-    if (ev.seq !== 0 && ev.seq <= rec.seen) return Promise.resolve("duplicate");
+    if (ev.seq !== 0 && ev.seq <= rec.seen && !rec.missing.includes(ev.seq)) {
+      // seen before — but acked again only once the first copy is durable: while its batch is still on
+      // its way to the disk, the answer waits for it (and is no ack at all if that batch fails)
+      const first = this.inFlight.get(`${ev.device}:${ev.seq}`);
+      return first ? first.then((r) => (r === "full" ? "full" : "duplicate")) : Promise.resolve("duplicate");
+    }
     const size = ev.payload.length + ROW_OVERHEAD;
     const max = this.effectiveMax();
     if (max > 0 && this.bytes + size > max && !this.makeRoom(this.bytes + size - max)) {
       this.setFull(true);
       return Promise.resolve("full");
     }
-    const prevSeen = rec.seen;
-    if (ev.seq !== 0) rec.seen = ev.seq;
+    if (ev.seq !== 0) takeSeq(rec, ev.seq);
+    const seenNow = rec.seen;
+    const missingNow = rec.missing.length ? JSON.stringify(rec.missing) : null;
     const e = ev as StoredEvent;
     e.id = ++this.lastId;
     this.count++;
@@ -294,13 +314,14 @@ export class Store {
     }
     let result: SubmitResult = "stored";
     const st = this.st;
-    return this.commit
+    const key = `${e.device}:${e.seq}`;
+    const done = this.commit
       .durable(() => {
         if (spilled) this.spilledPending--;
         spilled = false;
         const r = st.insert.run(e.id, e.eventId, e.device, e.boot, e.seq, e.type, e.priority, e.time, e.received, e.historical ? 1 : 0, e.payload);
         if (r.changes === 0) result = "duplicate"; // same event id stored before (cannot happen for device events)
-        if (e.seq !== 0) st.seen.run(e.device, e.seq);
+        if (e.seq !== 0) st.seen.run(e.device, seenNow, missingNow);
       })
       .then(
         () => {
@@ -309,13 +330,22 @@ export class Store {
         },
         (err: Error) => {
           if (spilled) this.spilledPending--;
-          this.forget(e, size);
-          // the whole batch failed: the device's high-water goes back below this event, so its
-          // retransmission is stored later rather than taken for a duplicate
-          if (e.seq !== 0 && rec.seen >= e.seq) rec.seen = Math.max(prevSeen, Math.min(rec.seen, e.seq - 1));
+          // committed but not fsynced: the row is in the database and stays in the outbox (and the drain);
+          // rolled back: it is not stored, so it leaves the counts and the drain
+          if (!(err instanceof StorageFault && err.committed)) this.forget(e, size);
+          // either way the device got no ack and sends it again: its seq is missing again, so the
+          // retransmission goes through a durable batch instead of being taken for a duplicate
+          if (e.seq !== 0) markMissing(rec, e.seq);
           throw err;
         },
       );
+    if (e.seq === 0) return done;
+    this.inFlight.set(key, done);
+    const settle = () => {
+      if (this.inFlight.get(key) === done) this.inFlight.delete(key);
+    };
+    done.then(settle, settle);
+    return done;
   }
 
   /** An accepted event turned out not to be stored: it leaves the counts and the drain. */
@@ -595,7 +625,7 @@ function prepareStatements(db: Database.Database) {
     deleteByEventId: db.prepare("DELETE FROM events WHERE event_id = ? RETURNING id, length(payload) AS b, type, received"),
     page: db.prepare("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?"),
     victims: db.prepare("SELECT id, event_id, type, length(payload) AS b FROM events WHERE priority = 0 AND id > ? ORDER BY id LIMIT 200"),
-    seen: db.prepare("INSERT INTO devices(device, seen) VALUES (?, ?) ON CONFLICT(device) DO UPDATE SET seen = excluded.seen"),
+    seen: db.prepare("INSERT INTO devices(device, seen, missing) VALUES (?, ?, ?) ON CONFLICT(device) DO UPDATE SET seen = excluded.seen, missing = excluded.missing"),
     availability: db.prepare("INSERT INTO devices(device, availability) VALUES (?, ?) ON CONFLICT(device) DO UPDATE SET availability = excluded.availability"),
     config: db.prepare("INSERT INTO devices(device, cfg_version, config) VALUES (?, ?, ?) ON CONFLICT(device) DO UPDATE SET cfg_version = excluded.cfg_version, config = excluded.config"),
     dlSeq: db.prepare("INSERT INTO devices(device, dl_seq) VALUES (?, ?) ON CONFLICT(device) DO UPDATE SET dl_seq = excluded.dl_seq"),
@@ -606,6 +636,23 @@ function prepareStatements(db: Database.Database) {
   };
 }
 type Statements = ReturnType<typeof prepareStatements>;
+
+/** A new reliable seq was accepted: raise the high-water (gaps become missing) or fill a gap. */
+function takeSeq(rec: DeviceRecord, seq: number): void {
+  if (seq > rec.seen) {
+    const from = Math.max(rec.seen + 1, seq - MISSING_WINDOW);
+    const gap: number[] = [];
+    for (let s = from; s < seq; s++) gap.push(s);
+    rec.missing = rec.missing.concat(gap).filter((s) => s > seq - MISSING_WINDOW);
+    rec.seen = seq;
+  } else rec.missing = rec.missing.filter((s) => s !== seq);
+}
+
+/** A seq whose write failed: new again. */
+function markMissing(rec: DeviceRecord, seq: number): void {
+  if (seq > rec.seen || rec.missing.includes(seq)) return;
+  rec.missing = [...rec.missing, seq].sort((a, b) => a - b);
+}
 
 function rowToEvent(r: any): StoredEvent {
   const payload = new Uint8Array(r.payload);

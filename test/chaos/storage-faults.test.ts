@@ -73,14 +73,7 @@ async function setup(dataDir: string) {
   };
   const dev = new FakeDevice({ id: 1001, key, retryMs: 200 });
   cleanup.push(() => dev.close());
-  // the device dials in again whenever the link drops (gateway restarts)
-  let connecting = false;
-  const keepConnected = setInterval(() => {
-    if (connecting || (dev as any).socket?.readyState === "open") return;
-    connecting = true;
-    dev.connectTcp(devPort).catch(() => undefined).finally(() => (connecting = false));
-  }, 100);
-  cleanup.push(() => clearInterval(keepConnected));
+  dev.keepDialling(devPort); // again whenever the link drops (gateway restarts)
   return { b, dir, dev, metrics, start, be: await backend(b.url) };
 }
 

@@ -109,6 +109,24 @@ export class FakeDevice extends EventEmitter {
     return s;
   }
 
+  /** Dials in again whenever the link is down (a gateway that restarts), checking every `everyMs`. */
+  keepDialling(port: number, everyMs = 100): void {
+    let dialling = false;
+    this.redial = setInterval(() => {
+      if (dialling || this.socket?.readyState === "open") return;
+      dialling = true;
+      this.connectTcp(port)
+        .catch(() => undefined)
+        .finally(() => (dialling = false));
+    }, everyMs);
+  }
+  private redial: NodeJS.Timeout | null = null;
+
+  /** Whether the TCP link to the gateway is up. */
+  get linked(): boolean {
+    return this.socket?.readyState === "open";
+  }
+
   /** Every byte this device sent, in order (what an eavesdropper on the link would capture). */
   readonly sent: Uint8Array[] = [];
 
@@ -206,6 +224,8 @@ export class FakeDevice extends EventEmitter {
   }
 
   async close(): Promise<void> {
+    if (this.redial) clearInterval(this.redial);
+    this.redial = null;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.out = null;
