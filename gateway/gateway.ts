@@ -94,6 +94,11 @@ export class Gateway implements SessionHost {
     this.bus.emit("event", e);
   }
 
+  /** Someone reads the readable lines (varde gateway without --quiet, the demo): build them only then. */
+  get listening(): boolean {
+    return this.bus.listenerCount("event") > 0;
+  }
+
   log(level: "debug" | "info" | "warn", msg: string, extra: object = {}): void {
     this.logger[level](extra, msg);
   }
@@ -123,13 +128,13 @@ export class Gateway implements SessionHost {
     const s = new Session(link, this);
     this.sessions.add(s);
     this.metrics.inc("varde_links_opened_total");
-    this.emit({ kind: "link", text: `link ${link.name} up; handshake started` });
+    if (this.listening) this.emit({ kind: "link", text: `link ${link.name} up; handshake started` });
     s.start();
   }
 
   onClose(s: Session): void {
     this.sessions.delete(s);
-    this.emit({ kind: "link-closed", text: `link ${s.link.name} closed`, device: s.device || undefined });
+    if (this.listening) this.emit({ kind: "link-closed", text: `link ${s.link.name} closed`, device: s.device || undefined });
     if (s.device) {
       const d = this.devices.get(s.device);
       if (d.session === s) {
@@ -164,7 +169,7 @@ export class Gateway implements SessionHost {
     d.firmware = info.firmware ?? "";
     d.board = info.board ?? "";
     this.metrics.inc("varde_handshakes_total");
-    this.emit({ kind: "handshake", text: `device ${device} (${this.registry.byId.get(device)?.label || "no label"}) session up on ${s.link.name}: firmware ${d.firmware || "?"}, ${info.outboxDepth ?? 0} events waiting in its outbox`, device });
+    if (this.listening) this.emit({ kind: "handshake", text: `device ${device} (${this.registry.byId.get(device)?.label || "no label"}) session up on ${s.link.name}: firmware ${d.firmware || "?"}, ${info.outboxDepth ?? 0} events waiting in its outbox`, device });
     this.devices.alive(device, "session");
     const next = info.seq ?? 0;
     if (next > 0 && next <= this.store.seen(device)) {
@@ -201,19 +206,19 @@ export class Gateway implements SessionHost {
     const eventId = seq !== 0 ? `${device}:${boot}:${seq}` : `${device}:${boot}:0-${crypto.randomBytes(4).toString("hex")}`;
     const received = Math.floor(this.now() / 1000);
     const historical = !(this.backend?.connected ?? false);
-    const stored = this.store.submit({ eventId, device, boot, seq, type, priority, time: env.time ?? received, received, historical, payload: new Uint8Array(payload), env, acceptedAt: this.clock.monotonic() });
+    const stored = this.store.submit({ eventId, device, boot, seq, type, priority, time: env.time ?? received, received, historical, payload, env, acceptedAt: this.clock.monotonic() });
     this.backend?.notify(); // publish while the disk syncs
     stored.then(
       (r: SubmitResult) => {
         if (r === "full") return this.onReject(s, "outbox_full", device);
-        if (seq !== 0) s.send({ device, boot: this.boot, ack: seq, time: Math.floor(this.now() / 1000) });
+        if (seq !== 0) s.sendAck(device, seq);
         if (r === "duplicate") {
           this.metrics.inc("varde_duplicates_total");
-          this.emit({ kind: "duplicate", text: `device ${device} resent event ${eventId} (already stored); acked again`, device, eventId });
+          if (this.listening) this.emit({ kind: "duplicate", text: `device ${device} resent event ${eventId} (already stored); acked again`, device, eventId });
           return;
         }
         this.metrics.inc("varde_events_in_total", { type });
-        if (type !== "heartbeat") this.emit({ kind: "stored", text: `device ${device} ${describe(type, env)} → stored as ${eventId}${seq ? ", acked to the device" : ""}`, device, eventId, type });
+        if (type !== "heartbeat" && this.listening) this.emit({ kind: "stored", text: `device ${device} ${describe(type, env)} → stored as ${eventId}${seq ? ", acked to the device" : ""}`, device, eventId, type });
       },
       (e: Error) => {
         if (e instanceof StorageFault) return this.onReject(s, "storage_fault", device);
@@ -225,7 +230,7 @@ export class Gateway implements SessionHost {
   private availabilityChanged(d: DeviceState, online: boolean, reason: string, wasLost: boolean): void {
     const a = d.availability!;
     this.store.setAvailability(d.id, a);
-    this.emit({ kind: online ? "online" : "offline", text: `device ${d.id} ${online ? "online" : "OFFLINE"} (${reason})`, device: d.id });
+    if (this.listening) this.emit({ kind: online ? "online" : "offline", text: `device ${d.id} ${online ? "online" : "OFFLINE"} (${reason})`, device: d.id });
     this.backend?.publishAvailability(d.id, a);
     if (!online) this.gatewayEvent(d.id, "device_lost", `device ${d.id} missed ${this.cfg.missedHeartbeats} heartbeats (${d.heartbeatS} s each)`);
     else if (wasLost) this.gatewayEvent(d.id, "device_back", `device ${d.id} is back`);
@@ -309,8 +314,10 @@ export class Gateway implements SessionHost {
   }
 
   status() {
+    const mem = process.memoryUsage();
     return {
       boot: this.boot,
+      memory: { rssMB: Math.round(mem.rss / 1e5) / 10, heapUsedMB: Math.round(mem.heapUsed / 1e5) / 10, heapTotalMB: Math.round(mem.heapTotal / 1e5) / 10, externalMB: Math.round(mem.external / 1e5) / 10 },
       uptimeS: Math.floor((this.clock.monotonic() - this.startedMono) / 1000),
       outbox: { depth: this.store.depth(), bytes: this.store.sizeBytes(), full: this.store.full, fault: this.store.fault?.message ?? null, downlink: this.store.downlinkDepth() },
       links: [...this.sessions].map((s) => ({ name: s.link.name, device: s.device || null, up: s.up })),

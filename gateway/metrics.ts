@@ -2,7 +2,8 @@
 // gauges), served with the gateway's status on one small HTTP server:
 //   GET /metrics  Prometheus text       GET /status  JSON (used by `varde status`)
 // Bound to 127.0.0.1 by default ([metrics] host/port; port -1 disables, 0 picks a free port).
-import * as http from "node:http";
+import type * as Http from "node:http";
+import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 
 const HELP: Record<string, [string, "counter" | "gauge"]> = {
@@ -41,10 +42,11 @@ const HISTOGRAMS: Record<string, [string, number[]]> = {
 };
 
 type Labels = Record<string, string>;
+const require = createRequire(import.meta.url);
 
 export class Metrics {
   private values = new Map<string, Map<string, number>>();
-  private server: http.Server | null = null;
+  private server: Http.Server | null = null;
   private hist = new Map<string, Map<string, { buckets: number[]; sum: number; count: number }>>();
   /** refreshed before every scrape (gauges read from live state) */
   beforeScrape: () => void = () => undefined;
@@ -116,6 +118,7 @@ export class Metrics {
   /** Starts the HTTP endpoint; resolves with its URL ("" when disabled). */
   async serve(host: string, port: number, status: () => object): Promise<string> {
     if (port < 0) return "";
+    const http: typeof Http = require("node:http"); // loaded only when the endpoint is on
     const server = http.createServer((req, res) => {
       if (req.url === "/metrics") {
         res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });

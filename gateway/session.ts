@@ -19,7 +19,7 @@
 import * as crypto from "node:crypto";
 import { FrameParser } from "../protocol/framing.ts";
 import type { Link } from "./transports/transport.ts";
-import { macMatches, sealEnvelope, splitBody, ZERO_KEY } from "./wire.ts";
+import { ackFrame, macMatches, sealEnvelope, splitBody, ZERO_KEY } from "./wire.ts";
 import type { Registry } from "./registry.ts";
 import type { GatewayClock } from "./clock.ts";
 
@@ -112,6 +112,13 @@ export class Session {
     const entry = this.host.registry.byId.get(env.device);
     if (!entry || this.closed) return;
     this.write(sealEnvelope(entry.keyBytes, env));
+  }
+
+  /** Acks the device's reliable frame `seq` (the event is durable). */
+  sendAck(device: number, seq: number): void {
+    const entry = this.host.registry.byId.get(device);
+    if (!entry || this.closed) return;
+    this.write(ackFrame(entry.keyBytes, device, this.host.boot, seq, Math.floor(this.host.clock.now() / 1000)));
   }
 
   sendTimeSync(): void {

@@ -3,7 +3,7 @@
 // two helpers the gateway needs on top: reading an envelope before its MAC is checked (to learn which
 // device key to check it with) and naming the oneof body member present.
 import { createHmac, timingSafeEqual } from "node:crypto";
-import type protobuf from "protobufjs";
+import protobuf from "protobufjs";
 import { MAC_LEN } from "../protocol/mac.ts";
 import { encodeFrame } from "../protocol/framing.ts";
 import { decodeMessage, encodeCanonical, lookupType, nodeSha256, openFrame, sealFrame, ZERO_KEY } from "../protocol/schema.ts";
@@ -27,15 +27,59 @@ export function decodeEnvelope(bytes: Uint8Array): any {
  * A frame body, decoded ONCE: the Envelope (to learn which device key checks it), the payload bytes and
  * the MAC. The MAC is checked afterwards with macMatches(); nothing in `env` may be trusted before.
  * Null when the body is too short or not an Envelope.
+ *
+ * The envelope is protobufjs's own decoded message (its generated decoder, no conversion pass): field names
+ * and enum numbers as in protocol/schema.ts; fields not on the wire read as their defaults (message fields
+ * as null); of two members of the body oneof the last one wins, as with the canonical decoder.
  */
 export function splitBody(body: Uint8Array): { env: any; payload: Uint8Array; mac: Uint8Array } | null {
   if (body.length <= MAC_LEN) return null;
   const payload = body.subarray(0, body.length - MAC_LEN);
+  let env: any;
   try {
-    return { env: decodeEnvelope(payload), payload, mac: body.subarray(body.length - MAC_LEN) };
+    env = envelopeType().decode(payload);
   } catch {
     return null;
   }
+  return { env, payload, mac: body.subarray(body.length - MAC_LEN) };
+}
+
+let envelope: protobuf.Type | null = null;
+function envelopeType(): protobuf.Type {
+  return (envelope ??= lookupType("Envelope"));
+}
+
+const FRAME_SCRATCH = 32;
+
+/**
+ * The gateway's ack of a reliable device frame, {device, boot, ack, time}, sealed with the device key: the
+ * same bytes as sealEnvelope() (canonical: ascending fields, zero values left out; wire.test.ts compares),
+ * written by hand because it is sent once per event.
+ */
+export function ackFrame(key: Uint8Array, device: number, boot: number, ack: number, time: number): Uint8Array {
+  const b = new Uint8Array(FRAME_SCRATCH);
+  let i = 0;
+  const varint = (v: number) => {
+    while (v > 0x7f) {
+      b[i++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    b[i++] = v;
+  };
+  const fixed32 = (v: number) => {
+    b[i++] = v & 0xff;
+    b[i++] = (v >>> 8) & 0xff;
+    b[i++] = (v >>> 16) & 0xff;
+    b[i++] = (v >>> 24) & 0xff;
+  };
+  if (device) (b[i++] = 0x08), varint(device >>> 0);
+  if (boot) (b[i++] = 0x15), fixed32(boot >>> 0);
+  if (ack) (b[i++] = 0x20), varint(ack >>> 0);
+  if (time) (b[i++] = 0x2d), fixed32(time >>> 0);
+  const body = new Uint8Array(i + MAC_LEN);
+  body.set(b.subarray(0, i), 0);
+  body.set(macOf(key, b.subarray(0, i)), i);
+  return encodeFrame(body);
 }
 
 /** The truncated HMAC-SHA256 of protocol/mac.ts, with node:crypto's HMAC (same bytes, one native call). */

@@ -17,6 +17,7 @@ import { contentType, decodePayload, encodePayload } from "./payload.ts";
 import { Connection } from "./connection.ts";
 import { Drain } from "./drain.ts";
 import { backendEvent } from "./event-map.ts";
+import { encodeBackendEvent } from "./event-encode.ts";
 import { Commands } from "./commands.ts";
 
 export { explain, describeError } from "./hint.ts";
@@ -141,15 +142,29 @@ export class Backend implements BackendPort {
   }
 
   private publishEvent(ev: StoredEvent, puback: (err?: Error) => void): void {
-    const msg = backendEvent(ev, { gateway: this.cfg.gatewayId, registry: this.gw.registry, historicalAfterS: this.cfg.outbox.historicalAfterS, nowS: Math.floor(this.gw.now() / 1000), monotonicMs: this.gw.clock.monotonic() });
-    this.connection.publish(topic("event", { gateway: this.cfg.gatewayId, device: ev.device, type: ev.type }), this.enc("event", msg), this.pub.event, puback);
+    const ctx = { gateway: this.cfg.gatewayId, registry: this.gw.registry, historicalAfterS: this.cfg.outbox.historicalAfterS, nowS: Math.floor(this.gw.now() / 1000), monotonicMs: this.gw.clock.monotonic() };
+    const payload = this.cfg.mqtt.payloadFormat === "protobuf" ? encodeBackendEvent(backendEvent(ev, ctx, true)) : this.enc("event", backendEvent(ev, ctx));
+    this.connection.publish(this.eventTopic(ev.device, ev.type), payload, this.pub.event, puback);
+  }
+
+  private readonly topics = new Map<string, string>();
+  /** topics.ts builds and checks the topic; cached per device and type (once per event otherwise) */
+  private eventTopic(device: number, type: string): string {
+    const k = `${device}/${type}`;
+    let t = this.topics.get(k);
+    if (t === undefined) {
+      t = topic("event", { gateway: this.cfg.gatewayId, device, type });
+      if (this.topics.size > 100_000) this.topics.clear();
+      this.topics.set(k, t);
+    }
+    return t;
   }
 
   private delivered(removed: Array<{ eventId: string; type: string; received: number }>): void {
     const now = this.gw.now() / 1000;
     for (const r of removed) this.metrics.observe("varde_event_delivery_seconds", Math.max(0, now - r.received), { type: r.type });
     this.metrics.inc("varde_events_out_total", undefined, removed.length);
-    this.gw.emit({ kind: "delivered", text: `backend has ${removed.length === 1 ? `event ${removed[0].eventId}` : `${removed.length} events`}; removed from the outbox (${this.store.depth()} left)`, eventIds: removed.map((r) => r.eventId) });
+    if (this.gw.listening) this.gw.emit({ kind: "delivered", text: `backend has ${removed.length === 1 ? `event ${removed[0].eventId}` : `${removed.length} events`}; removed from the outbox (${this.store.depth()} left)`, eventIds: removed.map((r) => r.eventId) });
   }
 
   private onMessage(t: string, payload: Buffer, packet: IPublishPacket): void {

@@ -1,10 +1,12 @@
 // A stored event as the backend sees it: the BackendEvent of the contract (docs/backend-contract.md),
 // with the device's registry entry (kind, label), the national codes (codes.ts) and the flags.
-// The envelope is the one the session decoded when the frame came in (decoded once); only events read
-// back from disk after a restart are decoded here.
+// The envelope is read from the one the session decoded when the frame came in (decoded once; events read
+// back from disk after a restart are decoded here); the protobuf payload carries the device's envelope
+// bytes as received (event-encode.ts), the JSON one its canonical decoding.
 import type { StoredEvent } from "../store/store.ts";
 import type { Registry } from "../registry.ts";
 import type { BackendEvent } from "./topics.ts";
+import type { BackendEventBytes } from "./event-encode.ts";
 import { decodeEnvelope } from "../wire.ts";
 import { nationalCodes } from "../codes.ts";
 
@@ -21,7 +23,13 @@ export interface EventMapContext {
   monotonicMs: number;
 }
 
-export function backendEvent(ev: StoredEvent, ctx: EventMapContext): BackendEvent {
+/**
+ * The BackendEvent of a stored event. `raw`: the envelope as its bytes (for the protobuf encoder in
+ * event-encode.ts); otherwise the envelope decoded by the canonical decoder (for JSON and for tests).
+ */
+export function backendEvent(ev: StoredEvent, ctx: EventMapContext): BackendEvent;
+export function backendEvent(ev: StoredEvent, ctx: EventMapContext, raw: true): BackendEventBytes;
+export function backendEvent(ev: StoredEvent, ctx: EventMapContext, raw = false): BackendEvent | BackendEventBytes {
   const env = ev.env ?? (ev.env = decodeEnvelope(ev.payload));
   const entry = ctx.registry.byId.get(ev.device);
   const waitedS = ev.acceptedAt !== undefined ? (ctx.monotonicMs - ev.acceptedAt) / 1000 : ctx.nowS - ev.received;
@@ -36,7 +44,7 @@ export function backendEvent(ev: StoredEvent, ctx: EventMapContext): BackendEven
     late: !!env.late,
     historical: ev.historical || waitedS > ctx.historicalAfterS,
     codes: nationalCodes(ev.type, env),
-    envelope: env,
+    envelope: raw ? ev.payload : decodeEnvelope(ev.payload),
     label: entry?.label ?? "",
     test: !!env.alarm?.test,
     scheduled: scheduledTime(ev.type, env),

@@ -6,7 +6,10 @@
 // listener and mqtts:// against a plain one. diagnoseReset() settles it by asking the port itself —
 // a TLS handshake for mqtt://, a bare MQTT CONNECT for mqtts:// — so the message can say which it is.
 import * as net from "node:net";
-import * as tls from "node:tls";
+import type * as Tls from "node:tls";
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
 
 export interface Explained {
   /** the cause, in words */
@@ -82,7 +85,7 @@ export async function diagnoseReset(url: string): Promise<Explained | null> {
   const port = Number(u.port || (secure ? 8883 : 1883));
   if (!secure) {
     const speaksTls = await new Promise<boolean>((resolve) => {
-      const s = tls.connect({ host, port, rejectUnauthorized: false, servername: net.isIP(host) ? undefined : host });
+      const s = (require("node:tls") as typeof Tls).connect({ host, port, rejectUnauthorized: false, servername: net.isIP(host) ? undefined : host });
       const done = (v: boolean) => {
         s.destroy();
         resolve(v);

@@ -18,6 +18,8 @@ export class BenchDevice {
   seq = 1;
   socket: net.Socket | null = null;
   ready = false;
+  /** false: frames from the gateway are dropped unread (throughput runs) */
+  listening = true;
   /** seq → hrtime of sending */
   readonly sentAt = new Map<number, bigint>();
   /** called with (seq, ack hrtime) for every ack */
@@ -36,7 +38,9 @@ export class BenchDevice {
     const s = net.connect({ host: "127.0.0.1", port });
     s.setNoDelay(true);
     this.socket = s;
-    s.on("data", (b: Buffer) => this.parser.push(b));
+    s.on("data", (b: Buffer) => {
+      if (this.listening) this.parser.push(b);
+    });
     s.on("error", () => s.destroy());
     return new Promise((resolve) => this.readyWaiters.push(resolve));
   }
@@ -58,7 +62,7 @@ export class BenchDevice {
     const f = this.queue.shift();
     if (!f || !this.socket) return null;
     const seq = this.seq++;
-    this.sentAt.set(seq, process.hrtime.bigint());
+    if (this.listening) this.sentAt.set(seq, process.hrtime.bigint());
     this.socket.write(f);
     return `${this.id}:${this.boot}:${seq}`;
   }

@@ -61,6 +61,8 @@ export interface RepResult {
   baseSub: Dist;
   gwThroughput: number;
   baseThroughput: number;
+  /** CPU µs per event during the throughput runs: gateway process; device driver (this process); baseline publisher (this process); broker; subscriber */
+  cpuPerEvent: { gateway: number; devices: number; publisher: number; brokerGw: number; brokerBase: number; subscriberGw: number; subscriberBase: number };
   /** events lost in the runs (sent, never at the subscriber): must be 0 */
   lost: number;
 }
@@ -123,6 +125,13 @@ class Subscriber {
   }
 }
 
+/** CPU time (user + system) a process used so far, ms. */
+function cpuMs(pid: number): number {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
+  return ((Number(rest[11]) + Number(rest[12])) * 1000) / 100; // utime, stime in clock ticks (100 Hz)
+}
+
 /** VmRSS and VmHWM (peak) of a process, MB. */
 function rss(pid: number): { now: number; peak: number } {
   const s = fs.readFileSync(`/proc/${pid}/status`, "utf8");
@@ -163,6 +172,8 @@ function baselinePayload(id: string): Buffer {
   p.write(id.slice(5).padStart(ID_DIGITS, "0"), 2 + 5, "latin1"); // tag, length, "base:"
   return p;
 }
+/** the gateway's publish options for an event (QoS 1, not retained, MQTT 5 content type) */
+const BASE_OPTS = { qos: 1 as const, retain: false, properties: { contentType: "application/x-protobuf; proto=varde.v1.BackendEvent" } };
 const baseId = (n: number) => "base:" + String(n).padStart(ID_DIGITS, "0");
 
 export async function runGatewayBench(o: GatewayBenchOptions): Promise<{ reps: RepResult[]; appAck: AppAckResult[]; fsync: FsyncCost }> {
@@ -188,12 +199,12 @@ export async function runGatewayBench(o: GatewayBenchOptions): Promise<{ reps: R
       data_dir: path.join(root, name, "data"),
       transport: [{ type: "tcp-listen", port: 0 }],
       mqtt: { url: broker.url, backend_ack: backendAck, inflight: Math.max(64, o.window), ack_timeout_s: 30 },
-      metrics: { port: -1 },
+      metrics: { port: 0 }, // /status tells the heap figures behind the RSS
       log: { level: "warn" },
     });
-    const gw = await GatewayProcess.start(config);
+    const gw = await GatewayProcess.start(config, { args: ["--quiet"], nodeArgs: (process.env.BENCH_GATEWAY_NODE_ARGS ?? "").split(" ").filter(Boolean) });
     await gw.waitOutput(/devices may dial tcp port (\d+)/, 30_000);
-    return { gw, port: Number(/devices may dial tcp port (\d+)/.exec(gw.out)![1]) };
+    return { gw, port: Number(/devices may dial tcp port (\d+)/.exec(gw.out)![1]), status: /metrics (http:\S+)\/metrics/.exec(gw.out)![1] + "/status" };
   };
 
   /** R events/s for D s from the devices, round robin; returns the latencies. */
@@ -263,7 +274,7 @@ export async function runGatewayBench(o: GatewayBenchOptions): Promise<{ reps: R
           const { id, p } = payloads[i];
           const t = process.hrtime.bigint();
           sent.set(id, t);
-          base.publish("bench/baseline", p, { qos: 1 }, () => acks.push(Number(process.hrtime.bigint() - t) / 1e6));
+          base.publish("bench/baseline", p, BASE_OPTS, () => acks.push(Number(process.hrtime.bigint() - t) / 1e6));
           i++;
         }
         if (i >= n) {
@@ -277,7 +288,7 @@ export async function runGatewayBench(o: GatewayBenchOptions): Promise<{ reps: R
   };
 
   /** Closed loop: keeps `window` events between send and the subscriber; events/s at the subscriber after 1 s. */
-  const closedLoop = async (sendOne: () => boolean) => {
+  const closedLoop = async (sendOne: () => boolean, gwPid?: number) => {
     let inFlight = 0;
     let received = 0;
     let counting = false;
@@ -303,21 +314,25 @@ export async function runGatewayBench(o: GatewayBenchOptions): Promise<{ reps: R
     await sleep(1000);
     counting = true;
     const t0 = process.hrtime.bigint();
+    const cpu0 = { self: process.cpuUsage(), gw: gwPid ? cpuMs(gwPid) : 0, broker: cpuMs(broker.proc!.pid!), sub: cpuMs(sub.proc.pid!) };
     await sleep(o.throughputS * 1000);
     counting = false;
     const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    const self = process.cpuUsage(cpu0.self);
+    const cpu = { self: (self.user + self.system) / 1000, gw: gwPid ? cpuMs(gwPid) - cpu0.gw : 0, broker: cpuMs(broker.proc!.pid!) - cpu0.broker, sub: cpuMs(sub.proc.pid!) - cpu0.sub };
     stop = true;
     const rate = counted / secs;
     // let the tail arrive before the next run
     const end = Date.now() + 15_000;
     while (inFlight > 0 && Date.now() < end) await sleep(50);
     sub.onCount = () => undefined;
-    return { rate, received };
+    const us = (ms: number) => (counted ? (ms * 1000) / counted : NaN);
+    return { rate, received, cpu: { self: us(cpu.self), gw: us(cpu.gw), broker: us(cpu.broker), sub: us(cpu.sub) } };
   };
 
   for (let rep = 1; rep <= o.reps; rep++) {
     for (const n of o.sessions) {
-      const { gw, port } = await startGateway(`r${rep}-n${n}`, "puback");
+      const { gw, port, status } = await startGateway(`r${rep}-n${n}`, "puback");
       const devs = Array.from({ length: n }, (_, i) => new BenchDevice(10_000 + i, keys[i]));
       const connectMs = await connectAll(devs, port);
       await sleep(1000);
@@ -326,13 +341,14 @@ export async function runGatewayBench(o: GatewayBenchOptions): Promise<{ reps: R
       const b = await baselineLatency();
       // throughput: baseline first (it sizes the gateway's pre-sealed frames), then the gateway
       const bt = await closedLoop(() => {
-        base.publish("bench/baseline", baselinePayload(baseId(++baseSeq)), { qos: 1 });
+        base.publish("bench/baseline", baselinePayload(baseId(++baseSeq)), BASE_OPTS);
         return true;
       });
       const frames = Math.ceil((bt.rate * (o.throughputS + 3)) / n) + 2;
       for (const d of devs) {
         d.onAck = () => undefined;
         d.sentAt.clear();
+        d.listening = false; // acks are not needed here: not even parsed (the device side's cost stays out)
         d.prepare(frames);
       }
       let k = 0;
@@ -345,11 +361,14 @@ export async function runGatewayBench(o: GatewayBenchOptions): Promise<{ reps: R
           }
         }
         return false;
-      });
+      }, gw.proc.pid);
       const peak = rss(gw.proc.pid!).peak;
-      const r: RepResult = { rep, sessions: n, connectMs, rssIdleMB: rssIdle, rssPeakMB: peak, gwAck: g.ack, gwSub: g.sub, baseAck: b.ack, baseSub: b.sub, gwThroughput: gt.rate, baseThroughput: bt.rate, lost: g.lost };
+      const mem = ((await (await fetch(status)).json()) as { memory: object }).memory;
+      log(`  gateway memory after the throughput run: ${JSON.stringify(mem)}`);
+      const r: RepResult = { rep, sessions: n, connectMs, rssIdleMB: rssIdle, rssPeakMB: peak, gwAck: g.ack, gwSub: g.sub, baseAck: b.ack, baseSub: b.sub, gwThroughput: gt.rate, baseThroughput: bt.rate, lost: g.lost,
+        cpuPerEvent: { gateway: gt.cpu.gw, devices: gt.cpu.self, publisher: bt.cpu.self, brokerGw: gt.cpu.broker, brokerBase: bt.cpu.broker, subscriberGw: gt.cpu.sub, subscriberBase: bt.cpu.sub } };
       reps.push(r);
-      log(`rep ${rep}, ${n} sessions: connect ${connectMs.toFixed(0)} ms; RSS ${rssIdle.toFixed(1)} / ${peak.toFixed(1)} MB; latency → subscriber p50 ${g.sub.p50.toFixed(2)} p99 ${g.sub.p99.toFixed(2)} max ${g.sub.max.toFixed(2)} ms (baseline p99 ${b.sub.p99.toFixed(2)}); → device ack p99 ${g.ack.p99.toFixed(2)} ms; throughput ${gt.rate.toFixed(0)}/s vs ${bt.rate.toFixed(0)}/s; lost ${g.lost}`);
+      log(`rep ${rep}, ${n} sessions: connect ${connectMs.toFixed(0)} ms; RSS ${rssIdle.toFixed(1)} / ${peak.toFixed(1)} MB; latency → subscriber p50 ${g.sub.p50.toFixed(2)} p99 ${g.sub.p99.toFixed(2)} max ${g.sub.max.toFixed(2)} ms (baseline p99 ${b.sub.p99.toFixed(2)}); → device ack p99 ${g.ack.p99.toFixed(2)} ms; throughput ${gt.rate.toFixed(0)}/s vs ${bt.rate.toFixed(0)}/s; lost ${g.lost}; CPU µs/event: gateway ${gt.cpu.gw.toFixed(0)}, devices ${gt.cpu.self.toFixed(0)}, broker ${gt.cpu.broker.toFixed(0)}, subscriber ${gt.cpu.sub.toFixed(0)} | bare publisher ${bt.cpu.self.toFixed(0)}, broker ${bt.cpu.broker.toFixed(0)}, subscriber ${bt.cpu.sub.toFixed(0)}`);
       for (const d of devs) d.close();
       gw.kill("SIGTERM");
       await gw.exited;

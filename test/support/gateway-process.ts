@@ -14,6 +14,10 @@ export interface GatewayProcessOptions {
   /** a file holding a libfaketime offset ("+0", "+3h", "-2h"); rewrite it to step the wall clock */
   clockOffsetFile?: string;
   env?: Record<string, string>;
+  /** node options before the bundle (e.g. --cpu-prof) */
+  nodeArgs?: string[];
+  /** more gateway arguments (e.g. --quiet) */
+  args?: string[];
 }
 
 export class GatewayProcess {
@@ -33,7 +37,7 @@ export class GatewayProcess {
       if (!FAKETIME_LIB) throw new Error("libfaketime is not installed (Debian package libfaketime; scripts/setup.sh installs it)");
       Object.assign(env, { LD_PRELOAD: FAKETIME_LIB, FAKETIME_TIMESTAMP_FILE: opts.clockOffsetFile, FAKETIME_CACHE_DURATION: "1", FAKETIME_DONT_FAKE_MONOTONIC: "1" });
     }
-    return new GatewayProcess(spawn(process.execPath, [bundle, "--config", config], { stdio: ["ignore", "pipe", "pipe"], env }));
+    return new GatewayProcess(spawn(process.execPath, [...(opts.nodeArgs ?? []), bundle, "--config", config, ...(opts.args ?? [])], { stdio: ["ignore", "pipe", "pipe"], env }));
   }
 
   get running(): boolean {
