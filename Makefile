@@ -9,6 +9,7 @@ setup:
 
 build: setup
 	@$(NODE) firmware/build/build.ts
+	@$(NODE) cli/gateway/build-service.ts
 
 # Demo: embedded MQTT broker, the gateway and a simulated alarm button on a pseudo-terminal, in real time.
 demo: build

@@ -34,11 +34,15 @@ export interface GatewayConfig {
     rejectUnauthorized: boolean;
     keepaliveS: number;
     reconnectMs: number;
+    /** cap of the reconnect backoff */
+    reconnectMaxMs: number;
     payloadFormat: "protobuf" | "json";
     backendAck: "application" | "puback";
     ackTimeoutS: number;
     inflight: number;
     sessionExpiryS: number;
+    /** how long the route of a command's "delivered" answer (MQTT 5 response topic) is kept */
+    commandTimeoutS: number;
   };
   outbox: { maxBytes: number; minFreeBytes: number; historicalAfterS: number };
   session: {
@@ -52,7 +56,8 @@ export interface GatewayConfig {
     reconnectMs: number;
   };
   metrics: { port: number; host: string };
-  log: { level: string; file?: string };
+  /** rejectsEveryS: window of the rate-limited rejection log (gateway/reject-log.ts) */
+  log: { level: string; file?: string; rejectsEveryS: number };
 }
 
 class Reader {
@@ -167,7 +172,7 @@ export function parseConfig(doc: any, file: string, dir: string): GatewayConfig 
   for (const [i, t] of transports.entries()) if ("port" in t && t.port < 0) r.err(`transport[${i}].port`, undefined, "is required for a TCP transport");
 
   const m = doc.mqtt ?? {};
-  r.known(m, "mqtt", ["url", "embedded_port", "embedded_host", "protocol_version", "client_id", "username", "password", "ca", "cert", "key", "reject_unauthorized", "keepalive_s", "reconnect_ms", "payload_format", "backend_ack", "ack_timeout_s", "inflight", "session_expiry_s"]);
+  r.known(m, "mqtt", ["url", "embedded_port", "embedded_host", "protocol_version", "client_id", "username", "password", "ca", "cert", "key", "reject_unauthorized", "keepalive_s", "reconnect_ms", "reconnect_max_ms", "payload_format", "backend_ack", "ack_timeout_s", "inflight", "session_expiry_s", "command_timeout_s"]);
   const url = r.optStr(m, "url", "mqtt.url");
   if (url !== undefined && !/^(mqtts?|wss?|tcp|ssl):\/\/[^/]+/.test(url)) r.err("mqtt.url", url, 'must look like "mqtt://host:1883" or "mqtts://host:8883"; omit it to use the embedded broker');
   const cert = r.pem(m, "cert", "mqtt.cert", "certificate");
@@ -189,13 +194,16 @@ export function parseConfig(doc: any, file: string, dir: string): GatewayConfig 
     rejectUnauthorized: r.bool(m, "reject_unauthorized", "mqtt.reject_unauthorized", true),
     keepaliveS: r.int(m, "keepalive_s", "mqtt.keepalive_s", 30, 1, 3600),
     reconnectMs: r.int(m, "reconnect_ms", "mqtt.reconnect_ms", 1000, 10, 600_000),
+    reconnectMaxMs: r.int(m, "reconnect_max_ms", "mqtt.reconnect_max_ms", 60_000, 10, 3_600_000),
     payloadFormat: r.oneOf(m, "payload_format", "mqtt.payload_format", "protobuf" as "protobuf" | "json", ["protobuf", "json"]),
     // default: application acks with a real broker; PUBACK with the embedded one (no backend to ack there)
     backendAck: r.oneOf(m, "backend_ack", "mqtt.backend_ack", (url ? "application" : "puback") as "application" | "puback", ["application", "puback"]),
     ackTimeoutS: r.int(m, "ack_timeout_s", "mqtt.ack_timeout_s", 30, 1, 86400),
     inflight: r.int(m, "inflight", "mqtt.inflight", 64, 1, 10000),
     sessionExpiryS: r.int(m, "session_expiry_s", "mqtt.session_expiry_s", 7 * 86400, 0, 0xffffffff),
+    commandTimeoutS: r.int(m, "command_timeout_s", "mqtt.command_timeout_s", 86400, 1, 86400 * 30),
   };
+  if (mqtt.reconnectMaxMs < mqtt.reconnectMs) r.err("mqtt.reconnect_max_ms", mqtt.reconnectMaxMs, `must be at least mqtt.reconnect_ms (${mqtt.reconnectMs})`);
   if (mqtt.password !== undefined && mqtt.username === undefined) r.err("mqtt.username", undefined, "mqtt.password is set, so mqtt.username is required");
 
   const o = doc.outbox ?? {};
@@ -221,8 +229,12 @@ export function parseConfig(doc: any, file: string, dir: string): GatewayConfig 
   r.known(mt, "metrics", ["port", "host"]);
   const metrics = { port: r.int(mt, "port", "metrics.port", 9464, -1, 65535), host: r.str(mt, "host", "metrics.host", "127.0.0.1") };
   const l = doc.log ?? {};
-  r.known(l, "log", ["level", "file"]);
-  const log = { level: r.oneOf(l, "level", "log.level", "info", ["trace", "debug", "info", "warn", "error", "fatal", "silent"]), file: l.file === undefined ? undefined : path.resolve(dir, r.str(l, "file", "log.file")) };
+  r.known(l, "log", ["level", "file", "rejects_every_s"]);
+  const log = {
+    level: r.oneOf(l, "level", "log.level", "info", ["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
+    file: l.file === undefined ? undefined : path.resolve(dir, r.str(l, "file", "log.file")),
+    rejectsEveryS: r.int(l, "rejects_every_s", "log.rejects_every_s", 10, 1, 3600),
+  };
   return { source: file, gatewayId, registry, dataDir, transports, mqtt, outbox, session, metrics, log };
 }
 

@@ -7,6 +7,7 @@ import mqtt from "mqtt";
 import { startGateway, parseConfig, topic, type GatewayHandle } from "./index.ts";
 import { appendDevice, newDeviceKey } from "./registry.ts";
 import { FakeDevice, waitFor } from "../test/support/fake-device.ts";
+import { ManualClock } from "../test/support/manual-clock.ts";
 import { decodeMessage, encodeMessage, sealFrame } from "./wire.ts";
 import { codeLabel } from "./codes.ts";
 
@@ -172,28 +173,58 @@ describe("gateway (embedded broker, in-memory link)", () => {
     expect(gw.core.status()).toMatchObject({ links: [{ device: 1001, up: true }] });
   });
 
-  it("heartbeat supervision: device lost after missed heartbeats, back at its next frame (availability + events)", async () => {
-    const { key, cfg } = setup({ session: { heartbeat_s: 1, missed_heartbeats: 2 } });
-    const gw = await start(cfg);
+  it("heartbeat supervision on the gateway clock: lost after missed heartbeats (not earlier), back at its next frame", async () => {
+    const { key, cfg } = setup({ session: { heartbeat_s: 10, missed_heartbeats: 3 } });
+    const clock = new ManualClock();
+    const gw = await startGateway(cfg, { clock });
+    cleanup.push(() => gw.stop());
     const sub = await subscriber(gw.brokerUrl, "varde/v1/gw1/device/1001/#");
     const dev = new FakeDevice({ id: 1001, key });
     cleanup.push(() => dev.close());
     gw.addLink(dev.memoryLink());
     await dev.waitFor(() => dev.sessions === 1, 10000, "handshake");
-    dev.heartbeat(1);
-    const t0 = Date.now();
+    dev.heartbeat(10);
+    await waitFor(() => gw.metrics.get("varde_events_in_total", { type: "heartbeat" }) === 1, 10000, "heartbeat stored");
     const types = () => sub.msgs.filter((m) => m.topic.includes("/event/")).map((m) => m.topic.split("/").pop());
+    clock.advance(30_000); // exactly the window: not lost yet
+    expect(gw.core.status().devices[0].online).toBe(true);
+    clock.advance(gw.core.superviseEveryMs()); // one tick later: lost
+    expect(gw.core.status().devices[0].online).toBe(false);
     await waitFor(() => types().includes("device_lost"), 10000, "device_lost");
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(1900);
     const avail = () => sub.msgs.filter((m) => m.topic.endsWith("/availability")).map((m) => decodeMessage("DeviceAvailability", new Uint8Array(m.payload)));
+    await waitFor(() => avail().at(-1)?.online === false, 10000, "offline availability");
     expect(avail().at(-1)).toMatchObject({ online: false, reason: "heartbeat_missed" });
     const lost = sub.msgs.find((m) => m.topic.endsWith("/event/device_lost"))!;
     expect(decodeMessage("BackendEvent", new Uint8Array(lost.payload)).codes).toEqual([{ system: "SCAIP", code: "0123", display: "radio test missing" }]); // an alarm button: VKP 1.20 is the dispenser's
-    dev.heartbeat(1);
+    clock.advance(60_000); // reported once, not every tick
+    dev.heartbeat(10);
     await waitFor(() => types().includes("device_back"), 10000, "device_back");
     expect(avail().at(-1)).toMatchObject({ online: true });
+    await waitFor(() => types().filter((t) => t === "heartbeat").length === 2, 3000, "both heartbeats");
     expect(types().filter((t) => t === "device_lost").length).toBe(1);
-    expect(types().filter((t) => t === "heartbeat").length).toBe(2);
+  });
+
+  it("NTP steps the gateway's wall clock by hours, both ways: supervision measures silence on monotonic time", async () => {
+    const { key, cfg } = setup({ session: { heartbeat_s: 10, missed_heartbeats: 3 } });
+    const clock = new ManualClock();
+    const gw = await startGateway(cfg, { clock });
+    cleanup.push(() => gw.stop());
+    const dev = new FakeDevice({ id: 1001, key });
+    cleanup.push(() => dev.close());
+    gw.addLink(dev.memoryLink());
+    await dev.waitFor(() => dev.sessions === 1, 10000, "handshake");
+    dev.heartbeat(10);
+    await waitFor(() => gw.metrics.get("varde_events_in_total", { type: "heartbeat" }) === 1, 10000, "heartbeat stored");
+    const online = () => gw.core.status().devices[0].online;
+    clock.stepWall(+3 * 3600_000); // forward: a wall-clock gateway would call every device lost now
+    clock.advance(20_000);
+    expect(online()).toBe(true);
+    dev.heartbeat(10); // alive, 20 s after the last one
+    await waitFor(() => gw.metrics.get("varde_events_in_total", { type: "heartbeat" }) === 2, 10000, "second heartbeat");
+    clock.stepWall(-6 * 3600_000); // back: a wall-clock gateway would wait hours to notice a dead device
+    clock.advance(30_000 + gw.core.superviseEveryMs());
+    expect(online()).toBe(false); // lost after exactly its window of silence
+    expect(gw.metrics.get("varde_handshakes_total")).toBe(1);
   });
 
   it("queues downlink for an offline device and delivers it in order when it connects", async () => {
@@ -263,17 +294,23 @@ describe("gateway (embedded broker, in-memory link)", () => {
     expect(gw.metrics.get("varde_events_in_total")).toBe(50);
   });
 
-  it("time sync at session start and then every time_sync_s", async () => {
-    const { key, cfg } = setup({ session: { time_sync_s: 1 } });
-    const gw = await start(cfg);
+  it("time sync at session start and then every time_sync_s (gateway clock)", async () => {
+    const { key, cfg } = setup({ session: { time_sync_s: 60 } });
+    const clock = new ManualClock();
+    const gw = await startGateway(cfg, { clock });
+    cleanup.push(() => gw.stop());
     const dev = new FakeDevice({ id: 1001, key });
     cleanup.push(() => dev.close());
     gw.addLink(dev.memoryLink());
     await dev.waitFor(() => dev.sessions === 1 && dev.timeSync !== null, 10000, "handshake");
-    const t0 = Date.now();
-    await dev.waitFor(() => dev.received.filter((e) => e.timeSync).length >= 3, 10000, "two periodic syncs");
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(1800);
-    expect(Math.abs(dev.timeSync.unix - Date.now() / 1000)).toBeLessThan(2);
+    const syncs = () => dev.received.filter((e) => e.timeSync).length;
+    clock.advance(59_000);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(syncs()).toBe(1);
+    clock.advance(1_000);
+    clock.advance(60_000);
+    await dev.waitFor(() => syncs() === 3, 10000, "two periodic syncs");
+    expect(dev.timeSync.unix).toBe(Math.floor(clock.now() / 1000));
   });
 
   it("a device provisioned while the gateway runs is accepted without a restart", async () => {

@@ -10,15 +10,14 @@ import * as path from "node:path";
 import pino from "pino";
 import { loadConfig, parseConfig, type GatewayConfig, type TransportConfig } from "./config.ts";
 import { loadRegistry } from "./registry.ts";
-import { Outbox } from "./outbox.ts";
+import { Store } from "./store/store.ts";
 import { Gateway, type BusEvent } from "./gateway.ts";
 import { realClock, type GatewayClock } from "./clock.ts";
 import { Backend } from "./mqtt/backend.ts";
-import { startEmbeddedBroker, type EmbeddedBroker } from "./mqtt/embedded.ts";
+import type { EmbeddedBroker } from "./mqtt/embedded.ts";
 import { Metrics } from "./metrics.ts";
 import { lockDataDir } from "./lock.ts";
 import type { Link, Transport } from "./transports/transport.ts";
-import { SerialTransport } from "./transports/serial.ts";
 import { TcpConnectTransport, TcpListenTransport } from "./transports/tcp.ts";
 
 export { loadConfig, parseConfig, realClock, type GatewayConfig, type GatewayClock, type BusEvent, type Link, type Transport };
@@ -30,7 +29,8 @@ export interface GatewayHandle {
   metricsUrl: string;
   bus: Gateway["bus"];
   core: Gateway;
-  outbox: Outbox;
+  /** the store (its outbox view: depth(), full, fault, commits) */
+  outbox: Store;
   metrics: Metrics;
   transports: Transport[];
   /** ports bound by tcp-listen transports, in config order */
@@ -58,8 +58,10 @@ export async function makeTransport(t: TransportConfig, cfg: GatewayConfig, log:
       const { bleTransportForBoard } = await import("./transports/ble.ts");
       return bleTransportForBoard(t.board, { addresses: t.addresses.length ? t.addresses : undefined, log });
     }
-    case "serial":
+    case "serial": {
+      const { SerialTransport } = await import("./transports/serial.ts"); // serialport's native binding: loaded when used
       return new SerialTransport({ path: t.path, baudRate: t.baud, reconnectMs: cfg.session.reconnectMs, log });
+    }
     case "tcp":
       return new TcpConnectTransport({ host: t.host, port: t.port, reconnectMs: cfg.session.reconnectMs, log });
     case "tcp-listen":
@@ -82,9 +84,10 @@ export async function startGateway(configOrPath: GatewayConfig | string, opts: S
   const unlock = lockDataDir(config.dataDir);
   const metrics = new Metrics();
   let core: Gateway | null = null;
-  let outbox: Outbox;
+  let backend: Backend | null = null;
+  let outbox: Store;
   try {
-    outbox = new Outbox(path.join(config.dataDir, "outbox.db"), {
+    outbox = new Store(path.join(config.dataDir, "outbox.db"), {
       maxBytes: config.outbox.maxBytes,
       minFreeBytes: config.outbox.minFreeBytes,
       now: () => clock.now(),
@@ -98,20 +101,34 @@ export async function startGateway(configOrPath: GatewayConfig | string, opts: S
         metrics.inc("varde_events_dropped_total");
         logger.warn({ eventId: e.eventId, type: e.type }, "outbox full: oldest telemetry dropped");
       },
+      onFault: (f) => {
+        metrics.set("varde_storage_fault", f ? 1 : 0);
+        if (f) logger.error({ code: f.code, err: f.message }, `FAULT: the data directory ${config.dataDir} refuses writes (${f.code}: ${f.message}); device frames are not acknowledged (the devices keep their events) until it takes writes again — free space or make it writable; retrying every second`);
+        else logger.info(`the data directory ${config.dataDir} takes writes again; device frames are acknowledged again`);
+        core?.emit({ kind: f ? "storage-fault" : "storage-ok", text: f ? `FAULT: cannot write to ${config.dataDir} (${f.code}); device events stay in the devices` : `${config.dataDir} writable again` });
+        backend?.rebirth();
+      },
     });
   } catch (e) {
     unlock();
     throw e;
   }
+  if (outbox.damage) {
+    const d = outbox.damage;
+    const rows = Object.entries(d.salvage.rows).map(([t, n]) => `${n} ${t}`).join(", ") || "nothing";
+    const lost = Object.entries(d.salvage.unreadable).map(([t, why]) => `${t}: ${why}`).join("; ");
+    metrics.set("varde_outbox_salvaged_events", d.salvage.rows.events ?? 0);
+    logger.error({ damage: d }, `${path.join(config.dataDir, "outbox.db")} was damaged (${d.reason}); it is kept as ${d.movedTo} and the gateway continues with what could be read: ${rows}${lost ? `; unreadable: ${lost}` : ""}`);
+  }
   core = new Gateway(config, registry, outbox, metrics, logger, clock);
   let broker: EmbeddedBroker | null = null;
-  let backend: Backend | null = null;
   const transports: Transport[] = [];
   const listenPorts: number[] = [];
   let unwatch = () => {};
   try {
     let url = config.mqtt.url;
     if (!url) {
+      const { startEmbeddedBroker } = await import("./mqtt/embedded.ts");
       broker = await startEmbeddedBroker(config.mqtt.embeddedHost, config.mqtt.embeddedPort);
       url = broker.url;
       config.mqtt.protocolVersion = 4; // aedes speaks MQTT 3.1.1
@@ -122,6 +139,7 @@ export async function startGateway(configOrPath: GatewayConfig | string, opts: S
     metrics.beforeScrape = () => {
       metrics.set("varde_outbox_depth", outbox.depth());
       metrics.set("varde_outbox_bytes", outbox.sizeBytes());
+      metrics.set("varde_devices_online", core!.devices.onlineCount()); // the device table is the one source
     };
     const metricsUrl = await metrics.serve(config.metrics.host, config.metrics.port, () => ({ gateway: config.gatewayId, broker: url, mqttConnected: backend!.connected, bdSeq: backend!.bdSeq, ...core!.status() }));
     core.start();

@@ -30,7 +30,10 @@ export function lockDataDir(dataDir: string): () => void {
         }
       };
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw new Error(`${file}: cannot create the lock file: ${(e as Error).message}; check [gateway] data_dir permissions`);
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "EROFS") throw new Error(`${file}: the data directory ${dataDir} is on a read-only file system (EROFS); the outbox in it is kept as it is — make it writable again (a storage card that turned read-only after an error needs a file system check: fsck, then mount it read-write) and start the gateway`);
+      if (code === "ENOSPC") throw new Error(`${file}: the disk holding the data directory ${dataDir} is full (ENOSPC); free space on it and start the gateway — the outbox in it is kept`);
+      if (code !== "EEXIST") throw new Error(`${file}: cannot create the lock file: ${(e as Error).message}; check [gateway] data_dir and its permissions`);
       const pid = Number(fs.readFileSync(file, "utf8").trim());
       if (pid > 0 && pid !== process.pid && alive(pid)) {
         throw new Error(`${file}: another gateway (pid ${pid}) is using data_dir ${dataDir}; stop it first, or give this one its own data_dir`);

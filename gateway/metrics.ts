@@ -2,17 +2,20 @@
 // gauges), served with the gateway's status on one small HTTP server:
 //   GET /metrics  Prometheus text       GET /status  JSON (used by `varde status`)
 // Bound to 127.0.0.1 by default ([metrics] host/port; port -1 disables, 0 picks a free port).
-import * as http from "node:http";
+import type * as Http from "node:http";
+import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 
 const HELP: Record<string, [string, "counter" | "gauge"]> = {
   varde_events_in_total: ["Device events stored in the outbox, by type", "counter"],
   varde_events_out_total: ["Events that left the outbox (backend has them)", "counter"],
   varde_events_published_total: ["Event publishes to the broker (including republishes)", "counter"],
+  varde_events_republished_total: ["Events published again after no acknowledgement within ack_timeout_s", "counter"],
   varde_events_dropped_total: ["Telemetry events dropped because the outbox was full", "counter"],
   varde_duplicates_total: ["Reliable device frames received again and acked again, not stored", "counter"],
   varde_frames_in_total: ["Authenticated device frames", "counter"],
-  varde_frames_rejected_total: ["Device frames rejected, by reason", "counter"],
+  varde_frames_rejected_total: ["Device frames rejected, by reason (framing = lost to a bad length, CRC or truncation)", "counter"],
+  varde_link_noise_bytes_total: ["Bytes on device links outside any frame (debug text, line noise)", "counter"],
   varde_handshakes_total: ["Completed device handshakes", "counter"],
   varde_device_seq_resets_total: ["Devices whose reliable seq went backwards (re-flashed, flash lost)", "counter"],
   varde_links_opened_total: ["Transport links opened", "counter"],
@@ -22,9 +25,13 @@ const HELP: Record<string, [string, "counter" | "gauge"]> = {
   varde_mqtt_connects_total: ["Connections to the broker made", "counter"],
   varde_mqtt_reconnects_total: ["Reconnection attempts to the broker", "counter"],
   varde_commands_total: ["Backend commands handled, by command", "counter"],
+  varde_commands_rejected_total: ["Backend commands refused, by reason (malformed, unknown_command, bad_request, response_topic)", "counter"],
+  varde_acks_rejected_total: ["EventAck messages that could not be decoded", "counter"],
   varde_outbox_depth: ["Events waiting in the outbox", "gauge"],
   varde_outbox_bytes: ["Bytes accounted to the outbox", "gauge"],
   varde_outbox_full: ["1 while the outbox is at its configured bound", "gauge"],
+  varde_storage_fault: ["1 while the data directory refuses writes (disk full, read-only, I/O error)", "gauge"],
+  varde_outbox_salvaged_events: ["Events salvaged from a damaged outbox file at the last start", "gauge"],
   varde_devices_online: ["Devices currently online", "gauge"],
   varde_mqtt_connected: ["1 while connected to the broker", "gauge"],
 };
@@ -35,10 +42,11 @@ const HISTOGRAMS: Record<string, [string, number[]]> = {
 };
 
 type Labels = Record<string, string>;
+const require = createRequire(import.meta.url);
 
 export class Metrics {
   private values = new Map<string, Map<string, number>>();
-  private server: http.Server | null = null;
+  private server: Http.Server | null = null;
   private hist = new Map<string, Map<string, { buckets: number[]; sum: number; count: number }>>();
   /** refreshed before every scrape (gauges read from live state) */
   beforeScrape: () => void = () => undefined;
@@ -110,6 +118,7 @@ export class Metrics {
   /** Starts the HTTP endpoint; resolves with its URL ("" when disabled). */
   async serve(host: string, port: number, status: () => object): Promise<string> {
     if (port < 0) return "";
+    const http: typeof Http = require("node:http"); // loaded only when the endpoint is on
     const server = http.createServer((req, res) => {
       if (req.url === "/metrics") {
         res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });

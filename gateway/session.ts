@@ -6,13 +6,20 @@
 // hello_retry_max_ms, until a DeviceInfo with the current nonce arrives. A DeviceInfo with a stale
 // nonce, or a frame showing the device rebooted (new boot id), starts a fresh handshake.
 //
-// Every frame after the framing layer: its envelope names the device; unknown device → rejected;
-// MAC checked with that device's key → rejected when wrong. What an authenticated frame means
-// (reliable event, ack of a downlink, telemetry) is decided by the Gateway (gateway.ts).
+// Every frame after the framing layer is decoded once (wire.ts splitBody): its envelope names the
+// device; unknown device → rejected; MAC checked with that device's key → rejected when wrong. What an
+// authenticated frame means (reliable event, ack of a downlink, telemetry) is decided by the Gateway
+// (gateway.ts), told whether the frame is FRESH: it came on a link whose handshake this device completed
+// (nonce echoed under its key) in its current boot. Only fresh frames count as a sign of life; a frame
+// captured earlier and replayed from another connection is authenticated but not fresh.
+//
+// Frames lost below authentication — bad length, bad CRC, truncated (FrameParser.bad) — and noise bytes
+// between frames (debug text on a serial port) are reported to the host after every chunk, so they are
+// counted and logged (rate-limited) instead of vanishing.
 import * as crypto from "node:crypto";
 import { FrameParser } from "../protocol/framing.ts";
 import type { Link } from "./transports/transport.ts";
-import { openFrame, peekBody, sealFrame, ZERO_KEY } from "./wire.ts";
+import { ackFrame, macMatches, sealEnvelope, splitBody, ZERO_KEY } from "./wire.ts";
 import type { Registry } from "./registry.ts";
 import type { GatewayClock } from "./clock.ts";
 
@@ -21,18 +28,20 @@ import type { GatewayClock } from "./clock.ts";
  * before (retransmission or replay) is not a rejection: it is acked again and counted in
  * varde_duplicates_total.
  */
-export type RejectReason = "malformed" | "unknown_device" | "bad_mac" | "stale_nonce" | "no_session" | "outbox_full";
+export type RejectReason = "framing" | "malformed" | "unknown_device" | "bad_mac" | "stale_nonce" | "no_session" | "outbox_full" | "storage_fault";
 
 export interface SessionHost {
   registry: Registry;
   boot: number;
   cfg: { helloRetryMs: number; helloRetryMaxMs: number; timeSyncS: number };
-  now(): number; // Unix ms
-  /** the timers of the handshake retry and the periodic time sync (gateway/clock.ts) */
+  /** the timers of the handshake retry and the periodic time sync, wall time for Hello/TimeSync, monotonic for the rate limit */
   clock: GatewayClock;
-  onReject(s: Session, reason: RejectReason, device: number): void;
+  onReject(s: Session, reason: RejectReason, device: number, count?: number): void;
+  /** noise bytes between frames (debug text): counted, not an error */
+  onNoise(s: Session, bytes: number): void;
   onHandshake(s: Session, device: number, info: any, env: any): void;
-  onFrame(s: Session, device: number, env: any, payload: Uint8Array): void;
+  /** An authenticated frame; `fresh` = on this device's handshaken link in its current boot. */
+  onFrame(s: Session, device: number, env: any, payload: Uint8Array, fresh: boolean): void;
   onClose(s: Session): void;
   log(level: "debug" | "info" | "warn", msg: string, extra?: object): void;
 }
@@ -45,9 +54,11 @@ export class Session {
   closed = false;
   private helloTimer: unknown = null;
   private helloDelay: number;
-  private lastHello = 0;
+  private lastHello = -Infinity; // monotonic ms
   private syncTimer: unknown = null;
   readonly parser: FrameParser;
+  private bad = 0;
+  private noise = 0;
 
   constructor(readonly link: Link, readonly host: SessionHost) {
     this.helloDelay = host.cfg.helloRetryMs;
@@ -55,9 +66,22 @@ export class Session {
   }
 
   start(): void {
-    this.link.on("data", (b) => this.parser.push(b));
+    this.link.on("data", (b) => this.onData(b));
     this.link.on("close", () => this.close());
     this.sendHello();
+  }
+
+  private onData(b: Uint8Array): void {
+    this.parser.push(b);
+    const p = this.parser;
+    if (p.bad !== this.bad) {
+      this.host.onReject(this, "framing", this.device, p.bad - this.bad);
+      this.bad = p.bad;
+    }
+    if (p.noise !== this.noise) {
+      this.host.onNoise(this, p.noise - this.noise);
+      this.noise = p.noise;
+    }
   }
 
   /** Starts (or restarts) the handshake with a fresh nonce. */
@@ -66,9 +90,9 @@ export class Session {
     this.up = false;
     if (this.helloTimer) this.host.clock.clearTimeout(this.helloTimer);
     this.nonce = crypto.randomBytes(4).readUInt32BE(0) || 1;
-    this.lastHello = this.host.now();
-    const t = Math.floor(this.lastHello / 1000);
-    this.write(sealFrame(ZERO_KEY, { device: 0, boot: this.host.boot, time: t, hello: { nonce: this.nonce, gatewayTime: t } }));
+    this.lastHello = this.host.clock.monotonic();
+    const t = Math.floor(this.host.clock.now() / 1000);
+    this.write(sealEnvelope(ZERO_KEY, { device: 0, boot: this.host.boot, time: t, hello: { nonce: this.nonce, gatewayTime: t } }));
     this.helloTimer = this.host.clock.setTimeout(() => {
       this.helloTimer = null;
       this.helloDelay = Math.min(this.helloDelay * 2, this.host.cfg.helloRetryMaxMs);
@@ -87,12 +111,19 @@ export class Session {
   send(env: Record<string, any>): void {
     const entry = this.host.registry.byId.get(env.device);
     if (!entry || this.closed) return;
-    this.write(sealFrame(entry.keyBytes, env));
+    this.write(sealEnvelope(entry.keyBytes, env));
+  }
+
+  /** Acks the device's reliable frame `seq` (the event is durable). */
+  sendAck(device: number, seq: number): void {
+    const entry = this.host.registry.byId.get(device);
+    if (!entry || this.closed) return;
+    this.write(ackFrame(entry.keyBytes, device, this.host.boot, seq, Math.floor(this.host.clock.now() / 1000)));
   }
 
   sendTimeSync(): void {
     if (!this.device) return;
-    const ms = this.host.now();
+    const ms = this.host.clock.now();
     this.send({ device: this.device, boot: this.host.boot, time: Math.floor(ms / 1000), timeSync: { unix: Math.floor(ms / 1000), millis: ms % 1000 } });
   }
 
@@ -100,19 +131,23 @@ export class Session {
     this.link.write(frame).catch((e) => this.host.log("debug", `${this.link.name}: write failed: ${(e as Error).message}`));
   }
 
+  private helloDue(): boolean {
+    return this.host.clock.monotonic() - this.lastHello >= this.host.cfg.helloRetryMs;
+  }
+
   private onBody(body: Uint8Array): void {
-    const peek = peekBody(body);
-    if (!peek) return this.host.onReject(this, "malformed", 0);
-    const id = peek.env.device ?? 0;
+    const f = splitBody(body);
+    if (!f) return this.host.onReject(this, "malformed", 0);
+    const env = f.env;
+    const id = env.device ?? 0;
     const entry = this.host.registry.byId.get(id);
     if (!entry) return this.host.onReject(this, "unknown_device", id);
-    const env = openFrame(entry.keyBytes, body);
-    if (!env) return this.host.onReject(this, "bad_mac", id);
+    if (!macMatches(entry.keyBytes, f.payload, f.mac)) return this.host.onReject(this, "bad_mac", id);
     if (env.info) {
       if ((env.info.nonce ?? 0) !== this.nonce || this.nonce === 0) {
         this.host.onReject(this, "stale_nonce", id);
         // The device wants a session (it rebooted or missed our Hello): offer a fresh one, rate-limited.
-        if (this.host.now() - this.lastHello >= this.host.cfg.helloRetryMs) this.sendHello();
+        if (this.helloDue()) this.sendHello();
         return;
       }
       if (this.helloTimer) this.host.clock.clearTimeout(this.helloTimer);
@@ -128,16 +163,17 @@ export class Session {
       this.syncTimer = this.host.clock.setInterval(() => this.sendTimeSync(), this.host.cfg.timeSyncS * 1000);
       return;
     }
+    const fresh = this.up && id === this.device && (env.boot ?? 0) === this.deviceBoot;
     // A fresh (not late) frame from a new boot id: the device rebooted behind a link that stayed up.
     // Late replays keep the boot id they were made under, so they do not count.
-    if (this.up && id === this.device && !env.late && (env.boot ?? 0) !== this.deviceBoot && this.host.now() - this.lastHello >= this.host.cfg.helloRetryMs) {
+    if (this.up && id === this.device && !env.late && (env.boot ?? 0) !== this.deviceBoot && this.helloDue()) {
       this.host.log("info", `${this.link.name}: device ${id} rebooted (boot ${this.deviceBoot} → ${env.boot ?? 0}); new handshake`);
-      this.host.onFrame(this, id, env, peek.payload);
+      this.host.onFrame(this, id, env, f.payload, false);
       this.sendHello();
       return;
     }
-    if (!this.device) this.device = id;
-    this.host.onFrame(this, id, env, peek.payload);
+    if (!this.device) this.device = id; // acks of its reliable frames go back on this link
+    this.host.onFrame(this, id, env, f.payload, fresh);
   }
 
   close(): void {

@@ -51,13 +51,16 @@ export function offlineStatus(cfg: GatewayConfig): StatusReport {
     const e = db.prepare("SELECT COUNT(*) AS n, COALESCE(SUM(length(payload)),0) AS b, MIN(received) AS oldest FROM events").get() as { n: number; b: number; oldest: number | null };
     const dl = db.prepare("SELECT COUNT(*) AS n FROM downlink").get() as { n: number };
     report.outbox = { depth: e.n, bytes: e.b, downlink: dl.n, oldest: e.oldest ? new Date(e.oldest * 1000).toISOString() : undefined };
-    const meta = db.prepare("SELECT value FROM meta WHERE key = ?");
-    const dlq = db.prepare("SELECT COUNT(*) AS n FROM downlink WHERE device = ?");
-    const bd = meta.get("bdSeq") as { value: string } | undefined;
+    // schema v1 (gateway/store/schema.ts): bd_seq in gateway, availability per device in devices;
+    // a file not opened by a v1 gateway yet still has the first layout (meta keys)
+    const v1 = !!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'devices'").get();
+    const bd = (v1 ? db.prepare("SELECT value FROM gateway WHERE key = 'bd_seq'") : db.prepare("SELECT value FROM meta WHERE key = 'bdSeq'")).get() as { value: string | number } | undefined;
     if (bd) report.bdSeq = Number(bd.value);
+    const avail = v1 ? db.prepare("SELECT availability AS value FROM devices WHERE device = ?") : db.prepare("SELECT value FROM meta WHERE key = 'avail:' || ?");
+    const dlq = db.prepare("SELECT COUNT(*) AS n FROM downlink WHERE device = ?");
     report.devices = reg.devices.map((d) => {
-      const a = meta.get(`avail:${d.id}`) as { value: string } | undefined;
-      const av = a ? JSON.parse(a.value) : null;
+      const a = avail.get(d.id) as { value: string | null } | undefined;
+      const av = a?.value ? JSON.parse(a.value) : null;
       return { id: d.id, label: d.label, kind: d.kind, online: av ? av.online : null, lastSeen: av ? new Date(av.lastSeen * 1000).toISOString() : undefined, downlinkQueued: (dlq.get(d.id) as { n: number }).n };
     });
   } finally {

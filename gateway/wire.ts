@@ -2,8 +2,10 @@
 // canonical encoding, same plain-object conventions as the firmware codec — see that file) plus the
 // two helpers the gateway needs on top: reading an envelope before its MAC is checked (to learn which
 // device key to check it with) and naming the oneof body member present.
-import type protobuf from "protobufjs";
+import { createHmac, timingSafeEqual } from "node:crypto";
+import protobuf from "protobufjs";
 import { MAC_LEN } from "../protocol/mac.ts";
+import { encodeFrame } from "../protocol/framing.ts";
 import { decodeMessage, encodeCanonical, lookupType, nodeSha256, openFrame, sealFrame, ZERO_KEY } from "../protocol/schema.ts";
 
 export { decodeMessage, nodeSha256, openFrame, sealFrame, ZERO_KEY };
@@ -19,6 +21,84 @@ export function encodeEnvelope(env: Record<string, any>): Uint8Array {
 }
 export function decodeEnvelope(bytes: Uint8Array): any {
   return decodeMessage("Envelope", bytes);
+}
+
+/**
+ * A frame body, decoded ONCE: the Envelope (to learn which device key checks it), the payload bytes and
+ * the MAC. The MAC is checked afterwards with macMatches(); nothing in `env` may be trusted before.
+ * Null when the body is too short or not an Envelope.
+ *
+ * The envelope is protobufjs's own decoded message (its generated decoder, no conversion pass): field names
+ * and enum numbers as in protocol/schema.ts; fields not on the wire read as their defaults (message fields
+ * as null); of two members of the body oneof the last one wins, as with the canonical decoder.
+ */
+export function splitBody(body: Uint8Array): { env: any; payload: Uint8Array; mac: Uint8Array } | null {
+  if (body.length <= MAC_LEN) return null;
+  const payload = body.subarray(0, body.length - MAC_LEN);
+  let env: any;
+  try {
+    env = envelopeType().decode(payload);
+  } catch {
+    return null;
+  }
+  return { env, payload, mac: body.subarray(body.length - MAC_LEN) };
+}
+
+let envelope: protobuf.Type | null = null;
+function envelopeType(): protobuf.Type {
+  return (envelope ??= lookupType("Envelope"));
+}
+
+const FRAME_SCRATCH = 32;
+
+/**
+ * The gateway's ack of a reliable device frame, {device, boot, ack, time}, sealed with the device key: the
+ * same bytes as sealEnvelope() (canonical: ascending fields, zero values left out; wire.test.ts compares),
+ * written by hand because it is sent once per event.
+ */
+export function ackFrame(key: Uint8Array, device: number, boot: number, ack: number, time: number): Uint8Array {
+  const b = new Uint8Array(FRAME_SCRATCH);
+  let i = 0;
+  const varint = (v: number) => {
+    while (v > 0x7f) {
+      b[i++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    b[i++] = v;
+  };
+  const fixed32 = (v: number) => {
+    b[i++] = v & 0xff;
+    b[i++] = (v >>> 8) & 0xff;
+    b[i++] = (v >>> 16) & 0xff;
+    b[i++] = (v >>> 24) & 0xff;
+  };
+  if (device) (b[i++] = 0x08), varint(device >>> 0);
+  if (boot) (b[i++] = 0x15), fixed32(boot >>> 0);
+  if (ack) (b[i++] = 0x20), varint(ack >>> 0);
+  if (time) (b[i++] = 0x2d), fixed32(time >>> 0);
+  const body = new Uint8Array(i + MAC_LEN);
+  body.set(b.subarray(0, i), 0);
+  body.set(macOf(key, b.subarray(0, i)), i);
+  return encodeFrame(body);
+}
+
+/** The truncated HMAC-SHA256 of protocol/mac.ts, with node:crypto's HMAC (same bytes, one native call). */
+export function macOf(key: Uint8Array, payload: Uint8Array): Buffer {
+  return createHmac("sha256", key).update(payload).digest().subarray(0, MAC_LEN);
+}
+
+/** Constant-time check of a frame's MAC. */
+export function macMatches(key: Uint8Array, payload: Uint8Array, mac: Uint8Array): boolean {
+  return mac.length === MAC_LEN && timingSafeEqual(macOf(key, payload), mac);
+}
+
+/** A complete frame for `env` sealed with `key` (same bytes as protocol/schema.ts sealFrame). */
+export function sealEnvelope(key: Uint8Array, env: Record<string, any>): Uint8Array {
+  const payload = encodeCanonical("Envelope", env);
+  const body = new Uint8Array(payload.length + MAC_LEN);
+  body.set(payload, 0);
+  body.set(macOf(key, payload), payload.length);
+  return encodeFrame(body);
 }
 
 /** Splits a frame body into its envelope WITHOUT checking the MAC (only to pick the key to check). */

@@ -33,6 +33,9 @@ git ls-files -z --cached --others --exclude-standard \
   | while IFS= read -r -d '' f; do [ -f "$f" ] && printf '%s\0' "$f"; done \
   | xargs -0 cp --parents -t "$app"
 
+step "the compiled gateway the service runs -> /opt/varde/dist/gateway"
+node --import tsx -e 'const m = await import("./cli/gateway/build-service.ts"); await m.buildGateway(process.argv[1] + "/dist/gateway/varde-gateway.mjs")' "$app"
+
 step "production node_modules (npm ls --omit=dev) -> /opt/varde/node_modules"
 # each package's own files (its nested node_modules are listed as packages of their own), in one tar
 npm ls --omit=dev --parseable --all 2>/dev/null | tail -n +2 | while read -r p; do

@@ -11,6 +11,7 @@ command -v udevadm >/dev/null 2>&1 || need+=(udev)           # SerialPort.list()
 command -v openssl >/dev/null 2>&1 || need+=(openssl)        # test CA and client certificates for the TLS tests
 command -v qemu-i386 >/dev/null 2>&1 || need+=(qemu-user)    # runs the real Espruino interpreters (i386 builds) on x86-64
 command -v chromium >/dev/null 2>&1 || need+=(chromium)      # browser tests of the console (playwright-core drives it)
+ls /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1 || need+=(libfaketime) # steps a gateway process's wall clock (NTP-step tests)
 [ -x /usr/lib/postgresql/15/bin/postgres ] || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql) # the backend's shared store
 # progress for the slow steps: elapsed time (and what is done, when `count` says) every 10 s, on one
 # updating line on a terminal, as separate lines in a log

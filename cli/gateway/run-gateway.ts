@@ -3,6 +3,7 @@
 //   log     the structured log (pino): to [log] file when set, else to standard error — as JSON, or
 //           --log-format pretty. On a terminal without [log] file it is not kept unless --log-format is
 //           given: the readable lines already show every warning and error, with their causes.
+// Signals: SIGHUP opens [log] file again (logrotate); a second SIGTERM/SIGINT during the stop exits at once.
 // Exit codes: 0 after a graceful stop (SIGTERM, SIGINT); 2 when it cannot start (configuration, a port in
 // use, the data directory locked by another gateway, a log file it cannot write). A start-up failure is
 // fatal: the process exits instead of staying up doing nothing, so a service manager sees it fail.
@@ -28,10 +29,20 @@ export interface GatewayCliOptions {
   onStarted?: (gw: GatewayHandle) => void;
 }
 
+/** The first SIGTERM/SIGINT stops gracefully; a second one during the stop exits at once. */
 function signals(): Promise<string> {
   return new Promise((resolve) => {
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-    process.once("SIGINT", () => resolve("SIGINT"));
+    let got: string | null = null;
+    const on = (sig: string) => {
+      if (got) {
+        process.stderr.write(`varde gateway: ${sig} again during the stop: exiting now (nothing is lost: the outbox is on disk)\n`);
+        process.exit(1);
+      }
+      got = sig;
+      resolve(sig);
+    };
+    process.on("SIGTERM", () => on("SIGTERM"));
+    process.on("SIGINT", () => on("SIGINT"));
   });
 }
 
@@ -79,6 +90,8 @@ export async function runGatewayCli(o: GatewayCliOptions): Promise<number> {
   out.line(`${clockTime()} gateway ${config.gatewayId} running (config ${config.source}, pid ${process.pid}); broker ${gw.brokerUrl}${gw.metricsUrl ? `; status ${gw.metricsUrl}/status` : ""}${dial}; structured log: ${sink.where === "not kept" ? "not kept (add [log] file, or --log-format json|pretty for standard error)" : sink.where}`);
   const removeRunInfo = writeRunInfo(config.dataDir, { pid: process.pid, metrics: gw.metricsUrl, broker: gw.brokerUrl, config: config.source, started: new Date().toISOString() });
   o.onStarted?.(gw);
+  const reopenLog = () => sink.reopen(); // logrotate (the unit's ExecReload sends SIGHUP)
+  if (logFile && !o.stopSignal) process.on("SIGHUP", reopenLog);
 
   const sig = await stopSignal;
   readable?.mute();
@@ -94,6 +107,7 @@ export async function runGatewayCli(o: GatewayCliOptions): Promise<number> {
   } finally {
     clearTimeout(force);
     removeRunInfo();
+    process.off("SIGHUP", reopenLog);
     sink.close();
   }
   out.line(`${clockTime()} gateway ${config.gatewayId} stopped`);

@@ -53,6 +53,8 @@ export interface LogSink {
   write(line: string): boolean;
   /** where the structured log goes, for the start-up line */
   readonly where: string;
+  /** opens [log] file again (after logrotate moved it; the service's SIGHUP) */
+  reopen(): void;
   close(): void;
 }
 
@@ -60,15 +62,18 @@ export function openLogSink(o: LogSinkOptions): LogSink {
   let fd: number | null = null;
   let printer: LinePrinter | null = null;
   let where = "not kept";
-  if (o.file) {
+  const open = (file: string) => {
     try {
-      fs.mkdirSync(path.dirname(o.file), { recursive: true });
-      fd = fs.openSync(o.file, "a", 0o640);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      return fs.openSync(file, "a", 0o640);
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       const why = err.code === "EACCES" ? "permission denied (the gateway's user must be able to write it)" : err.code === "EISDIR" ? "it is a directory" : err.message;
-      throw new Error(`${o.fileKey ?? "[log] file"} = ${o.file}: cannot open it for writing: ${why}; fix the path or its permissions`);
+      throw new Error(`${o.fileKey ?? "[log] file"} = ${file}: cannot open it for writing: ${why}; fix the path or its permissions (the systemd unit provides /var/log/varde through LogsDirectory=varde)`);
     }
+  };
+  if (o.file) {
+    fd = open(o.file);
     where = `${o.file} (${o.format})`;
   } else if (o.file !== null) {
     printer = new LinePrinter((o.stream ?? process.stderr) as never);
@@ -95,6 +100,17 @@ export function openLogSink(o: LogSinkOptions): LogSink {
         }
       } else printer?.line(text.replace(/\n$/, ""));
       return true;
+    },
+    reopen(): void {
+      if (fd === null || !o.file) return;
+      let next: number;
+      try {
+        next = open(o.file);
+      } catch {
+        return; // keep writing where it was: losing the log is worse than writing to a moved file
+      }
+      fs.closeSync(fd);
+      fd = next;
     },
     close(): void {
       if (fd !== null) fs.closeSync(fd);

@@ -1,7 +1,6 @@
 // The embedded broker: an in-process aedes (MQTT 3.1.1) used when gateway.toml names no broker.
 // Handy for a single home and for the demo; a municipality points [mqtt] url at its own broker.
 import * as net from "node:net";
-import { Aedes } from "aedes";
 
 export interface EmbeddedBroker {
   url: string;
@@ -10,6 +9,7 @@ export interface EmbeddedBroker {
 }
 
 export async function startEmbeddedBroker(host: string, port: number): Promise<EmbeddedBroker> {
+  const { Aedes } = await import("aedes"); // loaded only when no broker is configured
   const broker = await Aedes.createBroker();
   const server = net.createServer(broker.handle);
   const sockets = new Set<net.Socket>();

@@ -4,6 +4,8 @@
 import * as net from "node:net";
 import { BaseLink, type Link, type Transport } from "./transport.ts";
 
+const RESOLVED = Promise.resolve();
+
 export class SocketLink extends BaseLink {
   constructor(name: string, readonly socket: net.Socket) {
     super(name);
@@ -13,9 +15,10 @@ export class SocketLink extends BaseLink {
     socket.on("error", () => socket.destroy()); // "close" follows
   }
   rawWrite(bytes: Uint8Array): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.socket.write(bytes, (err) => (err ? reject(err) : resolve()));
-    });
+    // no per-write callback (one ack per event goes this way): a failed socket emits "error", is
+    // destroyed and the link closes; bytes written to a dying socket are lost like any in flight
+    this.socket.write(bytes);
+    return RESOLVED;
   }
   rawClose(): void {
     this.socket.destroy();
@@ -107,7 +110,9 @@ export class TcpListenTransport implements Transport {
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once("error", (e) => reject(new Error(`${this.name}: cannot listen: ${e.message}; pick a free port in [[transport]] port`)));
-      server.listen(this.opts.port, this.opts.host ?? "127.0.0.1", () => resolve());
+      // a deep accept queue: after a power cut every device of a care building dials at once, and a SYN
+      // beyond the queue waits for its retransmission (1 s); the kernel caps it at net.core.somaxconn
+      server.listen({ port: this.opts.port, host: this.opts.host ?? "127.0.0.1", backlog: 4096 }, () => resolve());
     });
     this.port = (server.address() as net.AddressInfo).port;
   }

@@ -4,7 +4,7 @@
 // (ConfigAck) and Status.
 import { expect } from "vitest";
 import type { RealDevice } from "../support/espruino-device.ts";
-import type { GatewayProcess } from "../support/gateway-process.ts";
+import type { GatewayRig } from "../support/gateway-rig.ts";
 import { loadBoard } from "../../hardware/boards.ts";
 import { buildFirmware } from "../../firmware/build/index.ts";
 import { commitExpr, SLOTS } from "../../cli/tech/boot-layout.ts";
@@ -36,7 +36,7 @@ export async function ballast(dev: RealDevice, n: number): Promise<void> {
 }
 
 /** One full cycle (n numbers the Config so every cycle changes something); returns the alarm event. */
-export async function alarmCycle(dev: RealDevice, gw: GatewayProcess, id: number, n: number, opts: { retransmit?: boolean } = {}): Promise<any> {
+export async function alarmCycle(dev: RealDevice, gw: GatewayRig, id: number, n: number, opts: { retransmit?: boolean } = {}): Promise<any> {
   const before = gw.events("alarm").length;
   if (opts.retransmit) await gw.stop(); // the gateway is away: the alarm is retransmitted (2 s, 4 s, ...)
   await dev.press(P.button, 300);

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeEspruino } from "../support/espruino.ts";
 import { RealDevice } from "../support/espruino-device.ts";
-import { GatewayProcess } from "../support/gateway-process.ts";
+import { GatewayRig } from "../support/gateway-rig.ts";
 import { newDeviceKey } from "../../gateway/registry.ts";
 import { ALARM_BOARD, alarmCycle, ballast, bleAfterBoot, leds, memoryClean } from "./alarm-cycle.ts";
 
@@ -17,13 +17,13 @@ const TOTAL = ALARM_BOARD.memory.jsvars;
 
 describeEspruino("alarm button on the real interpreter (espruino-nrf52) through the real gateway", () => {
   let dev: RealDevice;
-  let gw: GatewayProcess;
+  let gw: GatewayRig;
   const figures: Record<string, number> = {};
 
   beforeAll(async () => {
     const key = newDeviceKey();
     dev = await RealDevice.create({ build: "nrf52", board: "alarm-host", id: ID, key });
-    gw = await GatewayProcess.start({ devices: [{ id: ID, kind: "alarm", board: "alarm-host", key, serial: dev.dataPath }] });
+    gw = await GatewayRig.start({ devices: [{ id: ID, kind: "alarm", board: "alarm-host", key, serial: dev.dataPath }] });
     await dev.boot();
   }, 120_000);
 

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeEspruino } from "../support/espruino.ts";
 import { RealDevice, DispenserMechanics } from "../support/espruino-device.ts";
-import { GatewayProcess } from "../support/gateway-process.ts";
+import { GatewayRig } from "../support/gateway-rig.ts";
 import { newDeviceKey } from "../../gateway/registry.ts";
 import { loadBoard } from "../../hardware/boards.ts";
 import { osloMinute } from "../../simulator/scenarios/local-time.ts";
@@ -25,14 +25,14 @@ const FaultCode = enumValues("FaultCode");
 
 describeEspruino("dispenser on the real interpreter (espruino-esp32) through the real gateway", () => {
   let dev: RealDevice;
-  let gw: GatewayProcess;
+  let gw: GatewayRig;
   let mech: DispenserMechanics;
   const figures: Record<string, number> = {};
 
   beforeAll(async () => {
     const key = newDeviceKey();
     dev = await RealDevice.create({ build: "esp32", board: "dispenser-host", id: ID, key });
-    gw = await GatewayProcess.start({ devices: [{ id: ID, kind: "dispenser", board: "dispenser-host", key, serial: dev.dataPath }] });
+    gw = await GatewayRig.start({ devices: [{ id: ID, kind: "dispenser", board: "dispenser-host", key, serial: dev.dataPath }] });
     // the wires before power-on: mains present, a charged battery, button released (active low)
     dev.setInput(P.mains_sense, true);
     dev.setInput(P.button, true);

@@ -10,7 +10,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { RealDevice } from "../support/espruino-device.ts";
-import { GatewayProcess } from "../support/gateway-process.ts";
+import { GatewayRig } from "../support/gateway-rig.ts";
 import { findEspruino } from "../support/espruino.ts";
 import { newDeviceKey } from "../../gateway/registry.ts";
 import { ALARM_BOARD, alarmCycle, ballast, memoryClean, bleAfterBoot } from "./alarm-cycle.ts";
@@ -18,11 +18,11 @@ import { ALARM_BOARD, alarmCycle, ballast, memoryClean, bleAfterBoot } from "./a
 const TOTAL = ALARM_BOARD.memory.jsvars;
 const STEP = Number(process.env.MEMORY_STEP || 25);
 
-async function alarmRun(n: number, load: number): Promise<{ ok: boolean; afterBoot: number; dev: RealDevice; gw: GatewayProcess }> {
+async function alarmRun(n: number, load: number): Promise<{ ok: boolean; afterBoot: number; dev: RealDevice; gw: GatewayRig }> {
   const key = newDeviceKey();
   const id = 6000 + n;
   const dev = await RealDevice.create({ build: "nrf52", board: "alarm-host", id, key });
-  const gw = await GatewayProcess.start({ devices: [{ id, kind: "alarm", board: "alarm-host", key, serial: dev.dataPath }] });
+  const gw = await GatewayRig.start({ devices: [{ id, kind: "alarm", board: "alarm-host", key, serial: dev.dataPath }] });
   await dev.boot();
   await gw.until(() => gw.availability(id)?.online === true, 30_000, "online");
   await new Promise((r) => setTimeout(r, 3000)); // heartbeat and battery report after the handshake
@@ -41,7 +41,7 @@ async function alarmRun(n: number, load: number): Promise<{ ok: boolean; afterBo
 async function dispenserAfterBoot(): Promise<number> {
   const key = newDeviceKey();
   const dev = await RealDevice.create({ build: "esp32", board: "dispenser-host", id: 7001, key });
-  const gw = await GatewayProcess.start({ devices: [{ id: 7001, kind: "dispenser", board: "dispenser-host", key, serial: dev.dataPath }] });
+  const gw = await GatewayRig.start({ devices: [{ id: 7001, kind: "dispenser", board: "dispenser-host", key, serial: dev.dataPath }] });
   dev.setInput("D39", true);
   await dev.boot();
   await gw.until(() => gw.availability(7001)?.online === true, 30_000, "online");

@@ -90,6 +90,46 @@ export class FakeDevice extends EventEmitter {
     return (this.server.address() as net.AddressInfo).port;
   }
 
+  /** Dials a gateway's "tcp-listen" transport (a device that connects in); resolves once connected. */
+  async connectTcp(port: number, host = "127.0.0.1"): Promise<net.Socket> {
+    const s = net.connect({ host, port });
+    await new Promise<void>((resolve, reject) => {
+      s.once("connect", () => resolve());
+      s.once("error", reject);
+    });
+    this.socket?.destroy();
+    this.socket = s;
+    this.parser.reset();
+    s.setNoDelay(true);
+    s.on("data", (b: Buffer) => this.feed(new Uint8Array(b)));
+    s.on("error", () => s.destroy());
+    this.attach((b) => {
+      if (!s.destroyed) s.write(b);
+    });
+    return s;
+  }
+
+  /** Dials in again whenever the link is down (a gateway that restarts), checking every `everyMs`. */
+  keepDialling(port: number, everyMs = 100): void {
+    let dialling = false;
+    this.redial = setInterval(() => {
+      if (dialling || this.socket?.readyState === "open") return;
+      dialling = true;
+      this.connectTcp(port)
+        .catch(() => undefined)
+        .finally(() => (dialling = false));
+    }, everyMs);
+  }
+  private redial: NodeJS.Timeout | null = null;
+
+  /** Whether the TCP link to the gateway is up. */
+  get linked(): boolean {
+    return this.socket?.readyState === "open";
+  }
+
+  /** Every byte this device sent, in order (what an eavesdropper on the link would capture). */
+  readonly sent: Uint8Array[] = [];
+
   attach(write: (b: Uint8Array) => void): void {
     this.out = write;
     this.startRetry();
@@ -100,7 +140,9 @@ export class FakeDevice extends EventEmitter {
   }
 
   sendRaw(bytes: Uint8Array): void {
-    this.out?.(bytes);
+    if (!this.out) return;
+    this.sent.push(bytes);
+    this.out(bytes);
   }
 
   send(env: Record<string, any>, key: Uint8Array = this.key): void {
@@ -182,6 +224,8 @@ export class FakeDevice extends EventEmitter {
   }
 
   async close(): Promise<void> {
+    if (this.redial) clearInterval(this.redial);
+    this.redial = null;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.out = null;

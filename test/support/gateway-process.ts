@@ -1,130 +1,84 @@
-// The real gateway as its own process (`varde gateway`, as the systemd unit starts it) in front of a
-// real Mosquitto, with a backend that records every message and acknowledges events at application
-// level (store-then-ack, as the contract asks). For end-to-end tests of devices on real serial ports.
-//
-//   const gw = await GatewayProcess.start({ devices: [{ id, kind: "alarm", board: "alarm-host", key, serial: path }] });
-//   await gw.until(() => gw.events("alarm").length === 1, 20_000, "the alarm");
-//   await gw.command("ack-alarm", { device: id, alarmSeq: 1, responder: "t" });
-//   await gw.stop(); await gw.start(); (same data dir: the gateway's outbox survives)   await gw.close();
+// The gateway as its own process, the way the systemd unit starts it: `node dist/gateway/varde-gateway.mjs
+// --config <file>` (the bundle is built first when missing or older than its sources). Captures stdout and
+// stderr, reads its metrics and status endpoints, and can run it under libfaketime so a test can step its
+// wall clock like NTP does (the monotonic clock is left alone, as on a real system).
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import mqtt, { type MqttClient } from "mqtt";
-import { Mosquitto } from "./mosquitto.ts";
+import { ensureGatewayBundle } from "../../cli/gateway/build-service.ts";
 import { until } from "./wait.ts";
-import { appendDevice } from "../../gateway/registry.ts";
-import { filter, topic } from "../../gateway/mqtt/topics.ts";
-import { decodeMessage, encodeCanonical } from "../../protocol/schema.ts";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
+export const FAKETIME_LIB = ["/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1", "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1", "/usr/lib/faketime/libfaketime.so.1"].find((p) => fs.existsSync(p));
 
-export interface GatewayDevice {
-  id: number;
-  kind: "alarm" | "dispenser";
-  board: string;
-  key: string;
-  /** the pty path the gateway opens for this device */
-  serial: string;
-}
-
-export interface Received {
-  topic: string;
-  qos: number;
-  retain: boolean;
-  payload: Buffer;
+export interface GatewayProcessOptions {
+  /** a file holding a libfaketime offset ("+0", "+3h", "-2h"); rewrite it to step the wall clock */
+  clockOffsetFile?: string;
+  env?: Record<string, string>;
+  /** node options before the bundle (e.g. --cpu-prof) */
+  nodeArgs?: string[];
+  /** more gateway arguments (e.g. --quiet) */
+  args?: string[];
 }
 
 export class GatewayProcess {
-  proc: ChildProcess | null = null;
-  log = "";
-  readonly got: Received[] = [];
-  private corr = 0;
+  out = "";
+  err = "";
+  readonly exited: Promise<number | null>;
+  private constructor(readonly proc: ChildProcess) {
+    proc.stdout!.on("data", (b) => (this.out += b));
+    proc.stderr!.on("data", (b) => (this.err += b));
+    this.exited = new Promise((r) => proc.once("exit", (code, sig) => r(code ?? (sig ? -1 : null))));
+  }
 
-  private constructor(
-    readonly dir: string,
-    readonly broker: Mosquitto,
-    readonly backend: MqttClient,
-    readonly gatewayId: string,
-    readonly extraConfig: string,
-  ) {}
-
-  static async start(o: { devices: GatewayDevice[]; gatewayId?: string; config?: string[] }): Promise<GatewayProcess> {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "varde-gwp-"));
-    const gw = o.gatewayId ?? "real-gw";
-    const broker = await Mosquitto.start();
-    const lines = [`gateway_id = "${gw}"`, `registry = "registry.toml"`, `data_dir = "data"`];
-    for (const d of o.devices) {
-      appendDevice(path.join(dir, "registry.toml"), { id: d.id, kind: d.kind, board: d.board, key: d.key, label: `real ${d.board}`, created: new Date().toISOString() });
-      lines.push(`[[transport]]`, `type = "serial"`, `path = "${d.serial}"`);
+  static async start(config: string, opts: GatewayProcessOptions = {}): Promise<GatewayProcess> {
+    const bundle = await ensureGatewayBundle();
+    const env: Record<string, string> = { ...(process.env as Record<string, string>), ...(opts.env ?? {}) };
+    if (opts.clockOffsetFile) {
+      if (!FAKETIME_LIB) throw new Error("libfaketime is not installed (Debian package libfaketime; scripts/setup.sh installs it)");
+      Object.assign(env, { LD_PRELOAD: FAKETIME_LIB, FAKETIME_TIMESTAMP_FILE: opts.clockOffsetFile, FAKETIME_CACHE_DURATION: "1", FAKETIME_DONT_FAKE_MONOTONIC: "1" });
     }
-    lines.push(`[mqtt]`, `url = "${broker.url}"`, `[metrics]`, `port = -1`, ...(o.config ?? []));
-    fs.writeFileSync(path.join(dir, "gateway.toml"), lines.join("\n") + "\n");
-    const backend = await mqtt.connectAsync(broker.url, { clientId: `${gw}-backend`, clean: false });
-    const g = new GatewayProcess(dir, broker, backend, gw, "");
-    await backend.subscribeAsync([filter("event", gw), filter("response", gw), filter("availability", gw)], { qos: 1 });
-    backend.on("message", (t, payload, packet) => {
-      g.got.push({ topic: t, qos: packet.qos, retain: packet.retain, payload });
-      if (t.includes("/event/")) {
-        const ev = decodeMessage("BackendEvent", payload);
-        backend.publish(topic("ack", { gateway: gw }), Buffer.from(encodeCanonical("EventAck", { eventIds: [ev.eventId] })), { qos: 1 });
-      }
-    });
-    await g.start();
-    return g;
+    return new GatewayProcess(spawn(process.execPath, [...(opts.nodeArgs ?? []), bundle, "--config", config, ...(opts.args ?? [])], { stdio: ["ignore", "pipe", "pipe"], env }));
   }
 
-  /** Starts (again) the gateway process on the same config and data directory. */
-  async start(): Promise<void> {
-    const p = spawn(process.execPath, [path.join(ROOT, "bin/varde.js"), "gateway", "--config", path.join(this.dir, "gateway.toml")], { stdio: ["ignore", "pipe", "pipe"] });
-    p.stdout!.on("data", (b) => (this.log += b));
-    p.stderr!.on("data", (b) => (this.log += b));
-    this.proc = p;
+  get running(): boolean {
+    return this.proc.exitCode === null && this.proc.signalCode === null;
   }
 
-  /** kill -9 (no graceful stop), or SIGTERM with `graceful`. */
-  async stop(graceful = false): Promise<void> {
-    const p = this.proc;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    const gone = new Promise((r) => p.once("exit", r));
-    p.kill(graceful ? "SIGTERM" : "SIGKILL");
-    await gone;
-    this.proc = null;
+  /** Waits for `re` in stdout or stderr. */
+  async waitOutput(re: RegExp, ms = 15_000): Promise<void> {
+    await until(() => re.test(this.out) || re.test(this.err), ms, `gateway output matching ${re} (stdout: ${this.out.slice(-400)} stderr: ${this.err.slice(-400)})`, 20);
   }
 
-  /** Decoded BackendEvents of a type (all types when omitted), in arrival order. */
-  events(type?: string): any[] {
-    return this.got
-      .filter((m) => m.topic.includes("/event/") && (!type || m.topic.endsWith("/event/" + type)))
-      .map((m) => decodeMessage("BackendEvent", m.payload));
+  kill(sig: NodeJS.Signals = "SIGKILL"): Promise<number | null> {
+    if (this.running) this.proc.kill(sig);
+    return this.exited;
   }
+}
 
-  /** The latest retained availability of a device (undefined before any). */
-  availability(device: number): any {
-    const t = topic("availability", { gateway: this.gatewayId, device });
-    const m = this.got.filter((x) => x.topic === t).pop();
-    return m ? decodeMessage("DeviceAvailability", m.payload) : undefined;
-  }
+/** GET http://127.0.0.1:<port>/metrics → name{labels} → value (summed over labels when `labels` is omitted). */
+export async function scrape(port: number): Promise<(name: string, labels?: Record<string, string>) => number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const rows = text.split("\n").filter((l) => l && !l.startsWith("#")).map((l) => {
+    const m = /^([a-z_]+)(\{([^}]*)\})? (\S+)$/.exec(l)!;
+    return { name: m[1], labels: Object.fromEntries((m[3] ?? "").split(",").filter(Boolean).map((kv) => kv.split("=").map((x) => x.replace(/"/g, "")) as [string, string])), value: Number(m[4]) };
+  });
+  return (name, labels) => rows.filter((r) => r.name === name && (!labels || Object.entries(labels).every(([k, v]) => r.labels[k] === v))).reduce((a, r) => a + r.value, 0);
+}
 
-  /** Publishes a command; resolves with its CommandResponse once the gateway answers with `state`. */
-  async command(name: string, req: Record<string, unknown>, state = "queued", timeoutMs = 20_000): Promise<any> {
-    const correlationId = `c${++this.corr}`;
-    await this.backend.publishAsync(topic("command", { gateway: this.gatewayId, command: name }), Buffer.from(encodeCanonical("CommandRequest", { correlationId, ...req })), { qos: 1 });
-    const rt = topic("response", { gateway: this.gatewayId, command: name });
-    const find = () =>
-      this.got.filter((m) => m.topic === rt).map((m) => decodeMessage("CommandResponse", m.payload)).find((r) => r.correlationId === correlationId && (!r.ok || r.state === state));
-    await until(() => find() !== undefined, timeoutMs, `response "${state}" to ${name} ${correlationId}\n${this.log.slice(-3000)}`);
-    return find();
-  }
+export async function status(port: number): Promise<any> {
+  return (await fetch(`http://127.0.0.1:${port}/status`)).json();
+}
 
-  until(cond: () => boolean, ms: number, what: string): Promise<void> {
-    return until(cond, ms, `${what}\n--- gateway log ---\n${this.log.slice(-3000)}`);
+/** Writes a gateway.toml from a plain object (TOML subset: tables of scalars, arrays of tables). */
+export function writeConfig(file: string, cfg: Record<string, any>): string {
+  const lines: string[] = [];
+  const val = (v: unknown) => (typeof v === "string" ? JSON.stringify(v) : String(v));
+  for (const [k, v] of Object.entries(cfg)) if (typeof v !== "object") lines.push(`${k} = ${val(v)}`);
+  for (const [k, v] of Object.entries(cfg)) {
+    if (Array.isArray(v)) for (const t of v) lines.push(`[[${k}]]`, ...Object.entries(t).map(([a, b]) => `${a} = ${val(b)}`));
+    else if (typeof v === "object" && v) lines.push(`[${k}]`, ...Object.entries(v).map(([a, b]) => `${a} = ${val(b)}`));
   }
-
-  async close(): Promise<void> {
-    await this.stop();
-    await this.backend.endAsync();
-    await this.broker.stop();
-    fs.rmSync(this.dir, { recursive: true, force: true });
-  }
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, lines.join("\n") + "\n");
+  return file;
 }

@@ -60,6 +60,10 @@ export interface MosquittoOptions {
   tls?: { pki: Pki; requireCertificate?: boolean };
   /** require this username/password on every listener */
   user?: { username: string; password: string };
+  /** more users (password file); setPassword() changes them and reload() makes the broker read them again */
+  users?: Record<string, string>;
+  /** ACL file content (`user <name>` / `topic read|write|readwrite <filter>` lines) */
+  acl?: string;
   persistence?: boolean;
 }
 
@@ -95,13 +99,18 @@ export class Mosquitto {
       const p = opts.tls.pki;
       conf.push(`listener ${m.tlsPort} 127.0.0.1`, `cafile ${p.ca}`, `certfile ${p.serverCert}`, `keyfile ${p.serverKey}`, `require_certificate ${opts.tls.requireCertificate === false ? "false" : "true"}`);
     }
-    if (opts.user) {
+    const users = { ...(opts.users ?? {}), ...(opts.user ? { [opts.user.username]: opts.user.password } : {}) };
+    if (Object.keys(users).length) {
       const pw = path.join(dir, "passwd");
       fs.writeFileSync(pw, "");
-      execFileSync("mosquitto_passwd", ["-b", pw, opts.user.username, opts.user.password], { stdio: "pipe" });
+      for (const [u, p] of Object.entries(users)) execFileSync("mosquitto_passwd", ["-b", pw, u, p], { stdio: "pipe" });
       conf.push("allow_anonymous false", `password_file ${pw}`);
     } else {
       conf.push("allow_anonymous true");
+    }
+    if (opts.acl !== undefined) {
+      fs.writeFileSync(path.join(dir, "acl"), opts.acl);
+      conf.push(`acl_file ${path.join(dir, "acl")}`);
     }
     fs.writeFileSync(path.join(dir, "mosquitto.conf"), conf.join("\n") + "\n");
     await m.run();
@@ -130,6 +139,16 @@ export class Mosquitto {
       p.once("exit", () => r());
       p.kill("SIGTERM");
     });
+  }
+
+  /** Sets (or changes) a user's password in the password file; takes effect at reload(). */
+  setPassword(username: string, password: string): void {
+    execFileSync("mosquitto_passwd", ["-b", path.join(this.dir, "passwd"), username, password], { stdio: "pipe" });
+  }
+
+  /** SIGHUP: the broker reads its password and ACL files again (clients stay connected). */
+  reload(): void {
+    this.proc?.kill("SIGHUP");
   }
 
   /** Same ports, same persistence directory. */

@@ -26,6 +26,7 @@ export class SimLink extends BaseLink {
 export function gatewayClockOn(vc: VirtualClock): GatewayClock {
   return {
     now: () => vc.now(),
+    monotonic: () => vc.now(), // virtual time never steps back
     setTimeout: (fn, ms) => vc.schedule(ms, fn),
     clearTimeout: (h) => vc.cancel(h as ClockTimer),
     setInterval: (fn, ms) => {

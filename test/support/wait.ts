@@ -11,3 +11,14 @@ export async function until(cond: () => boolean, ms: number, what: string, every
     await sleep(everyMs);
   }
 }
+
+/** Like until(), for a condition that must be fetched (an HTTP endpoint, a file): resolves with its last value. */
+export async function untilAsync<T>(get: () => Promise<T>, ok: (v: T) => boolean, ms: number, what: string, everyMs = 50): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await get();
+    if (ok(v)) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms (real) waiting for ${what} (last: ${JSON.stringify(v)?.slice(0, 300)})`);
+    await sleep(everyMs);
+  }
+}
