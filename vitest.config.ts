@@ -11,6 +11,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // vitest's default is one worker fewer than the cores: a single worker on a 2-core CI machine, where
+    // most test files wait on processes, sockets and pseudo-terminals rather than compute
+    maxWorkers: 2,
     // one line when the real-Espruino tier cannot run (test/support/espruino.ts)
     globalSetup: ["test/support/espruino-setup.ts"],
   },
