@@ -48,7 +48,11 @@ describe("the Debian package", () => {
       expect(has(p), p).toBe(true);
     for (const p of ["opt/varde/test", "opt/varde/gateway/config.test.ts", "opt/varde/node_modules/vitest", "opt/varde/node_modules/typescript"]) expect(has(p), p).toBe(false);
     // the unit runs what the package installs: the compiled gateway
-    expect(fs.readFileSync(path.join(unpacked, "lib/systemd/system/varde-gateway.service"), "utf8")).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/varde\/dist\/gateway\/varde-gateway\.mjs --config \/etc\/varde\/gateway\.toml/m);
+    const unit = fs.readFileSync(path.join(unpacked, "lib/systemd/system/varde-gateway.service"), "utf8");
+    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/varde\/dist\/gateway\/varde-gateway\.mjs --config \/etc\/varde\/gateway\.toml/m);
+    // a setting given twice is either a list systemd appends to or a mistake: none here is meant twice
+    const settings = unit.split("\n").filter((l) => /^[A-Z]\w*=/.test(l) && !/^(DeviceAllow|Wants|After)=/.test(l));
+    expect(settings.filter((l, i) => settings.indexOf(l) !== i)).toEqual([]);
   });
 
   it("runs from the unpacked tree alone: --version, and the service's gateway (as the unit starts it) starts and stops gracefully", async () => {
