@@ -4,6 +4,7 @@ import { describe, it, expect } from "vitest";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { spawnSync } from "node:child_process";
 import { parseConfig } from "./config.ts";
 import { makeTestPki } from "../test/support/mosquitto.ts";
 
@@ -22,11 +23,32 @@ describe("gateway.toml file keys", () => {
     expect(tls({ ca: pki.ca, cert: pki.clientCert, key: pki.clientKey })().mqtt.cert).toBe(pki.clientCert);
   });
 
-  it.skipIf(process.getuid?.() === 0)("an unreadable key file names the permission fix", () => {
-    const locked = path.join(dir, "locked.key");
+  it("an unreadable key file names the permission fix", () => {
+    // root reads any file: as root, the check runs in a child process without the capabilities that
+    // bypass file permissions (setpriv drops them from the bounding set), so mode 000 is refused
+    const open = fs.mkdtempSync(path.join(os.tmpdir(), "varde-cfgperm-"));
+    const locked = path.join(open, "locked.key");
+    const cert = path.join(open, "client.pem");
     fs.copyFileSync(pki.clientKey, locked);
+    fs.copyFileSync(pki.clientCert, cert);
     fs.chmodSync(locked, 0o000);
-    expect(tls({ cert: pki.clientCert, key: locked })).toThrow(/key "mqtt\.key" = .*locked\.key cannot be read by this user .*permission denied; let the gateway's user read it/);
+    fs.chmodSync(cert, 0o644);
+    const cfg = { mqtt: { url: "mqtts://broker:8883", cert, key: locked } };
+    let message: string;
+    if (process.getuid?.() === 0) {
+      const script = `import(${JSON.stringify(new URL("./config.ts", import.meta.url).pathname)}).then((m) => { try { m.parseConfig(${JSON.stringify(cfg)}, "gw.toml", ${JSON.stringify(open)}); console.log("no error"); } catch (e) { console.log(e.message); } });`;
+      const r = spawnSync("setpriv", ["--bounding-set", "-dac_override,-dac_read_search", "--", process.execPath, "--import", "tsx", "-e", script], { encoding: "utf8", cwd: path.resolve(import.meta.dirname, "..") });
+      expect(r.status, r.stderr).toBe(0);
+      message = r.stdout;
+    } else {
+      try {
+        parseConfig(cfg, "gw.toml", open);
+        message = "no error";
+      } catch (e) {
+        message = (e as Error).message;
+      }
+    }
+    expect(message).toMatch(/key "mqtt\.key" = .*locked\.key cannot be read by this user .*permission denied; let the gateway's user read it/);
   });
 
   it("registry and data_dir of the wrong kind", () => {
