@@ -206,7 +206,7 @@ export async function runGatewayBench(o: GatewayBenchOptions): Promise<{ reps: R
     });
     const gw = await GatewayProcess.start(config, { args: ["--quiet"], nodeArgs: (process.env.BENCH_GATEWAY_NODE_ARGS ?? "").split(" ").filter(Boolean) });
     await gw.waitOutput(/devices may dial tcp port (\d+)/, 30_000);
-    return { gw, port: Number(/devices may dial tcp port (\d+)/.exec(gw.out)![1]), status: /metrics (http:\S+)\/metrics/.exec(gw.out)![1] + "/status" };
+    return { gw, port: Number(/devices may dial tcp port (\d+)/.exec(gw.out)![1]), status: /status (http:\S+\/status)/.exec(gw.out)![1] };
   };
 
   /** R events/s for D s from the devices, round robin; returns the latencies. */
