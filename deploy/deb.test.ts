@@ -43,21 +43,22 @@ describe("the Debian package", () => {
   it("holds the application, its production modules, the command, the service and the completion — not the tests", () => {
     const has = (p: string) => fs.existsSync(path.join(unpacked, p));
     for (const p of ["opt/varde/bin/varde.js", "opt/varde/gateway/index.ts", "opt/varde/firmware", "opt/varde/hardware/alarm-esp32.toml", "opt/varde/docs/backend-contract.md", "opt/varde/LICENSE",
-      "opt/varde/node_modules/better-sqlite3/build/Release/better_sqlite3.node", "opt/varde/node_modules/tsx", "usr/bin/varde", "etc/varde/gateway.toml",
+      "opt/varde/dist/gateway/varde-gateway.mjs", "opt/varde/dist/gateway/varde.proto", "opt/varde/node_modules/better-sqlite3/build/Release/better_sqlite3.node", "opt/varde/node_modules/tsx", "usr/bin/varde", "etc/varde/gateway.toml",
       "lib/systemd/system/varde-gateway.service", "usr/share/bash-completion/completions/varde", "usr/share/doc/varde/copyright"])
       expect(has(p), p).toBe(true);
     for (const p of ["opt/varde/test", "opt/varde/gateway/config.test.ts", "opt/varde/node_modules/vitest", "opt/varde/node_modules/typescript"]) expect(has(p), p).toBe(false);
-    // the unit runs what the package installs
-    expect(fs.readFileSync(path.join(unpacked, "lib/systemd/system/varde-gateway.service"), "utf8")).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/varde\/bin\/varde\.js gateway --config \/etc\/varde\/gateway\.toml/m);
+    // the unit runs what the package installs: the compiled gateway
+    expect(fs.readFileSync(path.join(unpacked, "lib/systemd/system/varde-gateway.service"), "utf8")).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/varde\/dist\/gateway\/varde-gateway\.mjs --config \/etc\/varde\/gateway\.toml/m);
   });
 
-  it("runs from the unpacked tree alone: --version, and a gateway that starts and stops gracefully", async () => {
+  it("runs from the unpacked tree alone: --version, and the service's gateway (as the unit starts it) starts and stops gracefully", async () => {
     const varde = path.join(unpacked, "opt/varde/bin/varde.js");
     expect(execFileSync(process.execPath, [varde, "--version"], { encoding: "utf8" }).trim()).toBe(`varde ${version}`);
     // the packaged configuration, with this test's paths (it names /etc/varde and /var/lib/varde)
     const cfg = fs.readFileSync(path.join(unpacked, "etc/varde/gateway.toml"), "utf8").replace("/etc/varde/registry.toml", path.join(dir, "registry.toml")).replace("/var/lib/varde", path.join(dir, "data")).replace("port = 9464", "port = -1").replace(/\[mqtt\]\n/, "[mqtt]\nembedded_port = 0\n");
     fs.writeFileSync(path.join(dir, "gateway.toml"), cfg);
-    const child = spawn(process.execPath, [varde, "gateway", "--config", path.join(dir, "gateway.toml")], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    const service = path.join(unpacked, "opt/varde/dist/gateway/varde-gateway.mjs");
+    const child = spawn(process.execPath, [service, "--config", path.join(dir, "gateway.toml")], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout.on("data", (b) => (out += b));
     child.stderr.on("data", (b) => (out += b));

@@ -49,6 +49,11 @@ export interface StartOptions {
    * simulated devices; the MQTT client, SQLite and the transports stay on real time.
    */
   clock?: GatewayClock;
+  /**
+   * Receives every bus event from the moment the core exists, before the broker connection and the
+   * transports start: a first connect that fails at once is on the bus before startGateway resolves.
+   */
+  onBus?: (e: BusEvent) => void;
 }
 
 export async function makeTransport(t: TransportConfig, cfg: GatewayConfig, log: (m: string) => void): Promise<Transport> {
@@ -121,6 +126,7 @@ export async function startGateway(configOrPath: GatewayConfig | string, opts: S
     logger.error({ damage: d }, `${path.join(config.dataDir, "outbox.db")} was damaged (${d.reason}); it is kept as ${d.movedTo} and the gateway continues with what could be read: ${rows}${lost ? `; unreadable: ${lost}` : ""}`);
   }
   core = new Gateway(config, registry, outbox, metrics, logger, clock);
+  if (opts.onBus) core.bus.on("event", opts.onBus);
   let broker: EmbeddedBroker | null = null;
   const transports: Transport[] = [];
   const listenPorts: number[] = [];

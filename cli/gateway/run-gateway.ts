@@ -80,12 +80,11 @@ export async function runGatewayCli(o: GatewayCliOptions): Promise<number> {
 
   let gw: GatewayHandle;
   try {
-    gw = await startGateway(config, { logStream: sink as unknown as pino.DestinationStream });
+    gw = await startGateway(config, { logStream: sink as unknown as pino.DestinationStream, onBus: readable ? (e) => readable.bus(e) : undefined });
   } catch (e) {
     sink.close();
     return fatal((e as Error).message);
   }
-  if (readable) gw.bus.on("event", (e) => readable.bus(e));
   const dial = gw.listenPorts.length ? `; devices may dial tcp port ${gw.listenPorts.join(", ")}` : "";
   out.line(`${clockTime()} gateway ${config.gatewayId} running (config ${config.source}, pid ${process.pid}); broker ${gw.brokerUrl}${gw.metricsUrl ? `; status ${gw.metricsUrl}/status` : ""}${dial}; structured log: ${sink.where === "not kept" ? "not kept (add [log] file, or --log-format json|pretty for standard error)" : sink.where}`);
   const removeRunInfo = writeRunInfo(config.dataDir, { pid: process.pid, metrics: gw.metricsUrl, broker: gw.brokerUrl, config: config.source, started: new Date().toISOString() });

@@ -61,6 +61,6 @@ describe("structured log sink", () => {
       expect(text).toBe(format === "json" ? JSON.stringify(rec) + "\n" : prettyRecord(rec) + "\n");
     }
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "varde-sink-"));
-    expect(() => openLogSink({ file: dir, format: "json", fileKey: "[log] file in gw.toml" })).toThrow(/^\[log\] file in gw\.toml = .*: cannot open it for writing: it is a directory; fix the path or its permissions$/);
+    expect(() => openLogSink({ file: dir, format: "json", fileKey: "[log] file in gw.toml" })).toThrow(/^\[log\] file in gw\.toml = .*: cannot open it for writing: it is a directory; fix the path or its permissions \(the systemd unit provides \/var\/log\/varde through LogsDirectory=varde\)$/);
   });
 });

@@ -5,9 +5,9 @@
 //     the causes — a wrong MQTT password, a certificate the broker's CA did not sign, a serial port that
 //     is not there, an empty registry.
 // What it folds together:
-//   * the broker: "not connected: <cause>" once when the connection goes down (the MQTT client retries
-//     every reconnect_ms and reports each attempt; those are not news), again only when the cause changes,
-//     "connected" when it is back;
+//   * the broker: "not connected: <cause>" once when the connection goes down or the first attempt fails
+//     (gateway/mqtt/connection.ts retries with backoff and reports each new cause on the bus; repeats
+//     are not news), "still not connected: <cause>" when the cause changes, "connected" when it is back;
 //   * rejected frames: once per device and reason until that device's next handshake, with the fix
 //     (a device that is not in the registry retries its handshake every few seconds);
 //   * a warning identical to the one printed just before it;
@@ -57,9 +57,25 @@ export class ReadableGatewayOutput {
     if (this.muted) return;
     switch (e.kind) {
       case "mqtt-down": {
-        if (this.broker === "down") return; // the next attempt failed too: same state, same cause
+        // a broker that worked went away: "broker <url> lost (<reason>); events wait in the outbox (n)"
+        const m = /^broker (\S+) lost \((.*?)\)(;.*)?$/s.exec(e.text);
         this.broker = "down";
-        this.print(this.downText(e.text, this.brokerCause || "connection closed"));
+        this.brokerCause = m ? m[2] : "";
+        this.print(m ? `broker ${m[1]} not connected: ${m[2]}${m[3] ?? ""}` : e.text);
+        return;
+      }
+      case "mqtt-failing": {
+        // an attempt failed for a cause not seen before (the connection repeats the same cause only in
+        // its log, once a minute): "broker <url>: <reason> — <fix>"
+        const m = /^broker (\S+): (.*)$/s.exec(e.text);
+        if (!m) return;
+        // the down line says that events wait in the outbox, with their count
+        const cause = m[2].replace(/[.;]? Events wait in the outbox meanwhile\.?$/i, "");
+        if (cause === this.brokerCause) return;
+        this.brokerCause = cause;
+        const still = this.broker === "down";
+        this.broker = "down";
+        this.print(`broker ${m[1]} ${still ? "still not connected" : "not connected"}: ${cause}`);
         return;
       }
       case "mqtt-up":
@@ -109,27 +125,13 @@ export class ReadableGatewayOutput {
     const msg = String(r.msg ?? "");
     // a rejected frame is logged as well as put on the bus: the bus line (with its fix) is enough
     if (r.reason !== undefined && r.device !== undefined && /rejected/.test(msg)) return;
-    // the MQTT client's error: the cause of the broker being away
-    const m = /^mqtt (\S+): (.*)$/s.exec(msg);
-    if (m && typeof r.err === "string") {
-      // the bus line says that events wait in the outbox, with their count
-      const cause = m[2].replace(/\. Events wait in the outbox meanwhile$|; events wait in the outbox meanwhile$| Events wait in the outbox meanwhile$/i, "").replace(/[.;]$/, "");
-      if (cause === this.brokerCause) return;
-      this.brokerCause = cause;
-      if (this.broker === "down") this.print(`broker ${m[1]} still not connected: ${cause}`);
-      else if (this.broker === "up") this.print(`broker ${m[1]}: ${cause}`);
-      // unknown (first attempt): the "down" line that follows carries the cause
-      return;
-    }
+    // the connection's own records ("mqtt <url>: <cause>; retrying in …"): the "mqtt-failing" bus event
+    // carries the same cause, once per change
+    if (/^mqtt \S+: /.test(msg) && r.attempt !== undefined) return;
     const text = `${r.level >= 50 ? "ERROR" : "WARN"} ${msg}${hintFor(msg)}`;
     if (text === this.lastWarning) return;
     this.lastWarning = text;
     this.print(text);
-  }
-
-  private downText(busText: string, cause: string): string {
-    const m = /^broker (\S+) unreachable(.*)$/.exec(busText);
-    return m ? `broker ${m[1]} not connected: ${cause}${m[2]}` : `${busText} — ${cause}`;
   }
 
   private rejectHint(reason: string, device: unknown): string {

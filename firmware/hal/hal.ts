@@ -306,8 +306,9 @@ export function linkSend(bytes: Uint8Array): void {
   else {
     const n = BOARD.data.mtu_payload;
     if (txq.length + Math.ceil(bytes.length / n) > QUEUE_CHUNKS) return;
-    // copies: typed-array slice() would give a plain Array on Espruino, and the caller reuses its buffer
-    for (let i = 0; i < bytes.length; i += n) txq.push(new Uint8Array(bytes.subarray(i, i + n)));
+    // copies: typed-array slice() would give a plain Array on Espruino, and the caller reuses its buffer.
+    // The end is clamped: Espruino's subarray() past the end gives a longer view that reads 0s.
+    for (let i = 0; i < bytes.length; i += n) txq.push(new Uint8Array(bytes.subarray(i, Math.min(i + n, bytes.length))));
     if (txTimer === null) pump();
   }
 }

@@ -155,6 +155,8 @@ export class Store {
   private count = 0;
   private lastId = 0;
   private bd = 0;
+  private syncsInFlight = 0;
+  private closeWalFd = false;
   full = false;
   // the drain's view: tail of accepted events not handed out yet, then the disk from `cursor` on
   private tail: StoredEvent[] = [];
@@ -200,7 +202,14 @@ export class Store {
     this.commit = new GroupCommit(
       {
         transaction: (ops) => this.st.tx(ops),
-        sync: (cb) => fs.fdatasync(this.walFd, (err) => cb(err)),
+        sync: (cb) => {
+          this.syncsInFlight++;
+          fs.fdatasync(this.walFd, (err) => {
+            // close() leaves the descriptor open for an fdatasync still running (see close)
+            if (--this.syncsInFlight === 0 && this.closeWalFd) this.closeWal();
+            cb(err);
+          });
+        },
         probe: () => this.st.touchOpens.run(),
       },
       { retryMs: opts.retryMs, onFault: (f) => this.opts.onFault?.(f), afterSync: () => this.maybeCheckpoint(), schedule: opts.schedule },
@@ -569,6 +578,11 @@ export class Store {
 
   // ---- gateway ----
 
+  /** The MQTT birth sequence last handed out (0 before the first connection attempt). */
+  get bdSeq(): number {
+    return this.bd;
+  }
+
   /** The next MQTT birth sequence (persisted with the next batch). */
   nextBdSeq(): number {
     const v = ++this.bd;
@@ -610,9 +624,16 @@ export class Store {
       // next open replays it
       if (this.db.open) this.db.close();
     } finally {
-      if (this.walFd >= 0) fs.closeSync(this.walFd);
-      this.walFd = -1;
+      // an fdatasync still in the thread pool must not meet a closed (or reused) descriptor
+      if (this.syncsInFlight > 0) this.closeWalFd = true;
+      else this.closeWal();
     }
+  }
+
+  private closeWal(): void {
+    if (this.walFd >= 0) fs.closeSync(this.walFd);
+    this.walFd = -1;
+    this.closeWalFd = false;
   }
 }
 

@@ -17,6 +17,7 @@ import { bundleFor } from "../../cli/tech/bundle.ts";
 import { openLink } from "../../cli/tech/link.ts";
 import { openEspruino } from "../../cli/tech/espruino-tools.ts";
 import { simOnPty, type SimOnPty } from "./support/sim-pty.ts";
+import { parseStorageJSON } from "../support/storage-json.ts";
 
 const run = promisify(execFile);
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -54,7 +55,7 @@ describe("a BLE board (alarm-nrf52) flashed over its serial console", () => {
       expect(r).toMatchObject({ id, board: "alarm-nrf52", firmware: "1.0.0-ble", espruino: { board: "PUCKJS" } });
       expect(r.info).toBeUndefined();
       expect(phases).not.toContain("handshake");
-      expect(JSON.parse(Buffer.from(sim.dev.flash.read("varde.boot")!).toString())).toMatchObject({ b: "alarm-nrf52", v: "1.0.0-ble", n: bundle.code.length });
+      expect(parseStorageJSON(sim.dev.flash.read("varde.boot")!)).toMatchObject({ b: "alarm-nrf52", v: "1.0.0-ble", n: bundle.code.length });
     } finally {
       await sim.stop();
     }

@@ -1,4 +1,4 @@
-// Language traps of Espruino 2v29 (../shared/espruino.md).
+// Language traps of Espruino 2v29 (docs/espruino.md).
 
 //# for let has no per-iteration binding
 var fs = [];
