@@ -50,15 +50,12 @@ export class Backend implements BackendPort {
       },
       metrics,
       logger,
-      cfg.mqtt.protocolVersion === 5 ? contentType(cfg.mqtt.payloadFormat, "BackendEvent") : null,
     );
     this.drain = new Drain(
       {
         next: (n) => store.next(n),
         remove: (ids) => store.remove(ids),
         connected: () => this.connection.connected,
-        // MQTT 5 flow control: no more unacknowledged QoS 1 publishes than the broker's Receive Maximum
-        sendRoom: () => this.connection.receiveMaximum - this.connection.events.inFlight - this.connection.pendingOwn,
         publish: (ev, puback) => this.publishEvent(ev, puback),
       },
       { inflight: cfg.mqtt.inflight, backendAck: cfg.mqtt.backendAck, ackTimeoutS: cfg.mqtt.ackTimeoutS },
@@ -147,7 +144,7 @@ export class Backend implements BackendPort {
   private publishEvent(ev: StoredEvent, puback: (err?: Error) => void): void {
     const ctx = { gateway: this.cfg.gatewayId, registry: this.gw.registry, historicalAfterS: this.cfg.outbox.historicalAfterS, nowS: Math.floor(this.gw.now() / 1000), monotonicMs: this.gw.clock.monotonic() };
     const payload = this.cfg.mqtt.payloadFormat === "protobuf" ? encodeBackendEvent(backendEvent(ev, ctx, true)) : this.enc("event", backendEvent(ev, ctx));
-    this.connection.events.publish(this.eventTopic(ev.device, ev.type), payload, puback);
+    this.connection.publish(this.eventTopic(ev.device, ev.type), payload, this.pub.event, puback);
   }
 
   private readonly topics = new Map<string, string>();

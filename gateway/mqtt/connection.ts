@@ -22,7 +22,6 @@ import type { Logger } from "pino";
 import type { GatewayConfig } from "../config.ts";
 import type { Metrics } from "../metrics.ts";
 import { describeError, diagnoseReset, explain, type Explained } from "./hint.ts";
-import { FastPublisher, LowIdProvider } from "./fast-publish.ts";
 
 export interface BirthPort {
   /** the next birth sequence (persisted by the store) */
@@ -69,26 +68,9 @@ export class Connection extends EventEmitter {
   private attemptError: (Error & { code?: string | number }) | null = null;
   private gotConnack = false;
   private wasUp = false;
-  /** QoS 1 event publishes on this connection (fast-publish.ts) */
-  readonly events: FastPublisher;
 
-  constructor(private readonly m: MqttCfg, readonly url: string, private readonly birth: BirthPort, private readonly metrics: Metrics, private readonly logger: Logger, contentType: string | null) {
+  constructor(private readonly m: MqttCfg, readonly url: string, private readonly birth: BirthPort, private readonly metrics: Metrics, private readonly logger: Logger) {
     super();
-    this.events = new FastPublisher(m.protocolVersion === 5 ? contentType : null);
-  }
-
-  /** QoS 1 publishes of MQTT.js itself (state, availability, responses) waiting for their PUBACK. */
-  get pendingOwn(): number {
-    const out = (this.client as unknown as { outgoing?: Record<string, unknown> } | null)?.outgoing;
-    let n = 0;
-    for (const _ in out ?? {}) n++;
-    return n;
-  }
-
-  /** The broker's Receive Maximum (MQTT 5 CONNACK), else unlimited. */
-  get receiveMaximum(): number {
-    const p = (this.client as unknown as { _serverProperties?: { receiveMaximum?: number } } | null)?._serverProperties;
-    return p?.receiveMaximum ?? 65535;
   }
 
   get connected(): boolean {
@@ -128,7 +110,6 @@ export class Connection extends EventEmitter {
       clean: false,
       ...(m.protocolVersion === 5 ? { properties: { sessionExpiryInterval: m.sessionExpiryS } } : {}),
       will: this.will(),
-      messageIdProvider: new LowIdProvider(), // ids above it are the events' (fast-publish.ts)
     };
     const u = new URL(this.url);
     const secure = ["mqtts:", "ssl:", "tls:"].includes(u.protocol);
@@ -140,12 +121,11 @@ export class Connection extends EventEmitter {
       // stream errors reach the client's "error" event through MQTT.js itself (every error with a code)
       const stream = () =>
         secure
-          ? tlsModule().connect({ host, port, ca, cert, key, rejectUnauthorized: m.rejectUnauthorized, servername: net.isIP(host) ? undefined : host }).setNoDelay(true)
-          : net.createConnection({ host, port, noDelay: true }); // no Nagle delay: each turn's packets go out in one write
+          ? tlsModule().connect({ host, port, ca, cert, key, rejectUnauthorized: m.rejectUnauthorized, servername: net.isIP(host) ? undefined : host })
+          : net.createConnection({ host, port });
       client = new (MqttClientClass())(stream, opts);
     }
     this.client = client;
-    this.events.attach(client);
     client.on("connect", () => this.onConnect());
     client.on("error", (e) => {
       this.attemptError ??= e as Error & { code?: string | number };

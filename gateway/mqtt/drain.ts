@@ -24,8 +24,6 @@ export interface DrainPorts {
   /** publishes the event (QoS 1); `puback` runs when the broker acknowledged it, with an error when the client gave up */
   publish(ev: StoredEvent, puback: (err?: Error) => void): void;
   connected(): boolean;
-  /** publishes more may be sent now without a PUBACK (the broker's Receive Maximum minus those waiting) */
-  sendRoom(): number;
 }
 
 export interface DrainOptions {
@@ -38,10 +36,8 @@ export class Drain {
   /** event id → the event, published and not yet acknowledged (or waiting to be published again) */
   private readonly inflight = new Map<string, StoredEvent>();
   private readonly acks: Correlator<void>;
-  /** to publish again (no PUBACK before the connection dropped, or timed out while away): first on the next connect */
-  private readonly again = new Map<string, StoredEvent>();
-  /** events published and not yet acknowledged (by PUBACK or, in application mode, EventAck), at most */
-  readonly window: number;
+  /** timed out while the broker was away: published first on the next connect */
+  private readonly again: StoredEvent[] = [];
   private pumping = false;
   private stopped = false;
   private finished: string[] = [];
@@ -55,7 +51,6 @@ export class Drain {
     private readonly logger: Logger,
     private readonly onDelivered: (removed: Array<{ eventId: string; type: string; received: number }>) => void,
   ) {
-    this.window = opts.inflight;
     const what = opts.backendAck === "puback" ? "PUBACK" : "application ack";
     this.acks = new Correlator<void>(clock, opts.ackTimeoutS * 1000, (id) => `${what} for event ${id}`);
   }
@@ -70,15 +65,9 @@ export class Drain {
     if (this.pumping || this.stopped) return;
     this.pumping = true;
     try {
-      for (const [id, ev] of this.again) {
-        if (!this.ports.connected() || this.ports.sendRoom() <= 0) break;
-        this.again.delete(id);
-        if (this.inflight.has(id)) this.publish(ev);
-      }
-      while (this.ports.connected() && this.inflight.size < this.window) {
-        const room = Math.min(this.window - this.inflight.size, this.ports.sendRoom());
-        if (room <= 0) break; // the next PUBACK pumps again
-        const batch = this.ports.next(room);
+      while (this.again.length > 0 && this.ports.connected()) this.publish(this.again.shift()!);
+      while (this.ports.connected() && this.inflight.size < this.opts.inflight) {
+        const batch = this.ports.next(this.opts.inflight - this.inflight.size);
         if (batch.length === 0) break;
         for (const ev of batch) {
           this.inflight.set(ev.eventId, ev);
@@ -99,27 +88,14 @@ export class Drain {
         this.logger.warn({ eventId: id }, `${e.message}; publishing it again`);
         this.metrics.inc("varde_events_republished_total");
         if (this.ports.connected()) this.publish(ev);
-        else this.again.set(id, ev);
+        else this.again.push(ev);
       },
     );
     this.metrics.inc("varde_events_published_total");
     this.ports.publish(ev, (err) => {
-      if (err) {
-        const code = (err as Error & { code?: number }).code;
-        if (code !== undefined) {
-          // the broker refused it (e.g. its ACL): published again only after ack_timeout_s, and said why
-          this.logger.warn({ eventId: id, code }, `broker refused event ${id}: ${err.message}; check the broker's ACL for this gateway's event topics`);
-          return;
-        }
-        // no PUBACK before the connection dropped: again on the next connect (the timeout stays as a safety net)
-        if (this.inflight.has(id) && !this.stopped) this.again.set(id, ev);
-        return;
-      }
+      if (err) return; // the client gave up on it (connection closed): the timeout publishes it again
       if (this.opts.backendAck === "puback") this.acks.resolve(id, undefined);
-      else {
-        this.acks.extend(id); // the broker has it; now wait for the backend's application ack
-        this.pump(); // room under the broker's Receive Maximum
-      }
+      else this.acks.extend(id); // the broker has it; now wait for the backend's application ack
     });
   }
 

@@ -184,8 +184,6 @@ export class Store {
     this.damage = opened.damage;
     try {
       this.db.pragma("wal_autocheckpoint = 0");
-      // the working set is the tail of the events table: a 1 MiB page cache (SQLite's default is 2 MiB)
-      this.db.pragma("cache_size = -1024");
       this.st = prepareStatements(this.db);
       this.load();
       this.st.touchOpens.run();

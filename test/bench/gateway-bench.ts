@@ -179,9 +179,7 @@ const baseId = (n: number) => "base:" + String(n).padStart(ID_DIGITS, "0");
 export async function runGatewayBench(o: GatewayBenchOptions): Promise<{ reps: RepResult[]; appAck: AppAckResult[]; fsync: FsyncCost }> {
   const log = o.log ?? (() => undefined);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "varde-bench-"));
-  // a broker tuned for a busy site: Receive Maximum (max_inflight_messages) as large as the window, which
-  // the gateway honours (MQTT 5 flow control) and the bare MQTT.js client ignores anyway
-  const broker: Mosquitto = await startMosquitto({ persistence: false, maxInflight: Math.max(20, o.window) });
+  const broker: Mosquitto = await startMosquitto({ persistence: false });
   const maxSessions = Math.max(...o.sessions, o.appAckSessions);
   const keys = Array.from({ length: maxSessions }, (_, i) => (i + 1).toString(16).padStart(2, "0").repeat(32).slice(0, 64));
   const registry = path.join(root, "registry.toml");

@@ -65,8 +65,6 @@ export interface MosquittoOptions {
   /** ACL file content (`user <name>` / `topic read|write|readwrite <filter>` lines) */
   acl?: string;
   persistence?: boolean;
-  /** max_inflight_messages: also the Receive Maximum the broker announces to MQTT 5 clients (Mosquitto's default 20) */
-  maxInflight?: number;
 }
 
 export class Mosquitto {
@@ -95,7 +93,6 @@ export class Mosquitto {
       "log_type error",
       "log_type warning",
       "log_type notice",
-      ...(opts.maxInflight ? [`max_inflight_messages ${opts.maxInflight}`] : []),
       `listener ${m.port} 127.0.0.1`,
     ];
     if (opts.tls) {
