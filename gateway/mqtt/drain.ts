@@ -81,16 +81,14 @@ export class Drain {
 
   private publish(ev: StoredEvent): void {
     const id = ev.eventId;
-    this.acks.wait(id).then(
-      () => this.finish(id),
-      (e: Error) => {
-        if (!(e instanceof TimeoutError) || this.stopped || !this.inflight.has(id)) return; // superseded or stopping
-        this.logger.warn({ eventId: id }, `${e.message}; publishing it again`);
-        this.metrics.inc("varde_events_republished_total");
-        if (this.ports.connected()) this.publish(ev);
-        else this.again.push(ev);
-      },
-    );
+    this.acks.waitCb(id, (e) => {
+      if (!e) return this.finish(id);
+      if (!(e instanceof TimeoutError) || this.stopped || !this.inflight.has(id)) return; // superseded or stopping
+      this.logger.warn({ eventId: id }, `${e.message}; publishing it again`);
+      this.metrics.inc("varde_events_republished_total");
+      if (this.ports.connected()) this.publish(ev);
+      else this.again.push(ev);
+    });
     this.metrics.inc("varde_events_published_total");
     this.ports.publish(ev, (err) => {
       if (err) return; // the client gave up on it (connection closed): the timeout publishes it again
