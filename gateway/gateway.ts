@@ -206,10 +206,14 @@ export class Gateway implements SessionHost {
     const eventId = seq !== 0 ? `${device}:${boot}:${seq}` : `${device}:${boot}:0-${crypto.randomBytes(4).toString("hex")}`;
     const received = Math.floor(this.now() / 1000);
     const historical = !(this.backend?.connected ?? false);
+    this.backend?.notify(); // published while the disk syncs (scheduled before the store's batch: published first)
     this.store.accept({ eventId, device, boot, seq, type, priority, time: env.time ?? received, received, historical, payload, env, acceptedAt: this.clock.monotonic() }, (e, r) => {
       if (e) return this.onReject(s, "storage_fault", device);
       if (r === "full") return this.onReject(s, "outbox_full", device);
       if (seq !== 0) s.sendAck(device, seq);
+      // an event the store could not keep in memory (spilled: a backlog, or the first moments after a
+      // start) is readable by the drain only once its batch committed: pump again now that it has
+      if (r === "stored" && e === null && this.store.spilled) this.backend?.notify();
       if (r === "duplicate") {
         this.metrics.inc("varde_duplicates_total");
         if (this.listening) this.emit({ kind: "duplicate", text: `device ${device} resent event ${eventId} (already stored); acked again`, device, eventId });
@@ -218,7 +222,6 @@ export class Gateway implements SessionHost {
       this.metrics.inc("varde_events_in_total", { type });
       if (type !== "heartbeat" && this.listening) this.emit({ kind: "stored", text: `device ${device} ${describeEvent(type, env)} → stored as ${eventId}${seq ? ", acked to the device" : ""}`, device, eventId, type });
     });
-    this.backend?.notify(); // publish while the disk syncs
   }
 
   private availabilityChanged(d: DeviceState, online: boolean, reason: string, wasLost: boolean): void {

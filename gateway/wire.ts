@@ -60,23 +60,22 @@ const ACK_FRAME_MAX = HEADER_LEN + 22 + MAC_LEN + CRC_LEN;
 export function ackFrame(key: Uint8Array, device: number, boot: number, ack: number, time: number): Uint8Array {
   const b = new Uint8Array(ACK_FRAME_MAX);
   let i = HEADER_LEN;
-  const varint = (v: number) => {
-    while (v > 0x7f) {
-      b[i++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    b[i++] = v;
-  };
-  const fixed32 = (v: number) => {
-    b[i++] = v & 0xff;
-    b[i++] = (v >>> 8) & 0xff;
-    b[i++] = (v >>> 16) & 0xff;
-    b[i++] = (v >>> 24) & 0xff;
-  };
-  if (device) (b[i++] = 0x08), varint(device >>> 0);
-  if (boot) (b[i++] = 0x15), fixed32(boot >>> 0);
-  if (ack) (b[i++] = 0x20), varint(ack >>> 0);
-  if (time) (b[i++] = 0x2d), fixed32(time >>> 0);
+  if (device) {
+    b[i++] = 0x08;
+    i = putVarint(b, i, device >>> 0);
+  }
+  if (boot) {
+    b[i++] = 0x15;
+    i = putFixed32(b, i, boot >>> 0);
+  }
+  if (ack) {
+    b[i++] = 0x20;
+    i = putVarint(b, i, ack >>> 0);
+  }
+  if (time) {
+    b[i++] = 0x2d;
+    i = putFixed32(b, i, time >>> 0);
+  }
   macInto(key, b.subarray(HEADER_LEN, i), b, i);
   i += MAC_LEN;
   b[0] = MAGIC0;
@@ -86,6 +85,22 @@ export function ackFrame(key: Uint8Array, device: number, boot: number, ack: num
   b[i++] = crc >> 8;
   b[i++] = crc & 0xff;
   return b.subarray(0, i);
+}
+
+function putVarint(b: Uint8Array, i: number, v: number): number {
+  while (v > 0x7f) {
+    b[i++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  b[i++] = v;
+  return i;
+}
+function putFixed32(b: Uint8Array, i: number, v: number): number {
+  b[i] = v & 0xff;
+  b[i + 1] = (v >>> 8) & 0xff;
+  b[i + 2] = (v >>> 16) & 0xff;
+  b[i + 3] = (v >>> 24) & 0xff;
+  return i + 4;
 }
 
 /** Check of a frame's MAC (hmac.ts: every byte compared, no early exit). */

@@ -8,7 +8,8 @@
 // the PUBACK extends the wait in application mode, the EventAck (or, in puback mode, the PUBACK)
 // settles it. Without an answer in time the event is published again (same event id — consumers
 // deduplicate); when the broker is away at that moment it waits for the next connect, where it goes
-// out first. MQTT.js itself resends publishes that had no PUBACK when the session resumes.
+// out first. Publishes that had no PUBACK are sent again (DUP, same packet id) after the next CONNACK
+// (fast-publish.ts, as MQTT.js does with its own).
 // Nothing is read back from disk after an ack: the store counts the removal at once and deletes in its
 // next group commit.
 import type { Logger } from "pino";

@@ -169,13 +169,15 @@ export class Store {
   // the drain's view: tail of accepted events not handed out yet, then the disk from `cursor` on
   private tail: StoredEvent[] = [];
   private tailHead = 0;
-  private spilled = true; // at open everything is on disk
+  private spilledNow = true; // at open everything is on disk
   private spilledPending = 0; // accepted while spilled, not committed yet
   private cursor = 0;
   private readonly outstanding = new Map<string, StoredEvent>(); // in memory (tail or handed out), not removed
   private readonly removing = new Set<number>(); // ids whose delete is queued
   /** row ids to delete in the next transaction (after its inserts, in id runs: see transaction()) */
   private toDelete: number[] = [];
+  /** event ids acked that this process did not hand out (acked again after a restart): deleted after toDelete */
+  private toDeleteByEventId: string[] = [];
   /** device → seq → reliable events not durable yet */
   private readonly inFlight = new Map<number, Map<number, Pending>>();
   /** device → the lazy write of its replay state (one closure per device, not one per event) */
@@ -302,21 +304,40 @@ export class Store {
    */
   private transaction(ops: Array<() => void>): void {
     const dels = this.toDelete;
+    const byEventId = this.toDeleteByEventId;
     this.toDelete = [];
+    this.toDeleteByEventId = [];
+    let gone: Array<{ b: number }>;
     try {
-      this.st.tx(ops, dels);
+      gone = this.st.tx(ops, dels, byEventId);
     } catch (e) {
       this.toDelete = dels.concat(this.toDelete);
+      this.toDeleteByEventId = byEventId.concat(this.toDeleteByEventId);
       throw e;
     }
     for (const id of dels) this.removing.delete(id);
+    // rows found only by their event id leave the counts now (a row whose delete by id was queued too
+    // was gone by then: not counted twice)
+    for (const r of gone) {
+      this.count--;
+      this.bytes -= r.b + ROW_OVERHEAD;
+    }
   }
 
   /** Deletes row `id` with the next batch. */
   private queueDelete(id: number): void {
     this.removing.add(id);
     this.toDelete.push(id);
-    if (this.toDelete.length === 1) this.commit.lazy(DELETES, NOTHING); // a batch to carry them
+    this.carryDeletes();
+  }
+
+  private carryDeletes(): void {
+    if (this.toDelete.length + this.toDeleteByEventId.length === 1) this.commit.lazy(DELETES, NOTHING); // a batch to carry them
+  }
+
+  /** true while new events go to disk only (the drain pages them from there once committed) */
+  get spilled(): boolean {
+    return this.spilledNow;
   }
 
   depth(): number {
@@ -370,11 +391,11 @@ export class Store {
     this.count++;
     this.bytes += size;
     let spilled = false;
-    if (!this.spilled && this.tail.length - this.tailHead < (this.opts.tailCap ?? 4096)) {
+    if (!this.spilledNow && this.tail.length - this.tailHead < (this.opts.tailCap ?? 4096)) {
       this.tail.push(e);
       this.outstanding.set(e.eventId, e);
     } else {
-      this.spilled = true;
+      this.spilledNow = true;
       spilled = true;
       this.spilledPending++;
     }
@@ -440,7 +461,7 @@ export class Store {
         out.push(e);
         continue;
       }
-      if (!this.spilled) break;
+      if (!this.spilledNow) break;
       const want = limit - out.length;
       const rows = this.st.page.all(this.cursor, want) as any[];
       for (const r of rows) {
@@ -451,7 +472,7 @@ export class Store {
         out.push(e);
       }
       if (rows.length < want) {
-        if (this.spilledPending === 0) this.spilled = false; // caught up: new events go to the tail again
+        if (this.spilledPending === 0) this.spilledNow = false; // caught up: new events go to the tail again
         break;
       }
     }
@@ -474,12 +495,8 @@ export class Store {
         continue;
       }
       // not handed out by this process (e.g. acked again after a restart): found by its event id
-      this.commit.lazy(null, () => {
-        const r = this.st.deleteByEventId.get(id) as { id: number; b: number; type: string; received: number } | undefined;
-        if (!r) return;
-        this.count--;
-        this.bytes -= r.b + ROW_OVERHEAD;
-      });
+      this.toDeleteByEventId.push(id);
+      this.carryDeletes();
     }
     if (out.length > 0 && this.full) this.setFull(false);
     return out;
@@ -686,21 +703,29 @@ export class Store {
 
 function prepareStatements(db: Database.Database) {
   const deleteRange = db.prepare("DELETE FROM events WHERE id BETWEEN ? AND ?");
-  const tx = db.transaction((ops: Array<() => void>, dels: number[]) => {
+  const deleteByEventId = db.prepare("DELETE FROM events WHERE event_id = ? RETURNING length(payload) AS b");
+  /** the queued writes, then the deletes: by id in runs, then by event id; returns the rows the latter found */
+  const tx = db.transaction((ops: Array<() => void>, dels: number[], byEventId: string[]): Array<{ b: number }> => {
     for (const op of ops) op();
-    if (dels.length === 0) return;
-    dels.sort((a, b) => a - b);
-    let from = dels[0];
-    for (let i = 1; i <= dels.length; i++) {
-      if (i < dels.length && dels[i] <= dels[i - 1] + 1) continue; // same run (or the same id twice)
-      deleteRange.run(from, dels[i - 1]);
-      if (i < dels.length) from = dels[i];
+    if (dels.length > 0) {
+      dels.sort((a, b) => a - b);
+      let from = dels[0];
+      for (let i = 1; i <= dels.length; i++) {
+        if (i < dels.length && dels[i] <= dels[i - 1] + 1) continue; // same run (or the same id twice)
+        deleteRange.run(from, dels[i - 1]);
+        if (i < dels.length) from = dels[i];
+      }
     }
+    const gone: Array<{ b: number }> = [];
+    for (const id of byEventId) {
+      const r = deleteByEventId.get(id) as { b: number } | undefined;
+      if (r) gone.push(r);
+    }
+    return gone;
   });
   return {
-    tx: (ops: Array<() => void>, dels: number[]) => tx(ops, dels),
+    tx: (ops: Array<() => void>, dels: number[], byEventId: string[]) => tx(ops, dels, byEventId),
     insert: db.prepare("INSERT OR IGNORE INTO events(id, event_id, device, boot, seq, type, priority, time, received, historical, payload) VALUES (?,?,?,?,?,?,?,?,?,?,?)"),
-    deleteByEventId: db.prepare("DELETE FROM events WHERE event_id = ? RETURNING id, length(payload) AS b, type, received"),
     page: db.prepare("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?"),
     victims: db.prepare("SELECT id, event_id, type, length(payload) AS b FROM events WHERE priority = 0 AND id > ? ORDER BY id LIMIT 200"),
     seen: db.prepare("INSERT INTO devices(device, seen, missing) VALUES (?, ?, ?) ON CONFLICT(device) DO UPDATE SET seen = excluded.seen, missing = excluded.missing"),
