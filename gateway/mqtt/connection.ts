@@ -116,6 +116,9 @@ export class Connection extends EventEmitter {
       ...(m.protocolVersion === 5 ? { properties: { sessionExpiryInterval: m.sessionExpiryS } } : {}),
       will: this.will(),
       messageIdProvider: new LowIdProvider(), // the ids above it are the events' (fast-publish.ts)
+      // a PINGREQ every keepalive even while PUBACKs flow, instead of a timer cleared and set again for
+      // every packet received (one per event); a dead broker is still noticed within 1.5 × keepalive
+      reschedulePings: false,
       // MQTT.js logs every packet through `debug` (several calls a publish, a few % of the relay's CPU
       // even when disabled); its log stays available with DEBUG=mqttjs*
       ...(/mqttjs/.test(process.env.DEBUG ?? "") ? {} : { log: () => undefined }),
