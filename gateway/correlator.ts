@@ -23,9 +23,11 @@ export class CancelledError extends Error {
   }
 }
 
+/** How a wait is told its outcome: (null, value) or (the error). */
+export type Settle<V> = (err: Error | null, value?: V) => void;
+
 interface Waiter<V> {
-  resolve: (v: V) => void;
-  reject: (e: Error) => void;
+  settle: Settle<V>;
   deadline: number;
 }
 
@@ -43,15 +45,21 @@ export class Correlator<V = void> {
 
   /** Waits for `key`; a previous wait for the same key is cancelled (CancelledError). */
   wait(key: string): Promise<V> {
+    return new Promise<V>((resolve, reject) => this.waitCb(key, (err, v) => (err ? reject(err) : resolve(v as V))));
+  }
+
+  /**
+   * wait() without a promise, for waits made once per event (the drain): `settle` runs once, synchronously
+   * from resolve() / reject() / extend()'s timeout / clear(), or from this call when it supersedes a wait.
+   */
+  waitCb(key: string, settle: Settle<V>): void {
     const old = this.waits.get(key);
     if (old) {
       this.waits.delete(key);
-      old.reject(new CancelledError(key, `${this.describe(key)}: superseded by a newer wait`));
+      old.settle(new CancelledError(key, `${this.describe(key)}: superseded by a newer wait`));
     }
-    return new Promise<V>((resolve, reject) => {
-      this.waits.set(key, { resolve, reject, deadline: this.clock.monotonic() + this.timeoutMs });
-      this.arm();
-    });
+    this.waits.set(key, { settle, deadline: this.clock.monotonic() + this.timeoutMs });
+    this.arm();
   }
 
   /** Settles the wait for `key`; false when nothing waited for it (late, unknown or duplicate answer). */
@@ -59,7 +67,7 @@ export class Correlator<V = void> {
     const w = this.waits.get(key);
     if (!w) return false;
     this.waits.delete(key);
-    w.resolve(value);
+    w.settle(null, value);
     return true;
   }
 
@@ -67,7 +75,7 @@ export class Correlator<V = void> {
     const w = this.waits.get(key);
     if (!w) return false;
     this.waits.delete(key);
-    w.reject(err);
+    w.settle(err);
     return true;
   }
 
@@ -99,7 +107,7 @@ export class Correlator<V = void> {
     if (this.timer !== null) this.clock.clearTimeout(this.timer);
     this.timer = null;
     this.timerAt = Infinity;
-    for (const [k, w] of all) w.reject(new CancelledError(k, `${this.describe(k)}: ${why}`));
+    for (const [k, w] of all) w.settle(new CancelledError(k, `${this.describe(k)}: ${why}`));
   }
 
   private arm(): void {
@@ -123,6 +131,6 @@ export class Correlator<V = void> {
     }
     for (const [k] of due) this.waits.delete(k);
     this.arm();
-    for (const [k, w] of due) w.reject(new TimeoutError(k, `no ${this.describe(k)} within ${this.timeoutMs / 1000} s`));
+    for (const [k, w] of due) w.settle(new TimeoutError(k, `no ${this.describe(k)} within ${this.timeoutMs / 1000} s`));
   }
 }

@@ -18,8 +18,7 @@
 import { EventEmitter } from "node:events";
 import * as crypto from "node:crypto";
 import type { Registry } from "./registry.ts";
-import type { Availability, DownlinkRow, Priority, Store, SubmitResult } from "./store/store.ts";
-import { StorageFault } from "./store/commit.ts";
+import type { Availability, DownlinkRow, Priority, Store } from "./store/store.ts";
 import { Session, type RejectReason, type SessionHost } from "./session.ts";
 import type { Link } from "./transports/transport.ts";
 import { bodyName, decodeEnvelope, encodeEnvelope } from "./wire.ts";
@@ -207,25 +206,22 @@ export class Gateway implements SessionHost {
     const eventId = seq !== 0 ? `${device}:${boot}:${seq}` : `${device}:${boot}:0-${crypto.randomBytes(4).toString("hex")}`;
     const received = Math.floor(this.now() / 1000);
     const historical = !(this.backend?.connected ?? false);
-    const stored = this.store.submit({ eventId, device, boot, seq, type, priority, time: env.time ?? received, received, historical, payload, env, acceptedAt: this.clock.monotonic() });
-    this.backend?.notify(); // publish while the disk syncs
-    stored.then(
-      (r: SubmitResult) => {
-        if (r === "full") return this.onReject(s, "outbox_full", device);
-        if (seq !== 0) s.sendAck(device, seq);
-        if (r === "duplicate") {
-          this.metrics.inc("varde_duplicates_total");
-          if (this.listening) this.emit({ kind: "duplicate", text: `device ${device} resent event ${eventId} (already stored); acked again`, device, eventId });
-          return;
-        }
-        this.metrics.inc("varde_events_in_total", { type });
-        if (type !== "heartbeat" && this.listening) this.emit({ kind: "stored", text: `device ${device} ${describeEvent(type, env)} → stored as ${eventId}${seq ? ", acked to the device" : ""}`, device, eventId, type });
-      },
-      (e: Error) => {
-        if (e instanceof StorageFault) return this.onReject(s, "storage_fault", device);
-        this.log("warn", `store: ${e.message}`);
-      },
-    );
+    this.backend?.notify(); // published while the disk syncs (scheduled before the store's batch: published first)
+    this.store.accept({ eventId, device, boot, seq, type, priority, time: env.time ?? received, received, historical, payload, env, acceptedAt: this.clock.monotonic() }, (e, r) => {
+      if (e) return this.onReject(s, "storage_fault", device);
+      if (r === "full") return this.onReject(s, "outbox_full", device);
+      if (seq !== 0) s.sendAck(device, seq);
+      // an event the store could not keep in memory (spilled: a backlog, or the first moments after a
+      // start) is readable by the drain only once its batch committed: pump again now that it has
+      if (r === "stored" && e === null && this.store.spilled) this.backend?.notify();
+      if (r === "duplicate") {
+        this.metrics.inc("varde_duplicates_total");
+        if (this.listening) this.emit({ kind: "duplicate", text: `device ${device} resent event ${eventId} (already stored); acked again`, device, eventId });
+        return;
+      }
+      this.metrics.inc("varde_events_in_total", { type });
+      if (type !== "heartbeat" && this.listening) this.emit({ kind: "stored", text: `device ${device} ${describeEvent(type, env)} → stored as ${eventId}${seq ? ", acked to the device" : ""}`, device, eventId, type });
+    });
   }
 
   private availabilityChanged(d: DeviceState, online: boolean, reason: string, wasLost: boolean): void {

@@ -42,6 +42,7 @@ const HISTOGRAMS: Record<string, [string, number[]]> = {
 };
 
 type Labels = Record<string, string>;
+const render = (labels: Labels) => Object.entries(labels).map(([k, v]) => `${k}="${String(v).replace(/["\\\n]/g, "_")}"`).join(",");
 const require = createRequire(import.meta.url);
 
 export class Metrics {
@@ -51,9 +52,26 @@ export class Metrics {
   /** refreshed before every scrape (gauges read from live state) */
   beforeScrape: () => void = () => undefined;
 
+  /** label name → value → rendered key, for the one-label sets counted per event ({type}, {reason}) */
+  private readonly oneLabel = new Map<string, Map<string, string>>();
   private key(labels?: Labels): string {
     if (!labels) return "";
-    return Object.entries(labels).map(([k, v]) => `${k}="${String(v).replace(/["\\\n]/g, "_")}"`).join(",");
+    let name = "";
+    let n = 0;
+    for (const k in labels) {
+      name = k;
+      if (++n > 1) break;
+    }
+    if (n !== 1) return render(labels);
+    let byValue = this.oneLabel.get(name);
+    if (!byValue) this.oneLabel.set(name, (byValue = new Map()));
+    const v = labels[name];
+    let k = byValue.get(v);
+    if (k === undefined) {
+      k = render(labels);
+      if (byValue.size < 1000) byValue.set(v, k); // label values are few (types, reasons); bounded anyway
+    }
+    return k;
   }
   inc(name: string, labels?: Labels, by = 1): void {
     const m = this.values.get(name) ?? new Map();
@@ -73,9 +91,7 @@ export class Metrics {
     const k = this.key(labels);
     const h = m.get(k) ?? { buckets: bounds.map(() => 0), sum: 0, count: 0 };
     m.set(k, h);
-    bounds.forEach((b, i) => {
-      if (value <= b) h.buckets[i]++;
-    });
+    for (let i = 0; i < bounds.length; i++) if (value <= bounds[i]) h.buckets[i]++;
     h.sum += value;
     h.count++;
   }

@@ -128,8 +128,9 @@ export class Session {
   }
 
   private write(frame: Uint8Array): void {
-    this.link.write(frame).catch((e) => this.host.log("debug", `${this.link.name}: write failed: ${(e as Error).message}`));
+    this.link.post(frame, this.writeFailed);
   }
+  private readonly writeFailed = (e: Error) => this.host.log("debug", `${this.link.name}: write failed: ${e.message}`);
 
   private helloDue(): boolean {
     return this.host.clock.monotonic() - this.lastHello >= this.host.cfg.helloRetryMs;

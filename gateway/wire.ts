@@ -2,10 +2,10 @@
 // canonical encoding, same plain-object conventions as the firmware codec — see that file) plus the
 // two helpers the gateway needs on top: reading an envelope before its MAC is checked (to learn which
 // device key to check it with) and naming the oneof body member present.
-import { createHmac, timingSafeEqual } from "node:crypto";
 import protobuf from "protobufjs";
 import { MAC_LEN } from "../protocol/mac.ts";
-import { encodeFrame } from "../protocol/framing.ts";
+import { CRC_LEN, crc16, encodeFrame, HEADER_LEN, MAGIC0, MAGIC1 } from "../protocol/framing.ts";
+import { macEquals, macInto } from "./hmac.ts";
 import { decodeMessage, encodeCanonical, lookupType, nodeSha256, openFrame, sealFrame, ZERO_KEY } from "../protocol/schema.ts";
 
 export { decodeMessage, nodeSha256, openFrame, sealFrame, ZERO_KEY };
@@ -49,47 +49,63 @@ function envelopeType(): protobuf.Type {
   return (envelope ??= lookupType("Envelope"));
 }
 
-const FRAME_SCRATCH = 32;
+/** header + the longest ack payload (22 bytes: four fields, varints of up to 5) + MAC + CRC */
+const ACK_FRAME_MAX = HEADER_LEN + 22 + MAC_LEN + CRC_LEN;
 
 /**
  * The gateway's ack of a reliable device frame, {device, boot, ack, time}, sealed with the device key: the
  * same bytes as sealEnvelope() (canonical: ascending fields, zero values left out; wire.test.ts compares),
- * written by hand because it is sent once per event.
+ * written by hand, straight into its frame, because it is sent once per event.
  */
 export function ackFrame(key: Uint8Array, device: number, boot: number, ack: number, time: number): Uint8Array {
-  const b = new Uint8Array(FRAME_SCRATCH);
-  let i = 0;
-  const varint = (v: number) => {
-    while (v > 0x7f) {
-      b[i++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    b[i++] = v;
-  };
-  const fixed32 = (v: number) => {
-    b[i++] = v & 0xff;
-    b[i++] = (v >>> 8) & 0xff;
-    b[i++] = (v >>> 16) & 0xff;
-    b[i++] = (v >>> 24) & 0xff;
-  };
-  if (device) (b[i++] = 0x08), varint(device >>> 0);
-  if (boot) (b[i++] = 0x15), fixed32(boot >>> 0);
-  if (ack) (b[i++] = 0x20), varint(ack >>> 0);
-  if (time) (b[i++] = 0x2d), fixed32(time >>> 0);
-  const body = new Uint8Array(i + MAC_LEN);
-  body.set(b.subarray(0, i), 0);
-  body.set(macOf(key, b.subarray(0, i)), i);
-  return encodeFrame(body);
+  const b = new Uint8Array(ACK_FRAME_MAX);
+  let i = HEADER_LEN;
+  if (device) {
+    b[i++] = 0x08;
+    i = putVarint(b, i, device >>> 0);
+  }
+  if (boot) {
+    b[i++] = 0x15;
+    i = putFixed32(b, i, boot >>> 0);
+  }
+  if (ack) {
+    b[i++] = 0x20;
+    i = putVarint(b, i, ack >>> 0);
+  }
+  if (time) {
+    b[i++] = 0x2d;
+    i = putFixed32(b, i, time >>> 0);
+  }
+  macInto(key, b.subarray(HEADER_LEN, i), b, i);
+  i += MAC_LEN;
+  b[0] = MAGIC0;
+  b[1] = MAGIC1;
+  b[2] = i - HEADER_LEN;
+  const crc = crc16(b, 2, i);
+  b[i++] = crc >> 8;
+  b[i++] = crc & 0xff;
+  return b.subarray(0, i);
 }
 
-/** The truncated HMAC-SHA256 of protocol/mac.ts, with node:crypto's HMAC (same bytes, one native call). */
-export function macOf(key: Uint8Array, payload: Uint8Array): Buffer {
-  return createHmac("sha256", key).update(payload).digest().subarray(0, MAC_LEN);
+function putVarint(b: Uint8Array, i: number, v: number): number {
+  while (v > 0x7f) {
+    b[i++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  b[i++] = v;
+  return i;
+}
+function putFixed32(b: Uint8Array, i: number, v: number): number {
+  b[i] = v & 0xff;
+  b[i + 1] = (v >>> 8) & 0xff;
+  b[i + 2] = (v >>> 16) & 0xff;
+  b[i + 3] = (v >>> 24) & 0xff;
+  return i + 4;
 }
 
-/** Constant-time check of a frame's MAC. */
+/** Check of a frame's MAC (hmac.ts: every byte compared, no early exit). */
 export function macMatches(key: Uint8Array, payload: Uint8Array, mac: Uint8Array): boolean {
-  return mac.length === MAC_LEN && timingSafeEqual(macOf(key, payload), mac);
+  return macEquals(key, payload, mac);
 }
 
 /** A complete frame for `env` sealed with `key` (same bytes as protocol/schema.ts sealFrame). */
@@ -97,7 +113,7 @@ export function sealEnvelope(key: Uint8Array, env: Record<string, any>): Uint8Ar
   const payload = encodeCanonical("Envelope", env);
   const body = new Uint8Array(payload.length + MAC_LEN);
   body.set(payload, 0);
-  body.set(macOf(key, payload), payload.length);
+  macInto(key, payload, body, payload.length);
   return encodeFrame(body);
 }
 

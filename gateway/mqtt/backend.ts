@@ -50,6 +50,7 @@ export class Backend implements BackendPort {
       },
       metrics,
       logger,
+      cfg.mqtt.protocolVersion === 5 ? contentType(cfg.mqtt.payloadFormat, "BackendEvent") : null,
     );
     this.drain = new Drain(
       {
@@ -137,14 +138,26 @@ export class Backend implements BackendPort {
     this.connection.publish(topic("availability", { gateway: this.cfg.gatewayId, device }), this.enc("availability", a), this.pub.availability);
   }
 
+  /**
+   * New events in the outbox. Published once the current I/O phase is done, not here: every socket read
+   * is its own callback, and MQTT.js flushes its writes on the next tick, so a publish per frame was a
+   * socket write per event; deferred, the events of all frames read together go out in one write.
+   */
   notify(): void {
-    this.drain.pump();
+    if (this.notified) return;
+    this.notified = true;
+    setImmediate(this.pumpNow);
   }
+  private notified = false;
+  private readonly pumpNow = () => {
+    this.notified = false;
+    this.drain.pump();
+  };
 
   private publishEvent(ev: StoredEvent, puback: (err?: Error) => void): void {
     const ctx = { gateway: this.cfg.gatewayId, registry: this.gw.registry, historicalAfterS: this.cfg.outbox.historicalAfterS, nowS: Math.floor(this.gw.now() / 1000), monotonicMs: this.gw.clock.monotonic() };
     const payload = this.cfg.mqtt.payloadFormat === "protobuf" ? encodeBackendEvent(backendEvent(ev, ctx, true)) : this.enc("event", backendEvent(ev, ctx));
-    this.connection.publish(this.eventTopic(ev.device, ev.type), payload, this.pub.event, puback);
+    this.connection.events.publish(this.eventTopic(ev.device, ev.type), payload, puback);
   }
 
   private readonly topics = new Map<string, string>();

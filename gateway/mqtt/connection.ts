@@ -22,6 +22,7 @@ import type { Logger } from "pino";
 import type { GatewayConfig } from "../config.ts";
 import type { Metrics } from "../metrics.ts";
 import { describeError, diagnoseReset, explain, type Explained } from "./hint.ts";
+import { FastPublisher, LowIdProvider } from "./fast-publish.ts";
 
 export interface BirthPort {
   /** the next birth sequence (persisted by the store) */
@@ -68,9 +69,13 @@ export class Connection extends EventEmitter {
   private attemptError: (Error & { code?: string | number }) | null = null;
   private gotConnack = false;
   private wasUp = false;
+  /** QoS 1 event publishes on this connection (fast-publish.ts) */
+  readonly events: FastPublisher;
 
-  constructor(private readonly m: MqttCfg, readonly url: string, private readonly birth: BirthPort, private readonly metrics: Metrics, private readonly logger: Logger) {
+  /** `contentType`: of every event publish (MQTT 5 property), or null */
+  constructor(private readonly m: MqttCfg, readonly url: string, private readonly birth: BirthPort, private readonly metrics: Metrics, private readonly logger: Logger, contentType: string | null) {
     super();
+    this.events = new FastPublisher(m.protocolVersion === 5 ? contentType : null);
   }
 
   get connected(): boolean {
@@ -110,6 +115,13 @@ export class Connection extends EventEmitter {
       clean: false,
       ...(m.protocolVersion === 5 ? { properties: { sessionExpiryInterval: m.sessionExpiryS } } : {}),
       will: this.will(),
+      messageIdProvider: new LowIdProvider(), // the ids above it are the events' (fast-publish.ts)
+      // a PINGREQ every keepalive even while PUBACKs flow, instead of a timer cleared and set again for
+      // every packet received (one per event); a dead broker is still noticed within 1.5 × keepalive
+      reschedulePings: false,
+      // MQTT.js logs every packet through `debug` (several calls a publish, a few % of the relay's CPU
+      // even when disabled); its log stays available with DEBUG=mqttjs*
+      ...(/mqttjs/.test(process.env.DEBUG ?? "") ? {} : { log: () => undefined }),
     };
     const u = new URL(this.url);
     const secure = ["mqtts:", "ssl:", "tls:"].includes(u.protocol);
@@ -121,11 +133,12 @@ export class Connection extends EventEmitter {
       // stream errors reach the client's "error" event through MQTT.js itself (every error with a code)
       const stream = () =>
         secure
-          ? tlsModule().connect({ host, port, ca, cert, key, rejectUnauthorized: m.rejectUnauthorized, servername: net.isIP(host) ? undefined : host })
-          : net.createConnection({ host, port });
+          ? tlsModule().connect({ host, port, ca, cert, key, rejectUnauthorized: m.rejectUnauthorized, servername: net.isIP(host) ? undefined : host }).setNoDelay(true)
+          : net.createConnection({ host, port, noDelay: true }); // no Nagle delay: each turn's packets go out in one write anyway
       client = new (MqttClientClass())(stream, opts);
     }
     this.client = client;
+    this.events.attach(client); // first: publishes waiting for a PUBACK go again before anything new
     client.on("connect", () => this.onConnect());
     client.on("error", (e) => {
       this.attemptError ??= e as Error & { code?: string | number };

@@ -8,7 +8,8 @@
 // the PUBACK extends the wait in application mode, the EventAck (or, in puback mode, the PUBACK)
 // settles it. Without an answer in time the event is published again (same event id — consumers
 // deduplicate); when the broker is away at that moment it waits for the next connect, where it goes
-// out first. MQTT.js itself resends publishes that had no PUBACK when the session resumes.
+// out first. Publishes that had no PUBACK are sent again (DUP, same packet id) after the next CONNACK
+// (fast-publish.ts, as MQTT.js does with its own).
 // Nothing is read back from disk after an ack: the store counts the removal at once and deletes in its
 // next group commit.
 import type { Logger } from "pino";
@@ -81,16 +82,14 @@ export class Drain {
 
   private publish(ev: StoredEvent): void {
     const id = ev.eventId;
-    this.acks.wait(id).then(
-      () => this.finish(id),
-      (e: Error) => {
-        if (!(e instanceof TimeoutError) || this.stopped || !this.inflight.has(id)) return; // superseded or stopping
-        this.logger.warn({ eventId: id }, `${e.message}; publishing it again`);
-        this.metrics.inc("varde_events_republished_total");
-        if (this.ports.connected()) this.publish(ev);
-        else this.again.push(ev);
-      },
-    );
+    this.acks.waitCb(id, (e) => {
+      if (!e) return this.finish(id);
+      if (!(e instanceof TimeoutError) || this.stopped || !this.inflight.has(id)) return; // superseded or stopping
+      this.logger.warn({ eventId: id }, `${e.message}; publishing it again`);
+      this.metrics.inc("varde_events_republished_total");
+      if (this.ports.connected()) this.publish(ev);
+      else this.again.push(ev);
+    });
     this.metrics.inc("varde_events_published_total");
     this.ports.publish(ev, (err) => {
       if (err) return; // the client gave up on it (connection closed): the timeout publishes it again

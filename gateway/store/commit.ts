@@ -56,13 +56,15 @@ export interface CommitOptions {
   schedule?: (fn: () => void) => void;
 }
 
-type Waiter = { resolve: () => void; reject: (e: Error) => void };
+/** Told once: null when the write is committed and on disk, else why not. A plain callback, not a promise:
+ *  one durable write per device event, and promises per event were a measurable share of the relay's GC. */
+export type Waiter = (err: StorageFault | null) => void;
 /** One queued write; `waiter` set for durable ones. Order is kept: a delete queued after an insert runs after it. */
-type Entry = { op: () => void; waiter: Waiter | null; key: string | null };
+type Entry = { op: () => void; waiter: Waiter | null; key: unknown };
 
 export class GroupCommit {
   private queue: Entry[] = [];
-  private keyed = new Map<string, Entry>();
+  private keyed = new Map<unknown, Entry>();
   private scheduled = false;
   private syncing = false;
   /** committed, waiting for the next sync to start */
@@ -79,16 +81,25 @@ export class GroupCommit {
 
   /** Resolves once `op` is committed and on disk; rejects with a StorageFault when it cannot be. */
   durable(op: () => void): Promise<void> {
-    if (this.fault) return Promise.reject(this.fault);
-    if (this.closed) return Promise.reject(new StorageFault("the store is closed", "CLOSED"));
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ op, waiter: { resolve, reject }, key: null });
-      this.kick();
-    });
+    return new Promise<void>((resolve, reject) => this.durableCb(op, (err) => (err ? reject(err) : resolve())));
   }
 
-  /** Written with the next batch; `key` (when given) coalesces writes to the same thing (the newest op runs). */
-  lazy(key: string | null, op: () => void): void {
+  /** durable() for the hot path: `done` runs once, with null when `op` is committed and on disk (never synchronously). */
+  durableCb(op: () => void, done: Waiter): void {
+    const refused = this.fault ?? (this.closed ? new StorageFault("the store is closed", "CLOSED") : null);
+    if (refused) {
+      process.nextTick(done, refused);
+      return;
+    }
+    this.queue.push({ op, waiter: done, key: null });
+    this.kick();
+  }
+
+  /**
+   * Written with the next batch; `key` (when not null) coalesces writes to the same thing (the newest op
+   * runs). Any value can be a key (compared like Map keys): an object saves building a string per write.
+   */
+  lazy(key: unknown, op: () => void): void {
     if (this.closed) return;
     if (key !== null) {
       const e = this.keyed.get(key);
@@ -141,7 +152,7 @@ export class GroupCommit {
       const kept = batch.filter((x) => !x.waiter && !(x.key !== null && this.keyed.has(x.key)));
       for (const x of kept) if (x.key !== null) this.keyed.set(x.key, x);
       this.queue = [...kept, ...this.queue];
-      for (const x of batch) x.waiter?.reject(f);
+      for (const x of batch) x.waiter?.(f);
       this.enterFault(f);
       return false;
     }
@@ -157,14 +168,14 @@ export class GroupCommit {
       if (err) {
         const f = toFault(err);
         const c = committedFault(f);
-        for (const w of batch) w.reject(c);
-        for (const w of this.unsynced) w.reject(c);
+        for (const w of batch) w(c);
+        for (const w of this.unsynced) w(c);
         this.unsynced = [];
         this.enterFault(f);
         return;
       }
       this.syncs++;
-      for (const w of batch) w.resolve();
+      for (const w of batch) w(null);
       this.opts.afterSync?.();
       this.startSync();
     });
@@ -175,7 +186,7 @@ export class GroupCommit {
     if (this.fault) return Promise.reject(this.fault);
     this.flush();
     return new Promise<void>((resolve, reject) => {
-      this.unsynced.push({ resolve, reject });
+      this.unsynced.push((err) => (err ? reject(err) : resolve()));
       this.startSync();
     });
   }
@@ -186,7 +197,7 @@ export class GroupCommit {
     // durable writes queued behind the failed batch cannot succeed either: refuse them now
     const rest = this.queue;
     this.queue = rest.filter((x) => !x.waiter);
-    for (const x of rest) x.waiter?.reject(f);
+    for (const x of rest) x.waiter?.(f);
     if (!was) this.opts.onFault?.(f);
     this.scheduleProbe();
   }

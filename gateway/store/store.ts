@@ -68,6 +68,10 @@ export interface StoredEvent extends NewEvent {
 }
 
 export type SubmitResult = "stored" | "duplicate" | "full";
+/** How accept() answers: (null, result) or (the StorageFault). */
+export type SubmitDone = (err: StorageFault | null, result?: SubmitResult) => void;
+/** A reliable event accepted and not durable yet; retransmissions of it meanwhile wait for it here. */
+type Pending = { dups: SubmitDone[] | null };
 
 export interface DownlinkRow {
   id: number;
@@ -139,6 +143,10 @@ const ROW_OVERHEAD = 64;
 /** gaps below the high-water tracked per device (older ones count as seen) */
 export const MISSING_WINDOW = 1024; // bytes accounted per event on top of its payload (ids, columns, index)
 
+/** group-commit key of the batch that carries the queued deletes (store.queueDelete) */
+const DELETES = Symbol("deletes");
+const NOTHING = () => undefined;
+
 function isDamage(e: unknown): boolean {
   const code = String((e as { code?: string }).code ?? "");
   return code.startsWith("SQLITE_CORRUPT") || code === "SQLITE_NOTADB" || /malformed|not a database|file is encrypted/i.test((e as Error).message);
@@ -161,12 +169,19 @@ export class Store {
   // the drain's view: tail of accepted events not handed out yet, then the disk from `cursor` on
   private tail: StoredEvent[] = [];
   private tailHead = 0;
-  private spilled = true; // at open everything is on disk
+  private spilledNow = true; // at open everything is on disk
   private spilledPending = 0; // accepted while spilled, not committed yet
   private cursor = 0;
   private readonly outstanding = new Map<string, StoredEvent>(); // in memory (tail or handed out), not removed
   private readonly removing = new Set<number>(); // ids whose delete is queued
-  private readonly inFlight = new Map<string, Promise<SubmitResult>>(); // "device:seq" of reliable events not durable yet
+  /** row ids to delete in the next transaction (after its inserts, in id runs: see transaction()) */
+  private toDelete: number[] = [];
+  /** event ids acked that this process did not hand out (acked again after a restart): deleted after toDelete */
+  private toDeleteByEventId: string[] = [];
+  /** device → seq → reliable events not durable yet */
+  private readonly inFlight = new Map<number, Map<number, Pending>>();
+  /** device → the lazy write of its replay state (one closure per device, not one per event) */
+  private readonly seenWriters = new Map<number, () => void>();
   private statfsAt = -Infinity;
   private statfsRoom = Infinity;
   private sinceCheckpoint = 0;
@@ -199,7 +214,7 @@ export class Store {
     }
     this.commit = new GroupCommit(
       {
-        transaction: (ops) => this.st.tx(ops),
+        transaction: (ops) => this.transaction(ops),
         sync: (cb) => {
           this.syncsInFlight++;
           fs.fdatasync(this.walFd, (err) => {
@@ -263,7 +278,66 @@ export class Store {
     const rec = this.record(device);
     rec.seen = v;
     rec.missing = [];
-    this.commit.lazy(`seen:${device}`, () => this.st.seen.run(device, v, null));
+    this.queueSeen(device, rec);
+  }
+
+  /**
+   * The device's replay state (seen, missing) is written with the next batch, as it is when that batch
+   * runs: one row write per device and batch however many of its events the batch holds. The batch that
+   * holds an event's insert holds this write too (same transaction, same fsync), and a batch that fails
+   * leaves it queued, to write the state as it is then (failed seqs marked missing again).
+   */
+  private queueSeen(device: number, rec: DeviceRecord): void {
+    let w = this.seenWriters.get(device);
+    if (!w) {
+      w = () => this.st.seen.run(device, rec.seen, rec.missing.length ? JSON.stringify(rec.missing) : null);
+      this.seenWriters.set(device, w);
+    }
+    this.commit.lazy(rec, w);
+  }
+
+  /**
+   * One group-commit transaction: the queued writes in order, then the deletes of events the backend has,
+   * as ranges of consecutive row ids (acks come mostly in outbox order, so a batch of hundreds of deletes
+   * is a few statements). The deletes go last so that an event stored and acked within one batch is
+   * inserted before it is deleted. A failed transaction keeps them for the next one.
+   */
+  private transaction(ops: Array<() => void>): void {
+    const dels = this.toDelete;
+    const byEventId = this.toDeleteByEventId;
+    this.toDelete = [];
+    this.toDeleteByEventId = [];
+    let gone: Array<{ b: number }>;
+    try {
+      gone = this.st.tx(ops, dels, byEventId);
+    } catch (e) {
+      this.toDelete = dels.concat(this.toDelete);
+      this.toDeleteByEventId = byEventId.concat(this.toDeleteByEventId);
+      throw e;
+    }
+    for (const id of dels) this.removing.delete(id);
+    // rows found only by their event id leave the counts now (a row whose delete by id was queued too
+    // was gone by then: not counted twice)
+    for (const r of gone) {
+      this.count--;
+      this.bytes -= r.b + ROW_OVERHEAD;
+    }
+  }
+
+  /** Deletes row `id` with the next batch. */
+  private queueDelete(id: number): void {
+    this.removing.add(id);
+    this.toDelete.push(id);
+    this.carryDeletes();
+  }
+
+  private carryDeletes(): void {
+    if (this.toDelete.length + this.toDeleteByEventId.length === 1) this.commit.lazy(DELETES, NOTHING); // a batch to carry them
+  }
+
+  /** true while new events go to disk only (the drain pages them from there once committed) */
+  get spilled(): boolean {
+    return this.spilledNow;
   }
 
   depth(): number {
@@ -290,71 +364,76 @@ export class Store {
    * "full" when the bound leaves no room; rejects with a StorageFault when the disk refuses it.
    */
   submit(ev: NewEvent): Promise<SubmitResult> {
+    return new Promise<SubmitResult>((resolve, reject) => this.accept(ev, (err, r) => (err ? reject(err) : resolve(r!))));
+  }
+
+  /** submit() for the hot path (one device event): `done` runs once, never synchronously. */
+  accept(ev: NewEvent, done: SubmitDone): void {
     const fault = this.commit.fault;
-    if (fault) return Promise.reject(fault);
+    if (fault) return void process.nextTick(done, fault);
     const rec = this.record(ev.device);
     if (ev.seq !== 0 && ev.seq <= rec.seen && !rec.missing.includes(ev.seq)) {
       // seen before — but acked again only once the first copy is durable: while its batch is still on
       // its way to the disk, the answer waits for it (and is no ack at all if that batch fails)
-      const first = this.inFlight.get(`${ev.device}:${ev.seq}`);
-      return first ? first.then((r) => (r === "full" ? "full" : "duplicate")) : Promise.resolve("duplicate");
+      const first = this.inFlight.get(ev.device)?.get(ev.seq);
+      if (!first) return void process.nextTick(done, null, "duplicate");
+      (first.dups ??= []).push((err, r) => (err ? done(err) : done(null, r === "full" ? "full" : "duplicate")));
+      return;
     }
     const size = ev.payload.length + ROW_OVERHEAD;
     const max = this.effectiveMax();
     if (max > 0 && this.bytes + size > max && !this.makeRoom(this.bytes + size - max)) {
       this.setFull(true);
-      return Promise.resolve("full");
+      return void process.nextTick(done, null, "full");
     }
-    if (ev.seq !== 0) takeSeq(rec, ev.seq);
-    const seenNow = rec.seen;
-    const missingNow = rec.missing.length ? JSON.stringify(rec.missing) : null;
     const e = ev as StoredEvent;
     e.id = ++this.lastId;
     this.count++;
     this.bytes += size;
     let spilled = false;
-    if (!this.spilled && this.tail.length - this.tailHead < (this.opts.tailCap ?? 4096)) {
+    if (!this.spilledNow && this.tail.length - this.tailHead < (this.opts.tailCap ?? 4096)) {
       this.tail.push(e);
       this.outstanding.set(e.eventId, e);
     } else {
-      this.spilled = true;
+      this.spilledNow = true;
       spilled = true;
       this.spilledPending++;
     }
+    let pending: Pending | null = null;
+    let pendings: Map<number, Pending> | undefined;
+    if (e.seq !== 0) {
+      takeSeq(rec, e.seq);
+      this.queueSeen(e.device, rec);
+      pendings = this.inFlight.get(e.device);
+      if (!pendings) this.inFlight.set(e.device, (pendings = new Map()));
+      pending = { dups: null };
+      pendings.set(e.seq, pending);
+    }
     let result: SubmitResult = "stored";
     const st = this.st;
-    const key = `${e.device}:${e.seq}`;
-    const done = this.commit
-      .durable(() => {
+    this.commit.durableCb(
+      () => {
         if (spilled) this.spilledPending--;
         spilled = false;
         const r = st.insert.run(e.id, e.eventId, e.device, e.boot, e.seq, e.type, e.priority, e.time, e.received, e.historical ? 1 : 0, e.payload);
         if (r.changes === 0) result = "duplicate"; // same event id stored before (cannot happen for device events)
-        if (e.seq !== 0) st.seen.run(e.device, seenNow, missingNow);
-      })
-      .then(
-        () => {
-          if (result === "duplicate") this.forget(e, size);
-          return result;
-        },
-        (err: Error) => {
+      },
+      (err) => {
+        if (err) {
           if (spilled) this.spilledPending--;
+          spilled = false;
           // committed but not fsynced: the row is in the database and stays in the outbox (and the drain);
           // rolled back: it is not stored, so it leaves the counts and the drain
-          if (!(err instanceof StorageFault && err.committed)) this.forget(e, size);
+          if (!err.committed) this.forget(e, size);
           // either way the device got no ack and sends it again: its seq is missing again, so the
           // retransmission goes through a durable batch instead of being taken for a duplicate
           if (e.seq !== 0) markMissing(rec, e.seq);
-          throw err;
-        },
-      );
-    if (e.seq === 0) return done;
-    this.inFlight.set(key, done);
-    const settle = () => {
-      if (this.inFlight.get(key) === done) this.inFlight.delete(key);
-    };
-    done.then(settle, settle);
-    return done;
+        } else if (result === "duplicate") this.forget(e, size);
+        if (pending && pendings!.get(e.seq) === pending) pendings!.delete(e.seq);
+        done(err, err ? undefined : result);
+        if (pending?.dups) for (const d of pending.dups) d(err, err ? undefined : result);
+      },
+    );
   }
 
   /** An accepted event turned out not to be stored: it leaves the counts and the drain. */
@@ -382,7 +461,7 @@ export class Store {
         out.push(e);
         continue;
       }
-      if (!this.spilled) break;
+      if (!this.spilledNow) break;
       const want = limit - out.length;
       const rows = this.st.page.all(this.cursor, want) as any[];
       for (const r of rows) {
@@ -393,7 +472,7 @@ export class Store {
         out.push(e);
       }
       if (rows.length < want) {
-        if (this.spilledPending === 0) this.spilled = false; // caught up: new events go to the tail again
+        if (this.spilledPending === 0) this.spilledNow = false; // caught up: new events go to the tail again
         break;
       }
     }
@@ -411,22 +490,13 @@ export class Store {
         (e as { gone?: boolean }).gone = true;
         this.count--;
         this.bytes -= e.payload.length + ROW_OVERHEAD;
-        this.removing.add(e.id);
-        const rowId = e.id;
-        this.commit.lazy(null, () => {
-          this.st.deleteById.run(rowId);
-          this.removing.delete(rowId);
-        });
+        this.queueDelete(e.id);
         out.push({ eventId: id, type: e.type, received: e.received });
         continue;
       }
       // not handed out by this process (e.g. acked again after a restart): found by its event id
-      this.commit.lazy(null, () => {
-        const r = this.st.deleteByEventId.get(id) as { id: number; b: number; type: string; received: number } | undefined;
-        if (!r) return;
-        this.count--;
-        this.bytes -= r.b + ROW_OVERHEAD;
-      });
+      this.toDeleteByEventId.push(id);
+      this.carryDeletes();
     }
     if (out.length > 0 && this.full) this.setFull(false);
     return out;
@@ -448,14 +518,10 @@ export class Store {
       for (const v of victims) {
         after = v.id;
         if (this.removing.has(v.id)) continue;
-        this.removing.add(v.id);
         const o = this.outstanding.get(v.event_id);
         if (o) (o as { gone?: boolean }).gone = true;
         this.outstanding.delete(v.event_id);
-        this.commit.lazy(null, () => {
-          this.st.deleteById.run(v.id);
-          this.removing.delete(v.id);
-        });
+        this.queueDelete(v.id);
         freed += v.b + ROW_OVERHEAD;
         this.count--;
         this.bytes -= v.b + ROW_OVERHEAD;
@@ -636,14 +702,30 @@ export class Store {
 }
 
 function prepareStatements(db: Database.Database) {
-  const tx = db.transaction((ops: Array<() => void>) => {
+  const deleteRange = db.prepare("DELETE FROM events WHERE id BETWEEN ? AND ?");
+  const deleteByEventId = db.prepare("DELETE FROM events WHERE event_id = ? RETURNING length(payload) AS b");
+  /** the queued writes, then the deletes: by id in runs, then by event id; returns the rows the latter found */
+  const tx = db.transaction((ops: Array<() => void>, dels: number[], byEventId: string[]): Array<{ b: number }> => {
     for (const op of ops) op();
+    if (dels.length > 0) {
+      dels.sort((a, b) => a - b);
+      let from = dels[0];
+      for (let i = 1; i <= dels.length; i++) {
+        if (i < dels.length && dels[i] <= dels[i - 1] + 1) continue; // same run (or the same id twice)
+        deleteRange.run(from, dels[i - 1]);
+        if (i < dels.length) from = dels[i];
+      }
+    }
+    const gone: Array<{ b: number }> = [];
+    for (const id of byEventId) {
+      const r = deleteByEventId.get(id) as { b: number } | undefined;
+      if (r) gone.push(r);
+    }
+    return gone;
   });
   return {
-    tx: (ops: Array<() => void>) => tx(ops),
+    tx: (ops: Array<() => void>, dels: number[], byEventId: string[]) => tx(ops, dels, byEventId),
     insert: db.prepare("INSERT OR IGNORE INTO events(id, event_id, device, boot, seq, type, priority, time, received, historical, payload) VALUES (?,?,?,?,?,?,?,?,?,?,?)"),
-    deleteById: db.prepare("DELETE FROM events WHERE id = ?"),
-    deleteByEventId: db.prepare("DELETE FROM events WHERE event_id = ? RETURNING id, length(payload) AS b, type, received"),
     page: db.prepare("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?"),
     victims: db.prepare("SELECT id, event_id, type, length(payload) AS b FROM events WHERE priority = 0 AND id > ? ORDER BY id LIMIT 200"),
     seen: db.prepare("INSERT INTO devices(device, seen, missing) VALUES (?, ?, ?) ON CONFLICT(device) DO UPDATE SET seen = excluded.seen, missing = excluded.missing"),

@@ -1,7 +1,7 @@
 // Serial transport over `serialport`. A USB-serial device that is unplugged makes the port close; the
 // transport then polls for the path every `reconnectMs` and opens it again when it reappears (udev
 // symlinks such as /dev/varde-alarm-1 make the path stable, see deploy/99-varde.rules).
-import { SerialPort } from "serialport";
+import type { SerialPort } from "serialport";
 import { BaseLink, type Link, type Transport } from "./transport.ts";
 
 export class SerialLink extends BaseLink {
@@ -73,6 +73,8 @@ export class SerialTransport implements Transport {
   }
   async start(onLink: (link: Link) => void): Promise<void> {
     this.stopped = false;
+    // loaded here, not at the top: a gateway without serial links never maps serialport's native binding
+    const { SerialPort } = await import("serialport");
     const tryOpen = () => {
       if (this.stopped) return;
       const port = new SerialPort({ path: this.opts.path, baudRate: this.opts.baudRate ?? 115200, autoOpen: false });

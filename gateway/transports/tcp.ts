@@ -2,9 +2,7 @@
 // or the simulator's TCP link) and redials after `reconnectMs` whenever the connection fails or drops.
 // `TcpListenTransport` accepts devices that dial in; each accepted socket is one Link.
 import * as net from "node:net";
-import { BaseLink, type Link, type Transport } from "./transport.ts";
-
-const RESOLVED = Promise.resolve();
+import { BaseLink, WRITTEN, type Link, type Transport } from "./transport.ts";
 
 export class SocketLink extends BaseLink {
   constructor(name: string, readonly socket: net.Socket) {
@@ -18,7 +16,7 @@ export class SocketLink extends BaseLink {
     // no per-write callback (one ack per event goes this way): a failed socket emits "error", is
     // destroyed and the link closes; bytes written to a dying socket are lost like any in flight
     this.socket.write(bytes);
-    return RESOLVED;
+    return WRITTEN;
   }
   rawClose(): void {
     this.socket.destroy();

@@ -10,6 +10,8 @@
 //                            "ble:cc:33:..." — used in logs and metrics.
 //   Link.write(bytes)        resolves when the bytes are handed to the OS / radio; rejects when the link
 //                            is gone (the session then waits for the next link).
+//   Link.post(bytes, onError)  write() for callers that only need to hear of a failure (an ack per event):
+//                            no promise per write where the link can hand bytes over at once.
 //   Link.close()             idempotent; emits "close" once.
 //   "data" (bytes)           any chunking: the session's FrameParser reassembles frames.
 //   "close" ()               emitted exactly once, whatever the cause (unplugged, remote closed, close()).
@@ -20,6 +22,7 @@ import { EventEmitter } from "node:events";
 export interface Link {
   readonly name: string;
   write(bytes: Uint8Array): Promise<void>;
+  post(bytes: Uint8Array, onError: (e: Error) => void): void;
   close(): void;
   on(event: "data", cb: (bytes: Uint8Array) => void): this;
   on(event: "close", cb: () => void): this;
@@ -30,6 +33,9 @@ export interface Transport {
   start(onLink: (link: Link) => void): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** What rawWrite() returns when the bytes were handed over synchronously (post() then makes no promise). */
+export const WRITTEN: Promise<void> = Promise.resolve();
 
 /** Helper for implementations: guarantees "close" is emitted once and writes after close reject. */
 export abstract class BaseLink extends EventEmitter implements Link {
@@ -42,6 +48,11 @@ export abstract class BaseLink extends EventEmitter implements Link {
   write(bytes: Uint8Array): Promise<void> {
     if (this.closed) return Promise.reject(new Error(`${this.name}: link is closed`));
     return this.rawWrite(bytes);
+  }
+  post(bytes: Uint8Array, onError: (e: Error) => void): void {
+    if (this.closed) return onError(new Error(`${this.name}: link is closed`));
+    const p = this.rawWrite(bytes);
+    if (p !== WRITTEN) p.catch(onError);
   }
   close(): void {
     if (this.closed) return;
