@@ -207,6 +207,22 @@ export async function runGatewayBench(o: GatewayBenchOptions): Promise<{ reps: R
     return { gw, port: Number(/devices may dial tcp port (\d+)/.exec(gw.out)![1]), status: /status (http:\S+\/status)/.exec(gw.out)![1] };
   };
 
+  /** Calls send(0 … n-1) at o.rate per second, on schedule (a late tick catches up), for gateway and baseline alike. */
+  const paced = (n: number, send: (i: number) => void) =>
+    new Promise<void>((resolve) => {
+      const t0 = process.hrtime.bigint();
+      const every = BigInt(Math.round(1e9 / o.rate));
+      let i = 0;
+      const h = setInterval(() => {
+        const now = process.hrtime.bigint();
+        while (i < n && t0 + BigInt(i) * every <= now) send(i++);
+        if (i >= n) {
+          clearInterval(h);
+          resolve();
+        }
+      }, 1);
+    });
+
   /** R events/s for D s from the devices, round robin; returns the latencies. */
   const gatewayLatency = async (devs: BenchDevice[]) => {
     const n = Math.round(o.rate * o.latencyS);
@@ -221,23 +237,10 @@ export async function runGatewayBench(o: GatewayBenchOptions): Promise<{ reps: R
       }
     };
     sub.reset();
-    const t0 = process.hrtime.bigint();
-    const every = BigInt(Math.round(1e9 / o.rate));
-    let i = 0;
-    await new Promise<void>((resolve) => {
-      const h = setInterval(() => {
-        const now = process.hrtime.bigint();
-        while (i < n && t0 + BigInt(i) * every <= now) {
-          const d = devs[i % devs.length];
-          const id = d.sendNext()!;
-          sent.set(id, d.sentAt.get(d.seq - 1)!);
-          i++;
-        }
-        if (i >= n) {
-          clearInterval(h);
-          resolve();
-        }
-      }, 1);
+    await paced(n, (i) => {
+      const d = devs[i % devs.length];
+      const id = d.sendNext()!;
+      sent.set(id, d.sentAt.get(d.seq - 1)!);
     });
     const got = await waitReport(sent, 15_000);
     const end = Date.now() + 15_000;
@@ -264,24 +267,11 @@ export async function runGatewayBench(o: GatewayBenchOptions): Promise<{ reps: R
     const acks: number[] = [];
     const sent = new Map<string, bigint>();
     sub.reset();
-    const t0 = process.hrtime.bigint();
-    const every = BigInt(Math.round(1e9 / o.rate));
-    let i = 0;
-    await new Promise<void>((resolve) => {
-      const h = setInterval(() => {
-        const now = process.hrtime.bigint();
-        while (i < n && t0 + BigInt(i) * every <= now) {
-          const { id, p } = payloads[i];
-          const t = process.hrtime.bigint();
-          sent.set(id, t);
-          base.publish("bench/baseline", p, BASE_OPTS, () => acks.push(Number(process.hrtime.bigint() - t) / 1e6));
-          i++;
-        }
-        if (i >= n) {
-          clearInterval(h);
-          resolve();
-        }
-      }, 1);
+    await paced(n, (i) => {
+      const { id, p } = payloads[i];
+      const t = process.hrtime.bigint();
+      sent.set(id, t);
+      base.publish("bench/baseline", p, BASE_OPTS, () => acks.push(Number(process.hrtime.bigint() - t) / 1e6));
     });
     const got = await waitReport(sent, 15_000);
     return { ack: dist(acks), sub: dist([...sent].filter(([id]) => got.has(id)).map(([id, t]) => Number(got.get(id)! - t) / 1e6)), lost: [...sent.keys()].filter((id) => !got.has(id)).length };
