@@ -213,7 +213,7 @@ export class Gateway implements SessionHost {
       if (seq !== 0) s.sendAck(device, seq);
       // an event the store could not keep in memory (spilled: a backlog, or the first moments after a
       // start) is readable by the drain only once its batch committed: pump again now that it has
-      if (r === "stored" && e === null && this.store.spilled) this.backend?.notify();
+      if (r === "stored" && this.store.spilled) this.backend?.notify();
       if (r === "duplicate") {
         this.metrics.inc("varde_duplicates_total");
         if (this.listening) this.emit({ kind: "duplicate", text: `device ${device} resent event ${eventId} (already stored); acked again`, device, eventId });
