@@ -239,4 +239,39 @@ describe("MQTT backend on Mosquitto", () => {
     await dev.waitFor(() => dev.alarmAcks.length === 1, 10000, "AlarmAck after the gateway came back");
     expect(dev.alarmAcks[0]).toMatchObject({ alarmSeq: seq, responder: "rc" });
   });
+
+  it("a command is PUBACKed to the broker only once the downlink it queued is on disk", async () => {
+    const broker = await startMosquitto();
+    cleanup.push(() => broker.stop());
+    const { key, cfg } = setup({ url: broker.url, protocol_version: 5 });
+    const gw = await start(cfg);
+    await device(gw, key);
+    const store = gw.core.store;
+    // the downlink's write held back: as on a slow disk, or a gateway killed before the fsync
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const queue = store.queueDownlink.bind(store);
+    store.queueDownlink = (async (...args: Parameters<typeof queue>) => {
+      await held;
+      return queue(...args);
+    }) as typeof store.queueDownlink;
+    const gwClient = (gw.core.backend as unknown as { connection: { client: MqttClient } }).connection.client;
+    const pubacks: number[] = [];
+    const received: number[] = [];
+    gwClient.on("packetreceive", (p) => {
+      if (p.cmd === "publish" && p.topic.includes("/command/")) received.push(p.messageId!);
+    });
+    gwClient.on("packetsend", (p) => {
+      if (p.cmd === "puback" && received.includes(p.messageId!)) pubacks.push(p.messageId!);
+    });
+    const rc = await client(broker.url, { protocolVersion: 5 }, [topic("response", { gateway: "gw1", command: "device-command" })]);
+    await rc.c.publishAsync(topic("command", { gateway: "gw1", command: "device-command" }), Buffer.from(encodeMessage("CommandRequest", { correlationId: "held", device: 1001, command: { kind: 2 } })), { qos: 1 });
+    await waitFor(() => received.length === 1, 5000, "the command at the gateway");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(pubacks).toEqual([]); // not yet: the downlink is not stored
+    release();
+    await waitFor(() => pubacks.length === 1, 5000, "the PUBACK once the downlink is stored");
+    await waitFor(() => rc.msgs.length >= 1, 5000, "the response");
+    expect(dec("CommandResponse", rc.msgs[0].payload)).toMatchObject({ correlationId: "held", ok: true, state: "queued" });
+  });
 });

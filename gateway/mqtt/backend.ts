@@ -195,7 +195,8 @@ export class Backend implements BackendPort {
       this.drain.acked(ack.eventIds ?? []);
       return;
     }
-    if (p.name === "command") void this.commands.handle(p.params.command, payload, packet);
+    // PUBACKed once handled: the downlink a command queues is durable first (connection.ts holdAck)
+    if (p.name === "command") this.connection.holdAck(packet, this.commands.handle(p.params.command, payload, packet));
   }
 
   private respond(to: string, res: Record<string, any>, correlationData?: Buffer): void {

@@ -145,6 +145,30 @@ export class Connection extends EventEmitter {
     });
     client.on("close", () => this.onClose());
     client.on("message", (t, payload, packet) => this.emit("message", t, payload, packet));
+    // Store before acknowledging, on this hop too: MQTT.js sends the PUBACK of an incoming QoS 1 message
+    // when handleMessage calls back, by default at once. A command is PUBACKed only once its handler has
+    // finished (the downlink it queues is on disk, the response sent): a gateway killed before that
+    // gets the command again from its persistent session. MQTT.js handles incoming packets one at a
+    // time, so a held PUBACK also holds the packets behind it (commands are rare; acks are not held).
+    client.handleMessage = (packet, callback) => {
+      const hold = this.holds.get(packet);
+      if (!hold) return callback();
+      this.holds.delete(packet);
+      hold.then(
+        () => callback(),
+        () => callback(),
+      );
+    };
+  }
+
+  private readonly holds = new WeakMap<object, Promise<unknown>>();
+
+  /**
+   * The PUBACK of `packet` (a message just delivered through "message") waits for `until`. Call it
+   * synchronously from the "message" listener.
+   */
+  holdAck(packet: object, until: Promise<unknown>): void {
+    this.holds.set(packet, until);
   }
 
   private will(): NonNullable<IClientOptions["will"]> {

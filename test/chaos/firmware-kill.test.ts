@@ -91,7 +91,9 @@ describe("chaos with the real alarm firmware", () => {
     gw.proc.kill("SIGKILL");
     await gw.exited;
     gw = spawnGateway(config);
-    await waitFor(() => alarms.size >= 5, 30000, "all five alarms after the restart\n" + gw.out());
+    await waitFor(() => alarms.size >= 5, 30000, "all five alarms after the restart").catch((e: Error) => {
+      throw new Error(`${e.message} (${alarms.size} arrived)\n--- gateway after the restart:\n${gw.out()}\n--- device console:\n${dev.output}`);
+    });
     await new Promise((r) => setTimeout(r, 1500)); // a command run twice would show up here
     const evs = [...alarms.values()];
     console.log(`firmware chaos: 5 alarms (1 press + 4 test commands, 2 across a SIGKILL), ${alarmPublishes} publishes, ${alarms.size} unique event ids`);
