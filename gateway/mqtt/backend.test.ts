@@ -274,4 +274,21 @@ describe("MQTT backend on Mosquitto", () => {
     await waitFor(() => rc.msgs.length >= 1, 5000, "the response");
     expect(dec("CommandResponse", rc.msgs[0].payload)).toMatchObject({ correlationId: "held", ok: true, state: "queued" });
   });
+
+  it("a command delivered again (same correlation id, its downlink still waiting) is queued once", async () => {
+    const broker = await startMosquitto();
+    cleanup.push(() => broker.stop());
+    const { cfg } = setup({ url: broker.url, protocol_version: 5 });
+    const gw = await start(cfg); // no device link: the downlink waits
+    const rc = await client(broker.url, { protocolVersion: 5 }, [topic("response", { gateway: "gw1", command: "device-command" })]);
+    const req = Buffer.from(encodeMessage("CommandRequest", { correlationId: "twice", device: 1001, command: { kind: 2 } }));
+    const cmdTopic = topic("command", { gateway: "gw1", command: "device-command" });
+    await rc.c.publishAsync(cmdTopic, req, { qos: 1 });
+    await waitFor(() => rc.msgs.length === 1, 5000, "the first answer");
+    await rc.c.publishAsync(cmdTopic, req, { qos: 1 });
+    await waitFor(() => rc.msgs.length === 2, 5000, "the second answer");
+    const answers = rc.msgs.map((m) => dec("CommandResponse", m.payload));
+    expect(answers.map((a) => [a.correlationId, a.state, a.downlinkSeq])).toEqual([["twice", "queued", answers[0].downlinkSeq], ["twice", "queued", answers[0].downlinkSeq]]);
+    expect(gw.core.store.downlinkDepth(1001)).toBe(1);
+  });
 });

@@ -618,6 +618,11 @@ export class Store {
   }
 
   /** The oldest undelivered downlink for the device. */
+  /** The device's queued downlink stored with `correlation`, if one is still waiting for the device. */
+  queuedDownlink(device: number, correlation: string): DownlinkRow | undefined {
+    return this.downlinks.get(device)?.find((r) => r.correlation === correlation);
+  }
+
   nextDownlink(device: number): DownlinkRow | undefined {
     return this.downlinks.get(device)?.[0];
   }
