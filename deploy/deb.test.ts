@@ -6,6 +6,7 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { unitLaunch } from "../test/support/gateway-process.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const version = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).version as string;
@@ -49,7 +50,7 @@ describe("the Debian package", () => {
     for (const p of ["opt/varde/test", "opt/varde/gateway/config.test.ts", "opt/varde/node_modules/vitest", "opt/varde/node_modules/typescript"]) expect(has(p), p).toBe(false);
     // the unit runs what the package installs: the compiled gateway
     const unit = fs.readFileSync(path.join(unpacked, "lib/systemd/system/varde-gateway.service"), "utf8");
-    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/varde\/dist\/gateway\/varde-gateway\.mjs --config \/etc\/varde\/gateway\.toml/m);
+    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/node (--[\w=-]+ )*\/opt\/varde\/dist\/gateway\/varde-gateway\.mjs --config \/etc\/varde\/gateway\.toml/m);
     // a setting given twice is either a list systemd appends to or a mistake: none here is meant twice
     const settings = unit.split("\n").filter((l) => /^[A-Z]\w*=/.test(l) && !/^(DeviceAllow|Wants|After)=/.test(l));
     expect(settings.filter((l, i) => settings.indexOf(l) !== i)).toEqual([]);
@@ -62,7 +63,10 @@ describe("the Debian package", () => {
     const cfg = fs.readFileSync(path.join(unpacked, "etc/varde/gateway.toml"), "utf8").replace("/etc/varde/registry.toml", path.join(dir, "registry.toml")).replace("/var/lib/varde", path.join(dir, "data")).replace("port = 9464", "port = -1").replace(/\[mqtt\]\n/, "[mqtt]\nembedded_port = 0\n");
     fs.writeFileSync(path.join(dir, "gateway.toml"), cfg);
     const service = path.join(unpacked, "opt/varde/dist/gateway/varde-gateway.mjs");
-    const child = spawn(process.execPath, [service, "--config", path.join(dir, "gateway.toml")], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    // with the packaged unit's node flags and environment (a flag node does not know stops it: exit code 9)
+    const unit = unitLaunch(path.join(unpacked, "lib/systemd/system/varde-gateway.service"));
+    expect(unit.nodeArgs).toContain("--max-semi-space-size=4");
+    const child = spawn(process.execPath, [...unit.nodeArgs, service, "--config", path.join(dir, "gateway.toml")], { cwd: dir, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...unit.env } });
     let out = "";
     child.stdout.on("data", (b) => (out += b));
     child.stderr.on("data", (b) => (out += b));

@@ -1,7 +1,7 @@
 import { describe, it, expect } from "vitest";
 import fc from "fast-check";
 import { createHmac } from "node:crypto";
-import { hmacSha256, macEquals, macInto } from "./hmac.ts";
+import { hmacSha256, macAt, macEquals, macInto } from "./hmac.ts";
 import { MAC_LEN } from "../protocol/mac.ts";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
@@ -36,5 +36,24 @@ describe("gateway HMAC-SHA256 (cached pad states, plain JavaScript)", () => {
     mac[MAC_LEN - 1] ^= 1;
     expect(macEquals(key, msg, mac)).toBe(false);
     expect(macEquals(key, msg, mac.subarray(1))).toBe(false);
+  });
+
+  it("over a range of a larger buffer: the same MAC as over a copy of that range, nothing outside it read or written", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ minLength: 0, maxLength: 200 }), fc.nat(20), fc.nat(20), (key, msg, before, after) => {
+        const buf = new Uint8Array(before + msg.length + MAC_LEN + after).fill(0xa5);
+        buf.set(msg, before);
+        const end = before + msg.length;
+        macInto(key, buf, buf, end, before, end);
+        const want = createHmac("sha256", key).update(msg).digest().subarray(0, MAC_LEN);
+        expect(hex(buf.subarray(end, end + MAC_LEN))).toBe(hex(want));
+        expect([...buf.subarray(0, before), ...buf.subarray(end + MAC_LEN)].every((b) => b === 0xa5)).toBe(true);
+        expect(macAt(key, buf, before, end, buf, end)).toBe(true);
+        expect(macAt(key, buf, before, end, buf, end + after + 1)).toBe(false); // the MAC would run past the buffer
+        buf[end + MAC_LEN - 1] ^= 1;
+        expect(macAt(key, buf, before, end, buf, end)).toBe(false);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

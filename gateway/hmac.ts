@@ -62,14 +62,14 @@ function compress(s: Int32Array, b: Uint8Array, off: number): void {
   s[7] = (s[7] + h) | 0;
 }
 
-/** Hashes `data` (after `prefixBytes` already compressed into s) to the end, padding included. */
-function finish(s: Int32Array, data: Uint8Array, prefixBytes: number): void {
-  const n = data.length;
-  let off = 0;
-  for (; off + 64 <= n; off += 64) compress(s, data, off);
-  const rest = n - off;
+/** Hashes data[start…end) (after `prefixBytes` already compressed into s) to the end, padding included. */
+function finish(s: Int32Array, data: Uint8Array, start: number, end: number, prefixBytes: number): void {
+  const n = end - start;
+  let off = start;
+  for (; off + 64 <= end; off += 64) compress(s, data, off);
+  const rest = end - off;
   BLOCK.fill(0);
-  BLOCK.set(data.subarray(off), 0);
+  for (let i = 0; i < rest; i++) BLOCK[i] = data[off + i]; // no subarray: a view is an allocation per MAC
   BLOCK[rest] = 0x80;
   if (rest >= 56) {
     compress(s, BLOCK, 0);
@@ -109,11 +109,11 @@ function padStates(key: Uint8Array): Int32Array {
 
 const INNER = new Uint8Array(32);
 
-/** Computes the full HMAC-SHA256 into S (the key's pad states are cached: keep passing the same key array). */
-function hmacIntoState(key: Uint8Array, data: Uint8Array): void {
+/** Computes the full HMAC-SHA256 of data[start…end) into S (the key's pad states are cached: keep passing the same key array). */
+function hmacIntoState(key: Uint8Array, data: Uint8Array, start: number, end: number): void {
   const p = padStates(key);
   for (let i = 0; i < 8; i++) S[i] = p[i];
-  finish(S, data, 64);
+  finish(S, data, start, end, 64);
   for (let i = 0; i < 8; i++) {
     const w = S[i];
     INNER[i * 4] = w >>> 24;
@@ -122,27 +122,33 @@ function hmacIntoState(key: Uint8Array, data: Uint8Array): void {
     INNER[i * 4 + 3] = w & 0xff;
   }
   for (let i = 0; i < 8; i++) S[i] = p[8 + i];
-  finish(S, INNER, 64);
+  finish(S, INNER, 0, 32, 64);
 }
 
-/** Writes the MAC_LEN-byte frame MAC of `data` under `key` into out[at…]. */
-export function macInto(key: Uint8Array, data: Uint8Array, out: Uint8Array, at: number): void {
-  hmacIntoState(key, data);
+/** Writes the MAC_LEN-byte frame MAC of data[start…end) (default: all of it) under `key` into out[at…]. */
+export function macInto(key: Uint8Array, data: Uint8Array, out: Uint8Array, at: number, start = 0, end = data.length): void {
+  hmacIntoState(key, data, start, end);
   for (let i = 0; i < MAC_LEN; i++) out[at + i] = (S[i >> 2] >>> (24 - 8 * (i & 3))) & 0xff;
 }
 
 /** True when `mac` is the frame MAC of `data` under `key`; compares every byte (no early exit). */
 export function macEquals(key: Uint8Array, data: Uint8Array, mac: Uint8Array): boolean {
   if (mac.length !== MAC_LEN) return false;
-  hmacIntoState(key, data);
+  return macAt(key, data, 0, data.length, mac, 0);
+}
+
+/** True when mac[macAt…macAt+MAC_LEN) is the frame MAC of data[start…end) under `key` (every byte compared). */
+export function macAt(key: Uint8Array, data: Uint8Array, start: number, end: number, mac: Uint8Array, at: number): boolean {
+  if (at + MAC_LEN > mac.length) return false;
+  hmacIntoState(key, data, start, end);
   let diff = 0;
-  for (let i = 0; i < MAC_LEN; i++) diff |= ((S[i >> 2] >>> (24 - 8 * (i & 3))) & 0xff) ^ mac[i];
+  for (let i = 0; i < MAC_LEN; i++) diff |= ((S[i >> 2] >>> (24 - 8 * (i & 3))) & 0xff) ^ mac[at + i];
   return diff === 0;
 }
 
 /** The full 32-byte HMAC-SHA256 (for tests against node:crypto). */
 export function hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
-  hmacIntoState(key, data);
+  hmacIntoState(key, data, 0, data.length);
   const out = new Uint8Array(32);
   for (let i = 0; i < 32; i++) out[i] = (S[i >> 2] >>> (24 - 8 * (i & 3))) & 0xff;
   return out;

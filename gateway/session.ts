@@ -143,7 +143,7 @@ export class Session {
     const id = env.device ?? 0;
     const entry = this.host.registry.byId.get(id);
     if (!entry) return this.host.onReject(this, "unknown_device", id);
-    if (!macMatches(entry.keyBytes, f.payload, f.mac)) return this.host.onReject(this, "bad_mac", id);
+    if (!macMatches(entry.keyBytes, f)) return this.host.onReject(this, "bad_mac", id);
     if (env.info) {
       if ((env.info.nonce ?? 0) !== this.nonce || this.nonce === 0) {
         this.host.onReject(this, "stale_nonce", id);

@@ -5,7 +5,7 @@
 import protobuf from "protobufjs";
 import { MAC_LEN } from "../protocol/mac.ts";
 import { CRC_LEN, crc16, encodeFrame, HEADER_LEN, MAGIC0, MAGIC1 } from "../protocol/framing.ts";
-import { macEquals, macInto } from "./hmac.ts";
+import { macAt, macInto } from "./hmac.ts";
 import { decodeMessage, encodeCanonical, lookupType, nodeSha256, openFrame, sealFrame, ZERO_KEY } from "../protocol/schema.ts";
 
 export { decodeMessage, nodeSha256, openFrame, sealFrame, ZERO_KEY };
@@ -32,7 +32,7 @@ export function decodeEnvelope(bytes: Uint8Array): any {
  * and enum numbers as in protocol/schema.ts; fields not on the wire read as their defaults (message fields
  * as null); of two members of the body oneof the last one wins, as with the canonical decoder.
  */
-export function splitBody(body: Uint8Array): { env: any; payload: Uint8Array; mac: Uint8Array } | null {
+export function splitBody(body: Uint8Array): SplitBody | null {
   if (body.length <= MAC_LEN) return null;
   const payload = body.subarray(0, body.length - MAC_LEN);
   let env: any;
@@ -41,7 +41,14 @@ export function splitBody(body: Uint8Array): { env: any; payload: Uint8Array; ma
   } catch {
     return null;
   }
-  return { env, payload, mac: body.subarray(body.length - MAC_LEN) };
+  return { env, payload, body };
+}
+
+/** A frame body split by splitBody(): `payload` is the body without its MAC (a view, not a copy). */
+export interface SplitBody {
+  env: any;
+  payload: Uint8Array;
+  body: Uint8Array;
 }
 
 let envelope: protobuf.Type | null = null;
@@ -49,16 +56,14 @@ function envelopeType(): protobuf.Type {
   return (envelope ??= lookupType("Envelope"));
 }
 
-/** header + the longest ack payload (22 bytes: four fields, varints of up to 5) + MAC + CRC */
-const ACK_FRAME_MAX = HEADER_LEN + 22 + MAC_LEN + CRC_LEN;
-
 /**
  * The gateway's ack of a reliable device frame, {device, boot, ack, time}, sealed with the device key: the
  * same bytes as sealEnvelope() (canonical: ascending fields, zero values left out; wire.test.ts compares),
- * written by hand, straight into its frame, because it is sent once per event.
+ * written by hand, straight into a buffer of its exact size (one allocation: it is sent once per event).
  */
 export function ackFrame(key: Uint8Array, device: number, boot: number, ack: number, time: number): Uint8Array {
-  const b = new Uint8Array(ACK_FRAME_MAX);
+  const len = (device ? 1 + varintLen(device >>> 0) : 0) + (boot ? 5 : 0) + (ack ? 1 + varintLen(ack >>> 0) : 0) + (time ? 5 : 0);
+  const b = Buffer.allocUnsafe(HEADER_LEN + len + MAC_LEN + CRC_LEN); // every byte is written below
   let i = HEADER_LEN;
   if (device) {
     b[i++] = 0x08;
@@ -76,7 +81,7 @@ export function ackFrame(key: Uint8Array, device: number, boot: number, ack: num
     b[i++] = 0x2d;
     i = putFixed32(b, i, time >>> 0);
   }
-  macInto(key, b.subarray(HEADER_LEN, i), b, i);
+  macInto(key, b, b, i, HEADER_LEN, i);
   i += MAC_LEN;
   b[0] = MAGIC0;
   b[1] = MAGIC1;
@@ -84,7 +89,16 @@ export function ackFrame(key: Uint8Array, device: number, boot: number, ack: num
   const crc = crc16(b, 2, i);
   b[i++] = crc >> 8;
   b[i++] = crc & 0xff;
-  return b.subarray(0, i);
+  return b;
+}
+
+function varintLen(v: number): number {
+  let n = 1;
+  while (v > 0x7f) {
+    v >>>= 7;
+    n++;
+  }
+  return n;
 }
 
 function putVarint(b: Uint8Array, i: number, v: number): number {
@@ -103,9 +117,9 @@ function putFixed32(b: Uint8Array, i: number, v: number): number {
   return i + 4;
 }
 
-/** Check of a frame's MAC (hmac.ts: every byte compared, no early exit). */
-export function macMatches(key: Uint8Array, payload: Uint8Array, mac: Uint8Array): boolean {
-  return macEquals(key, payload, mac);
+/** Check of a split frame's MAC under `key` (hmac.ts: every byte compared, no early exit; no copy or view made). */
+export function macMatches(key: Uint8Array, f: SplitBody): boolean {
+  return macAt(key, f.body, 0, f.payload.length, f.body, f.payload.length);
 }
 
 /** A complete frame for `env` sealed with `key` (same bytes as protocol/schema.ts sealFrame). */

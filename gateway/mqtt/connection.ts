@@ -23,6 +23,7 @@ import type { GatewayConfig } from "../config.ts";
 import type { Metrics } from "../metrics.ts";
 import { describeError, diagnoseReset, explain, type Explained } from "./hint.ts";
 import { FastPublisher, LowIdProvider } from "./fast-publish.ts";
+import { silenceMqttDebug } from "./quiet-debug.ts";
 
 export interface BirthPort {
   /** the next birth sequence (persisted by the store) */
@@ -42,7 +43,10 @@ type MqttCfg = GatewayConfig["mqtt"];
 // WebSocket URLs (ws://, wss://) still go through the full package.
 const require = createRequire(import.meta.url);
 type ClientClass = new (streamBuilder: (client: MqttClient) => NodeJS.ReadWriteStream, options: IClientOptions) => MqttClient;
-const MqttClientClass = (): ClientClass => require("mqtt/lib/client").default;
+const MqttClientClass = (): ClientClass => {
+  silenceMqttDebug();
+  return require("mqtt/lib/client").default;
+};
 /** node:tls, loaded only for TLS (its code pages are resident memory once touched) */
 const tlsModule = (): typeof Tls => require("node:tls");
 
@@ -126,8 +130,10 @@ export class Connection extends EventEmitter {
     const u = new URL(this.url);
     const secure = ["mqtts:", "ssl:", "tls:"].includes(u.protocol);
     let client: MqttClient;
-    if (u.protocol === "ws:" || u.protocol === "wss:") client = require("mqtt").connect(this.url, opts);
-    else {
+    if (u.protocol === "ws:" || u.protocol === "wss:") {
+      silenceMqttDebug();
+      client = require("mqtt").connect(this.url, opts);
+    } else {
       const host = u.hostname.replace(/^\[|\]$/g, "");
       const port = Number(u.port || (secure ? 8883 : 1883));
       // stream errors reach the client's "error" event through MQTT.js itself (every error with a code)

@@ -8,7 +8,7 @@ export class SocketLink extends BaseLink {
   constructor(name: string, readonly socket: net.Socket) {
     super(name);
     socket.setNoDelay(true);
-    socket.on("data", (b: Buffer) => this.emitData(new Uint8Array(b.buffer, b.byteOffset, b.length)));
+    socket.on("data", (b: Buffer) => this.emitData(b)); // a Buffer is a Uint8Array: no view per read
     socket.on("close", () => this.markClosed());
     socket.on("error", () => socket.destroy()); // "close" follows
   }

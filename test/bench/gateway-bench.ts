@@ -139,6 +139,12 @@ function rss(pid: number): { now: number; peak: number } {
   return { now: kb("VmRSS") / 1024, peak: kb("VmHWM") / 1024 };
 }
 
+/** Where the resident memory is: anonymous (heap, malloc), file-backed (node's own code pages), shared memory (SQLite's WAL index). */
+function rssParts(pid: number): string {
+  const s = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+  return ["RssAnon", "RssFile", "RssShmem"].map((k) => `${k} ${(Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(s)?.[1] ?? 0) / 1024).toFixed(1)} MB`).join(", ");
+}
+
 /** The cost of one fsync of the disk the gateway's store is on: 4 KiB appended + fdatasync, 200 times. */
 export function fsyncCost(dir: string): FsyncCost {
   const f = path.join(dir, `fsync-probe-${process.pid}`);
@@ -338,7 +344,7 @@ export async function runGatewayBench(o: GatewayBenchOptions): Promise<{ reps: R
       for (const d of devs) {
         d.onAck = () => undefined;
         d.sentAt.clear();
-        d.listening = false; // acks are not needed here: not even parsed (the device side's cost stays out)
+        d.deaf(); // acks are not needed here: not even read (the device side's cost stays out)
         d.prepare(frames);
       }
       let k = 0;
@@ -354,7 +360,7 @@ export async function runGatewayBench(o: GatewayBenchOptions): Promise<{ reps: R
       }, gw.proc.pid);
       const peak = rss(gw.proc.pid!).peak;
       const mem = ((await (await fetch(status)).json()) as { memory: object }).memory;
-      log(`  gateway memory after the throughput run: ${JSON.stringify(mem)}`);
+      log(`  gateway memory after the throughput run: ${JSON.stringify(mem)}; ${rssParts(gw.proc.pid!)}`);
       const r: RepResult = { rep, sessions: n, connectMs, rssIdleMB: rssIdle, rssPeakMB: peak, gwAck: g.ack, gwSub: g.sub, baseAck: b.ack, baseSub: b.sub, gwThroughput: gt.rate, baseThroughput: bt.rate, lost: g.lost,
         cpuPerEvent: { gateway: gt.cpu.gw, devices: gt.cpu.self, publisher: bt.cpu.self, brokerGw: gt.cpu.broker, brokerBase: bt.cpu.broker, subscriberGw: gt.cpu.sub, subscriberBase: bt.cpu.sub } };
       reps.push(r);

@@ -77,7 +77,7 @@ describe("gateway hardening: operational defects, from the outside", () => {
     const writable = [...unit.matchAll(/^ReadWritePaths=(.+)$/gm)].flatMap((m) => m[1].split(/\s+/)).concat([...unit.matchAll(/^LogsDirectory=(.+)$/gm)].flatMap((m) => m[1].split(/\s+/).map((d) => `/var/log/${d}`)));
     expect(writable.some((d) => logPath.startsWith(d + "/"))).toBe(true);
     // and the unit runs the compiled gateway, what make bench measures
-    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/varde\/dist\/gateway\/varde-gateway\.mjs --config /m);
+    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/node (--[\w=-]+ )*\/opt\/varde\/dist\/gateway\/varde-gateway\.mjs --config /m);
   });
 
   it("5. 10,000 bad frames in a burst: counted exactly, a handful of log lines and a summary", async () => {

@@ -1,20 +1,34 @@
-// The gateway as its own process, the way the systemd unit starts it: `node dist/gateway/varde-gateway.mjs
-// --config <file>` (the bundle is built first when missing or older than its sources). Captures stdout and
+// The gateway as its own process, the way the systemd unit starts it: `node <the unit's node flags>
+// dist/gateway/varde-gateway.mjs --config <file>` with the unit's environment (unitLaunch(): read from
+// deploy/varde-gateway.service, so tests and the bench measure what a home board runs) (the bundle is built first when missing or older than its sources). Captures stdout and
 // stderr, reads its metrics and status endpoints, and can run it under libfaketime so a test can step its
 // wall clock like NTP does (the monotonic clock is left alone, as on a real system).
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { fileURLToPath } from "node:url";
 import { ensureGatewayBundle } from "../../cli/gateway/build-service.ts";
 import { until } from "./wait.ts";
 
 export const FAKETIME_LIB = ["/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1", "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1", "/usr/lib/faketime/libfaketime.so.1"].find((p) => fs.existsSync(p));
 
+const UNIT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "deploy", "varde-gateway.service");
+
+/** The node flags before the bundle on the unit's ExecStart line, and its Environment= settings. */
+export function unitLaunch(unit = UNIT): { nodeArgs: string[]; env: Record<string, string> } {
+  const text = fs.readFileSync(unit, "utf8");
+  const exec = /^ExecStart=(\S+)\s+(.*?)\s*\S*varde-gateway\.mjs/m.exec(text);
+  if (!exec || !/\/node$/.test(exec[1])) throw new Error(`${unit}: no ExecStart=<node> … varde-gateway.mjs line to read the gateway's node flags from`);
+  const env: Record<string, string> = {};
+  for (const m of text.matchAll(/^Environment=(\w+)=(\S*)$/gm)) env[m[1]] = m[2];
+  return { nodeArgs: exec[2].split(/\s+/).filter(Boolean), env };
+}
+
 export interface GatewayProcessOptions {
   /** a file holding a libfaketime offset ("+0", "+3h", "-2h"); rewrite it to step the wall clock */
   clockOffsetFile?: string;
   env?: Record<string, string>;
-  /** node options before the bundle (e.g. --cpu-prof) */
+  /** node options before the bundle, after the unit's (e.g. --cpu-prof) */
   nodeArgs?: string[];
   /** more gateway arguments (e.g. --quiet) */
   args?: string[];
@@ -32,12 +46,13 @@ export class GatewayProcess {
 
   static async start(config: string, opts: GatewayProcessOptions = {}): Promise<GatewayProcess> {
     const bundle = await ensureGatewayBundle();
-    const env: Record<string, string> = { ...(process.env as Record<string, string>), ...(opts.env ?? {}) };
+    const unit = unitLaunch();
+    const env: Record<string, string> = { ...(process.env as Record<string, string>), ...unit.env, ...(opts.env ?? {}) };
     if (opts.clockOffsetFile) {
       if (!FAKETIME_LIB) throw new Error("libfaketime is not installed (Debian package libfaketime; scripts/setup.sh installs it)");
       Object.assign(env, { LD_PRELOAD: FAKETIME_LIB, FAKETIME_TIMESTAMP_FILE: opts.clockOffsetFile, FAKETIME_CACHE_DURATION: "1", FAKETIME_DONT_FAKE_MONOTONIC: "1" });
     }
-    return new GatewayProcess(spawn(process.execPath, [...(opts.nodeArgs ?? []), bundle, "--config", config, ...(opts.args ?? [])], { stdio: ["ignore", "pipe", "pipe"], env }));
+    return new GatewayProcess(spawn(process.execPath, [...unit.nodeArgs, ...(opts.nodeArgs ?? []), bundle, "--config", config, ...(opts.args ?? [])], { stdio: ["ignore", "pipe", "pipe"], env }));
   }
 
   get running(): boolean {
