@@ -65,6 +65,8 @@ export interface RepResult {
   cpuPerEvent: { gateway: number; devices: number; publisher: number; brokerGw: number; brokerBase: number; subscriberGw: number; subscriberBase: number };
   /** events lost in the runs (sent, never at the subscriber): must be 0 */
   lost: number;
+  /** the floor relay (floor-relay.ts) on the same sessions, at the largest session count only */
+  floor?: { ack: Dist; sub: Dist; throughput: number; cpuPerEvent: number; lost: number };
 }
 
 export interface AppAckResult {
@@ -116,6 +118,25 @@ class Subscriber {
       this.reportWaiter = (r) => resolve(new Map(r.map(([id, t]) => [id, BigInt(t)])));
       this.proc.send({ cmd: "report" });
     });
+  }
+  async stop(): Promise<void> {
+    const exited = new Promise((r) => this.proc.once("exit", r));
+    this.proc.send({ cmd: "stop" });
+    await Promise.race([exited, sleep(3000)]);
+    if (this.proc.exitCode === null) this.proc.kill("SIGKILL");
+  }
+}
+
+/** The floor relay process (floor-relay.ts). */
+class FloorRelay {
+  private constructor(readonly proc: ChildProcess, readonly port: number) {}
+  static async start(url: string, gateway: string): Promise<FloorRelay> {
+    const proc = fork(path.join(HERE, "floor-relay.ts"), [], { execArgv: ["--import", "tsx"], env: { ...process.env, BENCH_URL: url, BENCH_GATEWAY: gateway }, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const port = await new Promise<number>((resolve, reject) => {
+      proc.once("message", (m: any) => resolve(m.port));
+      proc.once("exit", (c) => reject(new Error(`bench floor relay exited with ${c}`)));
+    });
+    return new FloorRelay(proc, port);
   }
   async stop(): Promise<void> {
     const exited = new Promise((r) => this.proc.once("exit", r));
@@ -326,6 +347,41 @@ export async function runGatewayBench(o: GatewayBenchOptions): Promise<{ reps: R
     return { rate, received, cpu: { self: us(cpu.self), gw: us(cpu.gw), broker: us(cpu.broker), sub: us(cpu.sub) } };
   };
 
+  /** Closed loop through the devices (round robin), their frames sealed beforehand for about baseRate events/s. */
+  const devicesThroughput = (devs: BenchDevice[], baseRate: number, relayPid: number) => {
+    const frames = Math.ceil((baseRate * (o.throughputS + 3)) / devs.length) + 2;
+    for (const d of devs) {
+      d.onAck = () => undefined;
+      d.sentAt.clear();
+      d.deaf(); // acks are not needed here: not even read (the device side's cost stays out)
+      d.prepare(frames);
+    }
+    let k = 0;
+    return closedLoop(() => {
+      for (let tries = 0; tries < devs.length; tries++) {
+        const d = devs[k++ % devs.length];
+        if (d.prepared > 0) {
+          d.sendNext();
+          return true;
+        }
+      }
+      return false;
+    }, relayPid);
+  };
+
+  /** The floor relay on `n` fresh sessions: latency and throughput as for the gateway. */
+  const floorRun = async (n: number, baseRate: number): Promise<NonNullable<RepResult["floor"]>> => {
+    const floor = await FloorRelay.start(broker.url, "bench");
+    const devs = Array.from({ length: n }, (_, i) => new BenchDevice(10_000 + i, keys[i]));
+    await connectAll(devs, floor.port);
+    await sleep(500);
+    const f = await gatewayLatency(devs);
+    const t = await devicesThroughput(devs, baseRate, floor.proc.pid!);
+    for (const d of devs) d.close();
+    await floor.stop();
+    return { ack: f.ack, sub: f.sub, throughput: t.rate, cpuPerEvent: t.cpu.gw, lost: f.lost };
+  };
+
   for (let rep = 1; rep <= o.reps; rep++) {
     for (const n of o.sessions) {
       const { gw, port, status } = await startGateway(`r${rep}-n${n}`, "puback");
@@ -340,24 +396,7 @@ export async function runGatewayBench(o: GatewayBenchOptions): Promise<{ reps: R
         base.publish("bench/baseline", baselinePayload(baseId(++baseSeq)), BASE_OPTS);
         return true;
       });
-      const frames = Math.ceil((bt.rate * (o.throughputS + 3)) / n) + 2;
-      for (const d of devs) {
-        d.onAck = () => undefined;
-        d.sentAt.clear();
-        d.deaf(); // acks are not needed here: not even read (the device side's cost stays out)
-        d.prepare(frames);
-      }
-      let k = 0;
-      const gt = await closedLoop(() => {
-        for (let tries = 0; tries < devs.length; tries++) {
-          const d = devs[k++ % devs.length];
-          if (d.prepared > 0) {
-            d.sendNext();
-            return true;
-          }
-        }
-        return false;
-      }, gw.proc.pid);
+      const gt = await devicesThroughput(devs, bt.rate, gw.proc.pid!);
       const peak = rss(gw.proc.pid!).peak;
       const mem = ((await (await fetch(status)).json()) as { memory: object }).memory;
       log(`  gateway memory after the throughput run: ${JSON.stringify(mem)}; ${rssParts(gw.proc.pid!)}`);
@@ -368,6 +407,10 @@ export async function runGatewayBench(o: GatewayBenchOptions): Promise<{ reps: R
       for (const d of devs) d.close();
       gw.kill("SIGTERM");
       await gw.exited;
+      if (n === Math.max(...o.sessions)) {
+        r.floor = await floorRun(n, bt.rate);
+        log(`rep ${rep}, ${n} sessions, floor relay: latency → subscriber p50 ${r.floor.sub.p50.toFixed(2)} p99 ${r.floor.sub.p99.toFixed(2)} ms; throughput ${r.floor.throughput.toFixed(0)}/s; CPU µs/event ${r.floor.cpuPerEvent.toFixed(0)}; lost ${r.floor.lost}`);
+      }
     }
     if (o.appAckSessions > 0) {
       await sub.stop();
