@@ -65,8 +65,8 @@ export interface RepResult {
   cpuPerEvent: { gateway: number; devices: number; publisher: number; brokerGw: number; brokerBase: number; subscriberGw: number; subscriberBase: number };
   /** events lost in the runs (sent, never at the subscriber): must be 0 */
   lost: number;
-  /** the floor relay (floor-relay.ts) on the same sessions, at the largest session count only */
-  floor?: { ack: Dist; sub: Dist; throughput: number; cpuPerEvent: number; lost: number };
+  /** the minimal relay (minimal-relay.ts) on the same sessions, at the largest session count only */
+  minimal?: { ack: Dist; sub: Dist; throughput: number; cpuPerEvent: number; lost: number };
 }
 
 export interface AppAckResult {
@@ -127,16 +127,16 @@ class Subscriber {
   }
 }
 
-/** The floor relay process (floor-relay.ts). */
-class FloorRelay {
+/** The minimal relay process (minimal-relay.ts). */
+class MinimalRelay {
   private constructor(readonly proc: ChildProcess, readonly port: number) {}
-  static async start(url: string, gateway: string): Promise<FloorRelay> {
-    const proc = fork(path.join(HERE, "floor-relay.ts"), [], { execArgv: ["--import", "tsx"], env: { ...process.env, BENCH_URL: url, BENCH_GATEWAY: gateway }, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  static async start(url: string, gateway: string): Promise<MinimalRelay> {
+    const proc = fork(path.join(HERE, "minimal-relay.ts"), [], { execArgv: ["--import", "tsx"], env: { ...process.env, BENCH_URL: url, BENCH_GATEWAY: gateway }, stdio: ["ignore", "inherit", "inherit", "ipc"] });
     const port = await new Promise<number>((resolve, reject) => {
       proc.once("message", (m: any) => resolve(m.port));
-      proc.once("exit", (c) => reject(new Error(`bench floor relay exited with ${c}`)));
+      proc.once("exit", (c) => reject(new Error(`bench minimal relay exited with ${c}`)));
     });
-    return new FloorRelay(proc, port);
+    return new MinimalRelay(proc, port);
   }
   async stop(): Promise<void> {
     const exited = new Promise((r) => this.proc.once("exit", r));
@@ -353,7 +353,7 @@ export async function runGatewayBench(o: GatewayBenchOptions): Promise<{ reps: R
     for (const d of devs) {
       d.onAck = () => undefined;
       d.sentAt.clear();
-      d.deaf(); // acks are not needed here: not even read (the device side's cost stays out)
+      d.deaf(frames); // acks are not needed here (the device side's cost stays out)
       d.prepare(frames);
     }
     let k = 0;
@@ -369,16 +369,16 @@ export async function runGatewayBench(o: GatewayBenchOptions): Promise<{ reps: R
     }, relayPid);
   };
 
-  /** The floor relay on `n` fresh sessions: latency and throughput as for the gateway. */
-  const floorRun = async (n: number, baseRate: number): Promise<NonNullable<RepResult["floor"]>> => {
-    const floor = await FloorRelay.start(broker.url, "bench");
+  /** The minimal relay on `n` fresh sessions: latency and throughput as for the gateway. */
+  const minimalRun = async (n: number, baseRate: number): Promise<NonNullable<RepResult["minimal"]>> => {
+    const relay = await MinimalRelay.start(broker.url, "bench");
     const devs = Array.from({ length: n }, (_, i) => new BenchDevice(10_000 + i, keys[i]));
-    await connectAll(devs, floor.port);
+    await connectAll(devs, relay.port);
     await sleep(500);
     const f = await gatewayLatency(devs);
-    const t = await devicesThroughput(devs, baseRate, floor.proc.pid!);
+    const t = await devicesThroughput(devs, baseRate, relay.proc.pid!);
     for (const d of devs) d.close();
-    await floor.stop();
+    await relay.stop();
     return { ack: f.ack, sub: f.sub, throughput: t.rate, cpuPerEvent: t.cpu.gw, lost: f.lost };
   };
 
@@ -408,8 +408,8 @@ export async function runGatewayBench(o: GatewayBenchOptions): Promise<{ reps: R
       gw.kill("SIGTERM");
       await gw.exited;
       if (n === Math.max(...o.sessions)) {
-        r.floor = await floorRun(n, bt.rate);
-        log(`rep ${rep}, ${n} sessions, floor relay: latency → subscriber p50 ${r.floor.sub.p50.toFixed(2)} p99 ${r.floor.sub.p99.toFixed(2)} ms; throughput ${r.floor.throughput.toFixed(0)}/s; CPU µs/event ${r.floor.cpuPerEvent.toFixed(0)}; lost ${r.floor.lost}`);
+        r.minimal = await minimalRun(n, bt.rate);
+        log(`rep ${rep}, ${n} sessions, minimal relay: latency → subscriber p50 ${r.minimal.sub.p50.toFixed(2)} p99 ${r.minimal.sub.p99.toFixed(2)} ms; throughput ${r.minimal.throughput.toFixed(0)}/s; CPU µs/event ${r.minimal.cpuPerEvent.toFixed(0)}; lost ${r.minimal.lost}`);
       }
     }
     if (o.appAckSessions > 0) {

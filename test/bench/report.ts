@@ -48,8 +48,8 @@ export interface Goal {
   value: string;
   goal: string;
   met: boolean;
-  /** the same measure for the floor relay (floor-relay.ts), where it has one */
-  floor?: string;
+  /** the same measure for the minimal relay (minimal-relay.ts), where it has one */
+  minimal?: string;
 }
 
 export function goals(r: BenchResult): Goal[] {
@@ -59,12 +59,12 @@ export function goals(r: BenchResult): Goal[] {
   const thrRatio = median(rows.map((x) => x.gwThroughput / x.baseThroughput));
   const peak = median(rows.map((x) => x.rssPeakMB));
   const conn = median(rows.map((x) => x.connectMs));
-  const floors = rows.filter((x) => x.floor);
-  const floorP99 = floors.length ? `${median(floors.map((x) => x.floor!.sub.p99 / x.baseSub.p99)).toFixed(2)}×` : undefined;
-  const floorThr = floors.length ? `${median(floors.map((x) => x.floor!.throughput / x.baseThroughput)).toFixed(2)}×` : undefined;
+  const minimals = rows.filter((x) => x.minimal);
+  const minimalP99 = minimals.length ? `${median(minimals.map((x) => x.minimal!.sub.p99 / x.baseSub.p99)).toFixed(2)}×` : undefined;
+  const minimalThr = minimals.length ? `${median(minimals.map((x) => x.minimal!.throughput / x.baseThroughput)).toFixed(2)}×` : undefined;
   return [
-    { name: `frame → subscriber p99, ${top} sessions, gateway / bare MQTT.js`, value: `${p99Ratio.toFixed(2)}×`, goal: "≤ 1.5×", met: p99Ratio <= 1.5, floor: floorP99 },
-    { name: `closed-loop throughput, ${top} sessions, gateway / bare MQTT.js`, value: `${thrRatio.toFixed(2)}×`, goal: "≥ 0.7×", met: thrRatio >= 0.7, floor: floorThr },
+    { name: `frame → subscriber p99, ${top} sessions, gateway / bare MQTT.js`, value: `${p99Ratio.toFixed(2)}×`, goal: "≤ 1.5×", met: p99Ratio <= 1.5, minimal: minimalP99 },
+    { name: `closed-loop throughput, ${top} sessions, gateway / bare MQTT.js`, value: `${thrRatio.toFixed(2)}×`, goal: "≥ 0.7×", met: thrRatio >= 0.7, minimal: minimalThr },
     { name: `gateway peak RSS, ${top} sessions`, value: `${peak.toFixed(1)} MB`, goal: "≤ 80 MB", met: peak <= 80 },
     { name: `connecting ${top} sessions (handshakes done)`, value: `${(conn / 1000).toFixed(2)} s`, goal: "≤ 1 s", met: conn <= 1000 },
   ];
@@ -76,8 +76,8 @@ export function markdown(r: BenchResult): string {
   const m = r.machine;
   L.push(`Measured ${r.when} on ${m.cpu}, ${m.cores} cores, ${m.memoryGB} GB, Linux ${m.kernel}, Node ${m.node}; load average at the end ${m.load.join(" / ")}; store on ${m.disk}, fsync (4 KiB + fdatasync) p50 ${ms(r.fsync.p50Ms)} ms, p99 ${ms(r.fsync.p99Ms)} ms. ${o.reps} repetitions, medians with (min–max); gateway and bare MQTT.js interleaved in each; fsync on.`);
   L.push("");
-  L.push("| goal | measured | floor relay | goal | met |", "| --- | --- | --- | --- | --- |");
-  for (const g of goals(r)) L.push(`| ${g.name} | ${g.value} | ${g.floor ?? "—"} | ${g.goal} | ${g.met ? "yes" : "**no**"} |`);
+  L.push("| goal | measured | minimal relay | goal | met |", "| --- | --- | --- | --- | --- |");
+  for (const g of goals(r)) L.push(`| ${g.name} | ${g.value} | ${g.minimal ?? "—"} | ${g.goal} | ${g.met ? "yes" : "**no**"} |`);
   L.push("");
   L.push(`| sessions | connect | gateway RSS idle / peak | frame → subscriber p50 / p99 / max, gateway | same, bare MQTT.js | p99 ratio | frame → device ack p50 / p99 / max | publish → PUBACK (bare) | throughput gateway / bare (window ${o.window}) | ratio |`);
   L.push("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
@@ -88,17 +88,17 @@ export function markdown(r: BenchResult): string {
     );
   }
   L.push("");
-  const floors = r.reps.filter((x) => x.floor);
-  if (floors.length) {
-    const f = (get: (x: RepResult) => number, fmt: (x: number) => string) => agg(floors, get, fmt).text;
-    L.push("");
+  const minimals = r.reps.filter((x) => x.minimal);
+  if (minimals.length) {
+    const f = (get: (x: RepResult) => number, fmt: (x: number) => string) => agg(minimals, get, fmt).text;
     L.push(
-      `Floor relay (test/bench/floor-relay.ts: its own process on the same ${floors[0].sessions} device sessions, broker and subscriber; it only frames, acks and publishes with MQTT.js — no MAC check, no store, no fsync — i.e. what one more hop and one ack write per event cost here before any of the gateway's own work): ` +
-        `frame → subscriber p50 / p99 / max ${f((x) => x.floor!.sub.p50, ms)} / ${f((x) => x.floor!.sub.p99, ms)} / ${f((x) => x.floor!.sub.max, ms)} ms, p99 ratio ${f((x) => x.floor!.sub.p99 / x.baseSub.p99, (x) => x.toFixed(2))}×; ` +
-        `throughput ${f((x) => x.floor!.throughput, per)} /s, ratio ${f((x) => x.floor!.throughput / x.baseThroughput, (x) => x.toFixed(2))}×; CPU per event: floor relay ${f((x) => x.floor!.cpuPerEvent, per)} µs, gateway ${f((x) => x.cpuPerEvent.gateway, per)} µs, bare publisher ${f((x) => x.cpuPerEvent.publisher, per)} µs.`,
+      `Minimal relay (test/bench/minimal-relay.ts: its own process on the same ${minimals[0].sessions} device sessions, broker and subscriber; it only frames, acks and publishes with MQTT.js — no MAC check, no store, no fsync — i.e. what one more hop and one ack write per event cost here before any of the gateway's own work): ` +
+        `frame → subscriber p50 / p99 / max ${f((x) => x.minimal!.sub.p50, ms)} / ${f((x) => x.minimal!.sub.p99, ms)} / ${f((x) => x.minimal!.sub.max, ms)} ms, p99 ratio ${f((x) => x.minimal!.sub.p99 / x.baseSub.p99, (x) => x.toFixed(2))}×; ` +
+        `throughput ${f((x) => x.minimal!.throughput, per)} /s, ratio ${f((x) => x.minimal!.throughput / x.baseThroughput, (x) => x.toFixed(2))}×; CPU per event: minimal relay ${f((x) => x.minimal!.cpuPerEvent, per)} µs, gateway ${f((x) => x.cpuPerEvent.gateway, per)} µs, bare publisher ${f((x) => x.cpuPerEvent.publisher, per)} µs.`,
     );
+    L.push("");
   }
-  L.push(`Latency rows: ${o.rate} events/s for ${o.latencyS} s per run. Throughput: closed loop, at most ${o.window} events sent and not yet at the subscriber, ${o.throughputS} s after a 1 s warm-up. Events lost in the runs: ${r.reps.reduce((a, x) => a + x.lost + (x.floor?.lost ?? 0), 0) + r.appAck.reduce((a, x) => a + x.lost, 0)}.`);
+  L.push(`Latency rows: ${o.rate} events/s for ${o.latencyS} s per run. Throughput: closed loop, at most ${o.window} events sent and not yet at the subscriber, ${o.throughputS} s after a 1 s warm-up. Events lost in the runs: ${r.reps.reduce((a, x) => a + x.lost + (x.minimal?.lost ?? 0), 0) + r.appAck.reduce((a, x) => a + x.lost, 0)}.`);
   if (r.appAck.length) {
     const a = r.appAck;
     const f = (get: (x: AppAckResult) => number) => `${ms(median(a.map(get)))}${spread(a.map(get), ms)}`;

@@ -1,7 +1,7 @@
 // `make bench`: the gateway against a bare MQTT.js client end to end (gateway-bench.ts), the simulator rows
 // (sim-rows.ts) and the disk's fsync cost, in one run. Writes dist/bench/latest.json and latest.md and the
 // table into README.md (between the bench markers; BENCH_README=0 leaves the README alone).
-// Knobs (environment): BENCH_REPS (3), BENCH_SESSIONS ("1,100,1000"), BENCH_RATE (100 events/s),
+// Knobs (environment): BENCH_REPS (5), BENCH_SESSIONS ("1,100,1000"), BENCH_RATE (100 events/s),
 // BENCH_LATENCY_S (5), BENCH_THROUGHPUT_S (5), BENCH_WINDOW (500), BENCH_FLEET (1000 devices), BENCH_SIM=0.
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -13,7 +13,7 @@ import { goals, markdown, updateReadme } from "./report.ts";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const env = (k: string, d: number) => Number(process.env[k] ?? d);
 const result = await runBench({
-  reps: env("BENCH_REPS", 3),
+  reps: env("BENCH_REPS", 5),
   sessions: (process.env.BENCH_SESSIONS ?? "1,100,1000").split(",").map(Number),
   rate: env("BENCH_RATE", 100),
   latencyS: env("BENCH_LATENCY_S", 5),
