@@ -142,15 +142,17 @@ describe("gateway (embedded broker, in-memory link)", () => {
     await dev.waitFor(() => dev.sessions === 1, 10000, "handshake");
     // drop the gateway's acks for a while so the device retransmits
     const seqs = [dev.alarm(), dev.reliable({ fault: { code: 1 } }), dev.alarm({ test: true })];
-    await dev.waitFor(() => dev.outbox.length === 0, 10000, "all acked");
-    await new Promise((r) => setTimeout(r, 100));
+    await dev.waitFor(() => dev.outbox.length === 0, 10000, "all acked"); // acked = durable
     // a replay of an already stored frame is acked but not stored again
+    const acksBefore = dev.acked.length;
     dev.send({ seq: seqs[0], alarm: {} });
     dev.send({ seq: 99, alarm: {} }, new Uint8Array(32).fill(7)); // wrong key
     dev.sendRaw(sealFrame(new Uint8Array(32), { device: 4242, boot: 1, seq: 1, alarm: {} })); // unknown device
     await waitFor(() => gw.metrics.get("varde_frames_rejected_total") >= 2, 10000, "rejections");
     await waitFor(() => sub.msgs.length >= 3, 10000, "3 events");
-    await new Promise((r) => setTimeout(r, 150));
+    // the replay answered (acked again, counted as a duplicate) and the outbox empty: nothing more can be published
+    await dev.waitFor(() => dev.acked.length > acksBefore && gw.metrics.get("varde_duplicates_total") >= 1, 10000, "the replay acked as a duplicate");
+    await waitFor(() => gw.outbox.depth() === 0, 10000, "outbox drained");
     const ids = sub.msgs.map((m) => decodeMessage("BackendEvent", new Uint8Array(m.payload)).eventId);
     expect(new Set(ids).size).toBe(3);
     expect(ids.length).toBe(3);
@@ -246,21 +248,23 @@ describe("gateway (embedded broker, in-memory link)", () => {
 
   it("a device that reboots behind a live link gets a new handshake; a re-flashed device (seq restarted) is not mistaken for replays", async () => {
     const { key, cfg } = setup();
-    const gw = await start(cfg);
+    const clock = new ManualClock();
+    const gw = await startGateway(cfg, { clock });
+    cleanup.push(() => gw.stop());
     const dev = new FakeDevice({ id: 1001, key });
     cleanup.push(() => dev.close());
     gw.addLink(dev.memoryLink());
     await dev.waitFor(() => dev.sessions === 1, 10000, "handshake");
     for (let i = 0; i < 5; i++) dev.alarm();
     await dev.waitFor(() => dev.outbox.length === 0, 10000, "acks");
-    await new Promise((r) => setTimeout(r, 120)); // past hello_retry_ms
+    clock.advance(120); // past hello_retry_ms (100): a new handshake is due again
     dev.reboot();
     dev.heartbeat();
     await dev.waitFor(() => dev.sessions === 2, 10000, "handshake after reboot");
     // re-flashed: seq starts again at 1 with a new boot id
     dev.reboot();
     dev.seq = 1;
-    await new Promise((r) => setTimeout(r, 120));
+    clock.advance(120);
     dev.heartbeat();
     await dev.waitFor(() => dev.sessions === 3, 10000, "handshake after re-flash");
     const seq = dev.alarm();
@@ -305,7 +309,9 @@ describe("gateway (embedded broker, in-memory link)", () => {
     await dev.waitFor(() => dev.sessions === 1 && dev.timeSync !== null, 10000, "handshake");
     const syncs = () => dev.received.filter((e) => e.timeSync).length;
     clock.advance(59_000);
-    await new Promise((r) => setTimeout(r, 50));
+    // a round trip after the advance: anything the gateway sent before the ack has arrived by then
+    const seq = dev.alarm();
+    await dev.waitFor(() => dev.acked.includes(seq), 10000, "ack after 59 s");
     expect(syncs()).toBe(1);
     clock.advance(1_000);
     clock.advance(60_000);

@@ -3,6 +3,7 @@
 // read-only file system: test/chaos/storage-faults.test.ts.
 import { describe, it, expect } from "vitest";
 import { GroupCommit, StorageFault } from "./commit.ts";
+import { until } from "../../test/support/wait.ts";
 
 function disk() {
   const d = {
@@ -11,9 +12,12 @@ function disk() {
     written: [] as string[][],
     syncs: 0,
     probes: 0,
+    /** transactions tried, failed ones included */
+    attempts: 0,
   };
   const backend = {
     transaction(ops: Array<() => void>) {
+      d.attempts++;
       if (d.failWrites) throw Object.assign(new Error(`disk says ${d.failWrites}`), { code: d.failWrites });
       const batch: string[] = [];
       (globalThis as any).__batch = batch;
@@ -62,9 +66,11 @@ describe("group commit", () => {
     expect(await settle(refused)).toBe("SQLITE_FULL");
     expect(await settle(gc.durable(w("insert 3")))).toBe("SQLITE_FULL"); // refused at once while faulted
     expect(faults).toEqual(["SQLITE_FULL"]);
-    await new Promise((r) => setTimeout(r, 30)); // probes fail meanwhile
+    const attempts = d.attempts;
+    await until(() => d.attempts >= attempts + 2, 5000, "two probe batches (failing: the disk is still full)");
+    expect(faults).toEqual(["SQLITE_FULL"]);
     d.failWrites = "";
-    await new Promise((r) => setTimeout(r, 30));
+    await until(() => faults.length === 2, 5000, "the fault cleared by a probe");
     expect(faults).toEqual(["SQLITE_FULL", null]);
     expect(d.written.at(-1)).toEqual(["delete 1", "probe"]); // the kept delete went out with the probe
     expect(await settle(gc.durable(w("insert 4")))).toBe("ok");
@@ -78,7 +84,7 @@ describe("group commit", () => {
     expect(await settle(gc.durable(w("insert 1")))).toBe("EIO");
     expect(faults).toEqual(["EIO"]);
     d.failSync = "";
-    await new Promise((r) => setTimeout(r, 30));
+    await until(() => faults.length === 2, 5000, "the fault cleared by a probe");
     expect(faults).toEqual(["EIO", null]);
   });
 });
