@@ -91,6 +91,14 @@ function dist(ms: number[]): Dist {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Asks a bench child process to stop ({cmd: "stop"}); SIGKILL when it has not exited after 3 s. */
+async function stopChild(proc: ChildProcess): Promise<void> {
+  const exited = new Promise((r) => proc.once("exit", r));
+  proc.send({ cmd: "stop" });
+  await Promise.race([exited, sleep(3000)]);
+  if (proc.exitCode === null) proc.kill("SIGKILL");
+}
+
 /** The subscriber process. */
 class Subscriber {
   private constructor(readonly proc: ChildProcess) {}
@@ -119,11 +127,8 @@ class Subscriber {
       this.proc.send({ cmd: "report" });
     });
   }
-  async stop(): Promise<void> {
-    const exited = new Promise((r) => this.proc.once("exit", r));
-    this.proc.send({ cmd: "stop" });
-    await Promise.race([exited, sleep(3000)]);
-    if (this.proc.exitCode === null) this.proc.kill("SIGKILL");
+  stop(): Promise<void> {
+    return stopChild(this.proc);
   }
 }
 
@@ -138,11 +143,8 @@ class MinimalRelay {
     });
     return new MinimalRelay(proc, port);
   }
-  async stop(): Promise<void> {
-    const exited = new Promise((r) => this.proc.once("exit", r));
-    this.proc.send({ cmd: "stop" });
-    await Promise.race([exited, sleep(3000)]);
-    if (this.proc.exitCode === null) this.proc.kill("SIGKILL");
+  stop(): Promise<void> {
+    return stopChild(this.proc);
   }
 }
 
