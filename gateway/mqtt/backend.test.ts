@@ -275,10 +275,10 @@ describe("MQTT backend on Mosquitto", () => {
     expect(dec("CommandResponse", rc.msgs[0].payload)).toMatchObject({ correlationId: "held", ok: true, state: "queued" });
   });
 
-  it("a command delivered again (same correlation id, its downlink still waiting) is queued once", async () => {
+  it("a command delivered again (same correlation id) is queued once: while its downlink waits, after the device acked it, after a restart", async () => {
     const broker = await startMosquitto();
     cleanup.push(() => broker.stop());
-    const { cfg } = setup({ url: broker.url, protocol_version: 5 });
+    const { cfg, key } = setup({ url: broker.url, protocol_version: 5 });
     const gw = await start(cfg); // no device link: the downlink waits
     const rc = await client(broker.url, { protocolVersion: 5 }, [topic("response", { gateway: "gw1", command: "device-command" })]);
     const req = Buffer.from(encodeMessage("CommandRequest", { correlationId: "twice", device: 1001, command: { kind: 2 } }));
@@ -288,7 +288,27 @@ describe("MQTT backend on Mosquitto", () => {
     await rc.c.publishAsync(cmdTopic, req, { qos: 1 });
     await waitFor(() => rc.msgs.length === 2, 5000, "the second answer");
     const answers = rc.msgs.map((m) => dec("CommandResponse", m.payload));
-    expect(answers.map((a) => [a.correlationId, a.state, a.downlinkSeq])).toEqual([["twice", "queued", answers[0].downlinkSeq], ["twice", "queued", answers[0].downlinkSeq]]);
+    const seq = answers[0].downlinkSeq;
+    expect(answers.map((a) => [a.correlationId, a.state, a.downlinkSeq])).toEqual([["twice", "queued", seq], ["twice", "queued", seq]]);
     expect(gw.core.store.downlinkDepth(1001)).toBe(1);
+    // the device comes, gets the command once and acks it: "delivered"
+    const dev = await device(gw, key);
+    await waitFor(() => rc.msgs.length === 3, 5000, "the delivered answer");
+    expect(dec("CommandResponse", rc.msgs[2].payload)).toMatchObject({ correlationId: "twice", state: "delivered", downlinkSeq: seq });
+    // the same request once more (a gateway that died before its PUBACK, a broker that delivers again late):
+    // answered with the same downlink, nothing queued, nothing sent to the device
+    await rc.c.publishAsync(cmdTopic, req, { qos: 1 });
+    await waitFor(() => rc.msgs.length === 4, 5000, "the answer to the third copy");
+    expect(dec("CommandResponse", rc.msgs[3].payload)).toMatchObject({ correlationId: "twice", ok: true, state: "delivered", downlinkSeq: seq });
+    expect(gw.core.store.downlinkDepth(1001)).toBe(0);
+    // and after a restart (the commands table, not memory)
+    dev.close();
+    await gw.stop();
+    const gw2 = await start(cfg);
+    await rc.c.publishAsync(cmdTopic, req, { qos: 1 });
+    await waitFor(() => rc.msgs.length === 5, 10000, "the answer after the restart");
+    expect(dec("CommandResponse", rc.msgs[4].payload)).toMatchObject({ correlationId: "twice", ok: true, state: "delivered", downlinkSeq: seq });
+    expect(gw2.core.store.downlinkDepth(1001)).toBe(0);
+    expect(dev.received.filter((e) => e.command).map((e) => e.seq)).toEqual([seq]);
   });
 });

@@ -72,7 +72,7 @@ export class Backend implements BackendPort {
         registryPath: () => gw.registry.path,
         hasDevice: (d) => gw.registry.byId.has(d),
         queueDownlink: (d, body, corr, config) => gw.queueDownlink(d, body, corr, config),
-        queuedDownlink: (d, corr) => store.queuedDownlink(d, corr),
+        commandDownlink: (d, corr) => store.commandDownlink(d, corr),
         nextConfigVersion: (d) => store.nextConfigVersion(d),
         lastConfig: (d) => store.lastConfig(d),
         status: () => gw.status(),

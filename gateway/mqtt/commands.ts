@@ -26,8 +26,8 @@ export interface CommandPorts {
   registryPath(): string;
   hasDevice(device: number): boolean;
   queueDownlink(device: number, body: Record<string, any>, correlation: string, config?: { version: number; config: Record<string, any> }): Promise<{ seq: number }>;
-  /** the seq of a downlink queued with this correlation that the device has not acked yet */
-  queuedDownlink(device: number, correlation: string): { seq: number } | undefined;
+  /** the downlink a command with this correlation queued (within the store's memory of commands), and whether the device acked it */
+  commandDownlink(device: number, correlation: string): { seq: number; delivered: boolean } | undefined;
   nextConfigVersion(device: number): number;
   lastConfig(device: number): Record<string, any>;
   status(): object;
@@ -145,10 +145,11 @@ export class Commands {
         return { ok: false, error: `unknown command "${command}"` };
     }
     // a request seen before (the broker delivers a command again when the gateway died after storing its
-    // downlink but before the PUBACK): the correlation id is its idempotency key while the downlink waits
+    // downlink but before the PUBACK): the correlation id is its idempotency key, answered with the first
+    // request's downlink — still queued, or delivered already — and nothing is queued again
     if (route.correlationId) {
-      const again = this.ports.queuedDownlink(device, `${command} ${route.correlationId}`);
-      if (again) return { ok: true, state: "queued", downlinkSeq: again.seq };
+      const again = this.ports.commandDownlink(device, `${command} ${route.correlationId}`);
+      if (again) return { ok: true, state: again.delivered ? "delivered" : "queued", downlinkSeq: again.seq };
     }
     const corr = route.correlationId || `auto-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
     // stored with the downlink as "<command> <correlation id>": a delivery after a gateway restart is still answered

@@ -19,7 +19,7 @@ export interface SalvageReport {
   version: number;
 }
 
-const TABLES = ["events", "downlink", "devices", "gateway", "seen", "meta"];
+const TABLES = ["events", "downlink", "devices", "gateway", "commands", "seen", "meta"];
 const PROBE_MARGIN = 50_000;
 
 /**

@@ -8,13 +8,17 @@
 //             given out, the config version and last config sent, the last availability published.
 //   downlink  per device queue of messages for the device, in `seq` order, until the device acks.
 //   gateway   scalar state of the gateway itself (`bd_seq`: MQTT birth sequence; `opens`: times opened).
+//   commands  (version 2) backend commands that queued a downlink, by device and "<command> <correlation
+//             id>", with the downlink's seq: the correlation id stays the request's idempotency key after
+//             the device acked the downlink (a command the broker delivers again runs once). Kept
+//             COMMAND_MEMORY_S, pruned by store.ts.
 //
 // Version 0 (before this file): tables events, seen(device, seq), downlink, meta(key, value) with keys
 // "bdSeq", "avail:<device>", "cfgver:<device>", "cfg:<device>", "dlseq:<device>". migrate() moves it
 // into version 1 in one transaction, keeping every event and every downlink message.
 import type Database from "better-sqlite3";
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const V1 = `
   CREATE TABLE IF NOT EXISTS events(
@@ -30,6 +34,12 @@ const V1 = `
     body BLOB NOT NULL, correlation TEXT NOT NULL, created INTEGER NOT NULL, UNIQUE(device, seq));
   CREATE TABLE IF NOT EXISTS gateway(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 `;
+const V2 = `
+  CREATE TABLE IF NOT EXISTS commands(
+    device INTEGER NOT NULL, correlation TEXT NOT NULL, seq INTEGER NOT NULL, created INTEGER NOT NULL,
+    UNIQUE(device, correlation));
+  CREATE INDEX IF NOT EXISTS commands_created ON commands(created);
+`;
 
 function tables(db: Database.Database): Set<string> {
   return new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((r) => r.name));
@@ -40,7 +50,15 @@ export function migrate(db: Database.Database): number {
   const found = db.pragma("user_version", { simple: true }) as number;
   if (found > SCHEMA_VERSION) throw new Error(`written by a newer gateway (schema ${found}, this one knows ${SCHEMA_VERSION}); run that version or move the file aside`);
   if (found === SCHEMA_VERSION) {
-    db.exec(V1);
+    db.exec(V1 + V2);
+    return found;
+  }
+  if (found === 1) {
+    // version 1 → 2: the commands table is new, nothing moves
+    db.transaction(() => {
+      db.exec(V1 + V2);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    })();
     return found;
   }
   db.transaction(() => {
@@ -51,6 +69,7 @@ export function migrate(db: Database.Database): number {
     }
     if (had.has("downlink")) db.exec("ALTER TABLE downlink RENAME TO downlink_v0");
     db.exec(V1);
+    db.exec(V2);
     if (had.has("events")) {
       db.exec("INSERT INTO events SELECT id, event_id, device, boot, seq, type, priority, time, received, historical, payload FROM events_v0; DROP TABLE events_v0;");
     }

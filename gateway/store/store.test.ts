@@ -3,7 +3,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import Database from "better-sqlite3";
-import { Store, type NewEvent } from "./store.ts";
+import { COMMAND_MEMORY_S, Store, type NewEvent } from "./store.ts";
+import { SCHEMA_VERSION } from "./schema.ts";
 
 const file = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), "varde-store-")), "outbox.db");
 let n = 0;
@@ -180,7 +181,54 @@ describe("store: events", () => {
   });
 });
 
+describe("store: backend commands", () => {
+  it("a command's correlation is remembered while its downlink waits, after the device acked it and across a reopen; forgotten after COMMAND_MEMORY_S", async () => {
+    const f = file();
+    let now = Date.UTC(2026, 11, 6, 8, 0, 0);
+    let st = new Store(f, { now: () => now });
+    const row = await st.queueDownlink(9, "command", new Uint8Array([1]), "device-command c-1");
+    await st.queueDownlink(9, "command", new Uint8Array([2])); // no correlation: nothing to remember
+    expect(st.commandDownlink(9, "device-command c-1")).toEqual({ seq: row.seq, delivered: false });
+    expect(st.commandDownlink(9, "device-command c-2")).toBeUndefined();
+    expect(st.commandDownlink(8, "device-command c-1")).toBeUndefined(); // per device
+    expect(st.ackDownlink(9, row.seq).map((r) => r.seq)).toEqual([row.seq]);
+    expect(st.commandDownlink(9, "device-command c-1")).toEqual({ seq: row.seq, delivered: true });
+    await st.sync();
+    st.close();
+    st = new Store(f, { now: () => now });
+    expect(st.commandDownlink(9, "device-command c-1")).toEqual({ seq: row.seq, delivered: true });
+    // a week and a bit later, the next command prunes it
+    now += (COMMAND_MEMORY_S + 3600) * 1000;
+    await st.queueDownlink(9, "command", new Uint8Array([3]), "device-command c-3");
+    expect(st.commandDownlink(9, "device-command c-1")).toBeUndefined();
+    expect(st.commandDownlink(9, "device-command c-3")).toMatchObject({ delivered: false });
+    st.close();
+  });
+});
+
 describe("store: the file", () => {
+  it("migrates version 1 (no commands table) keeping everything", async () => {
+    const f = file();
+    let st = new Store(f);
+    expect(await st.submit(ev(5, 1))).toBe("stored");
+    await st.queueDownlink(5, "command", new Uint8Array([1]), "device-command old");
+    await st.sync();
+    st.close();
+    const db = new Database(f);
+    db.exec("DROP TABLE commands; DROP INDEX IF EXISTS commands_created;");
+    db.pragma("user_version = 1");
+    db.close();
+    st = new Store(f);
+    expect(st.next(10).map((e) => e.eventId)).toEqual(["5:7:1"]);
+    expect(st.nextDownlink(5)).toMatchObject({ seq: 1, correlation: "device-command old" });
+    expect(st.commandDownlink(5, "device-command old")).toEqual({ seq: 1, delivered: false }); // from the queue
+    const row = await st.queueDownlink(5, "command", new Uint8Array([2]), "device-command new");
+    st.ackDownlink(5, row.seq);
+    expect(st.commandDownlink(5, "device-command new")).toEqual({ seq: row.seq, delivered: true });
+    expect(st.db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+    st.close();
+  });
+
   it("migrates the first layout (meta keys by prefix, seen table) keeping every event and downlink", async () => {
     const f = file();
     const db = new Database(f);

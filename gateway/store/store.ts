@@ -140,6 +140,8 @@ export interface DamageReport {
 }
 
 const ROW_OVERHEAD = 64;
+/** how long a backend command's correlation id is remembered after its downlink was queued (idempotency key) */
+export const COMMAND_MEMORY_S = 7 * 86400;
 /** gaps below the high-water tracked per device (older ones count as seen) */
 export const MISSING_WINDOW = 1024; // bytes accounted per event on top of its payload (ids, columns, index)
 
@@ -183,6 +185,8 @@ export class Store {
   /** device → the lazy write of its replay state (one closure per device, not one per event) */
   private readonly seenWriters = new Map<number, () => void>();
   private statfsAt = -Infinity;
+  /** Unix s of the last pruning of the commands table (hourly, with a command's insert) */
+  private commandsPrunedAt = 0;
   private statfsRoom = Infinity;
   private sinceCheckpoint = 0;
   private readonly st: Statements;
@@ -593,6 +597,14 @@ export class Store {
       .durable(() => {
         this.st.dlSeq.run(device, seq);
         row.id = Number(this.st.dlInsert.run(device, seq, kind, body, correlation, created).lastInsertRowid);
+        if (correlation) {
+          // in the same transaction as the downlink: a command is remembered exactly when it is queued
+          this.st.cmdInsert.run(device, correlation, seq, created);
+          if (created - this.commandsPrunedAt >= 3600) {
+            this.commandsPrunedAt = created;
+            this.st.cmdPrune.run(created - COMMAND_MEMORY_S);
+          }
+        }
         if (cfgJson !== null) this.st.config.run(device, cfgVersion, cfgJson);
       })
       .then(
@@ -617,12 +629,18 @@ export class Store {
     return { ...(this.devices.get(device)?.config ?? {}) };
   }
 
-  /** The oldest undelivered downlink for the device. */
-  /** The device's queued downlink stored with `correlation`, if one is still waiting for the device. */
-  queuedDownlink(device: number, correlation: string): DownlinkRow | undefined {
-    return this.downlinks.get(device)?.find((r) => r.correlation === correlation);
+  /**
+   * The downlink queued with `correlation` (a backend command's "<command> <correlation id>"): still in
+   * the device's queue, or acked by the device within the last COMMAND_MEMORY_S (the commands table).
+   */
+  commandDownlink(device: number, correlation: string): { seq: number; delivered: boolean } | undefined {
+    const queued = this.downlinks.get(device)?.find((r) => r.correlation === correlation);
+    if (queued) return { seq: queued.seq, delivered: false };
+    const r = this.st.cmdGet.get(device, correlation) as { seq: number } | undefined;
+    return r ? { seq: r.seq, delivered: true } : undefined;
   }
 
+  /** The oldest undelivered downlink for the device. */
   nextDownlink(device: number): DownlinkRow | undefined {
     return this.downlinks.get(device)?.[0];
   }
@@ -739,6 +757,9 @@ function prepareStatements(db: Database.Database) {
     dlSeq: db.prepare("INSERT INTO devices(device, dl_seq) VALUES (?, ?) ON CONFLICT(device) DO UPDATE SET dl_seq = excluded.dl_seq"),
     dlInsert: db.prepare("INSERT INTO downlink(device, seq, kind, body, correlation, created) VALUES (?,?,?,?,?,?)"),
     dlDelete: db.prepare("DELETE FROM downlink WHERE device = ? AND seq <= ?"),
+    cmdInsert: db.prepare("INSERT OR REPLACE INTO commands(device, correlation, seq, created) VALUES (?,?,?,?)"),
+    cmdGet: db.prepare("SELECT seq FROM commands WHERE device = ? AND correlation = ?"),
+    cmdPrune: db.prepare("DELETE FROM commands WHERE created < ?"),
     gatewaySet: db.prepare("INSERT INTO gateway(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
     touchOpens: db.prepare("INSERT INTO gateway(key, value) VALUES ('opens', 1) ON CONFLICT(key) DO UPDATE SET value = value + 1"),
   };
