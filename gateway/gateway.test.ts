@@ -24,8 +24,8 @@ function setup(extra: Record<string, any> = {}) {
   return { dir, key, cfg };
 }
 
-async function start(cfg: any): Promise<GatewayHandle> {
-  const gw = await startGateway(cfg);
+async function start(cfg: any, clock?: ManualClock): Promise<GatewayHandle> {
+  const gw = await startGateway(cfg, clock ? { clock } : {});
   cleanup.push(() => gw.stop());
   return gw;
 }
@@ -178,8 +178,7 @@ describe("gateway (embedded broker, in-memory link)", () => {
   it("heartbeat supervision on the gateway clock: lost after missed heartbeats (not earlier), back at its next frame", async () => {
     const { key, cfg } = setup({ session: { heartbeat_s: 10, missed_heartbeats: 3 } });
     const clock = new ManualClock();
-    const gw = await startGateway(cfg, { clock });
-    cleanup.push(() => gw.stop());
+    const gw = await start(cfg, clock);
     const sub = await subscriber(gw.brokerUrl, "varde/v1/gw1/device/1001/#");
     const dev = new FakeDevice({ id: 1001, key });
     cleanup.push(() => dev.close());
@@ -209,8 +208,7 @@ describe("gateway (embedded broker, in-memory link)", () => {
   it("NTP steps the gateway's wall clock by hours, both ways: supervision measures silence on monotonic time", async () => {
     const { key, cfg } = setup({ session: { heartbeat_s: 10, missed_heartbeats: 3 } });
     const clock = new ManualClock();
-    const gw = await startGateway(cfg, { clock });
-    cleanup.push(() => gw.stop());
+    const gw = await start(cfg, clock);
     const dev = new FakeDevice({ id: 1001, key });
     cleanup.push(() => dev.close());
     gw.addLink(dev.memoryLink());
@@ -249,8 +247,7 @@ describe("gateway (embedded broker, in-memory link)", () => {
   it("a device that reboots behind a live link gets a new handshake; a re-flashed device (seq restarted) is not mistaken for replays", async () => {
     const { key, cfg } = setup();
     const clock = new ManualClock();
-    const gw = await startGateway(cfg, { clock });
-    cleanup.push(() => gw.stop());
+    const gw = await start(cfg, clock);
     const dev = new FakeDevice({ id: 1001, key });
     cleanup.push(() => dev.close());
     gw.addLink(dev.memoryLink());
@@ -301,8 +298,7 @@ describe("gateway (embedded broker, in-memory link)", () => {
   it("time sync at session start and then every time_sync_s (gateway clock)", async () => {
     const { key, cfg } = setup({ session: { time_sync_s: 60 } });
     const clock = new ManualClock();
-    const gw = await startGateway(cfg, { clock });
-    cleanup.push(() => gw.stop());
+    const gw = await start(cfg, clock);
     const dev = new FakeDevice({ id: 1001, key });
     cleanup.push(() => dev.close());
     gw.addLink(dev.memoryLink());
