@@ -65,7 +65,7 @@ describe("the Debian package", () => {
     const service = path.join(unpacked, "opt/varde/dist/gateway/varde-gateway.mjs");
     // with the packaged unit's node flags and environment (a flag node does not know stops it: exit code 9)
     const unit = unitLaunch(path.join(unpacked, "lib/systemd/system/varde-gateway.service"));
-    expect(unit.nodeArgs).toContain("--max-semi-space-size=4");
+    expect(unit.nodeArgs).toContain("--max-semi-space-size=1");
     const child = spawn(process.execPath, [...unit.nodeArgs, service, "--config", path.join(dir, "gateway.toml")], { cwd: dir, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...unit.env } });
     let out = "";
     child.stdout.on("data", (b) => (out += b));
