@@ -1,8 +1,9 @@
 // The gateway as its own process, the way the systemd unit starts it: `node <the unit's node flags>
-// dist/gateway/varde-gateway.mjs --config <file>` with the unit's environment (unitLaunch(): read from
-// deploy/varde-gateway.service, so tests and the bench measure what a home board runs) (the bundle is built first when missing or older than its sources). Captures stdout and
-// stderr, reads its metrics and status endpoints, and can run it under libfaketime so a test can step its
-// wall clock like NTP does (the monotonic clock is left alone, as on a real system).
+// dist/gateway/varde-gateway.mjs --config <file>` with the unit's environment — unitLaunch() reads both
+// from deploy/varde-gateway.service, so tests and the bench run what a home board runs. The bundle is
+// built first when missing or older than its sources. Captures stdout and stderr, reads its metrics and
+// status endpoints, and can run it under libfaketime so a test can step its wall clock like NTP does (the
+// monotonic clock is left alone, as on a real system).
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
