@@ -6,6 +6,7 @@ import protobuf from "protobufjs";
 import { MAC_LEN } from "../protocol/mac.ts";
 import { CRC_LEN, crc16, encodeFrame, HEADER_LEN, MAGIC0, MAGIC1 } from "../protocol/framing.ts";
 import { macAt, macInto } from "./hmac.ts";
+import { fixed32Field, uintField, uintLen } from "./proto-write.ts";
 import { decodeMessage, encodeCanonical, lookupType, nodeSha256, openFrame, sealFrame, ZERO_KEY } from "../protocol/schema.ts";
 
 export { decodeMessage, nodeSha256, openFrame, sealFrame, ZERO_KEY };
@@ -62,25 +63,13 @@ function envelopeType(): protobuf.Type {
  * written by hand, straight into a buffer of its exact size (one allocation: it is sent once per event).
  */
 export function ackFrame(key: Uint8Array, device: number, boot: number, ack: number, time: number): Uint8Array {
-  const len = (device ? 1 + varintLen(device >>> 0) : 0) + (boot ? 5 : 0) + (ack ? 1 + varintLen(ack >>> 0) : 0) + (time ? 5 : 0);
+  const len = (device ? 1 + uintLen(device) : 0) + (boot ? 5 : 0) + (ack ? 1 + uintLen(ack) : 0) + (time ? 5 : 0);
   const b = Buffer.allocUnsafe(HEADER_LEN + len + MAC_LEN + CRC_LEN); // every byte is written below
   let i = HEADER_LEN;
-  if (device) {
-    b[i++] = 0x08;
-    i = putVarint(b, i, device >>> 0);
-  }
-  if (boot) {
-    b[i++] = 0x15;
-    i = putFixed32(b, i, boot >>> 0);
-  }
-  if (ack) {
-    b[i++] = 0x20;
-    i = putVarint(b, i, ack >>> 0);
-  }
-  if (time) {
-    b[i++] = 0x2d;
-    i = putFixed32(b, i, time >>> 0);
-  }
+  if (device) i = uintField(b, i, 0x08, device);
+  if (boot) i = fixed32Field(b, i, 0x15, boot);
+  if (ack) i = uintField(b, i, 0x20, ack);
+  if (time) i = fixed32Field(b, i, 0x2d, time);
   macInto(key, b, b, i, HEADER_LEN, i);
   i += MAC_LEN;
   b[0] = MAGIC0;
@@ -90,31 +79,6 @@ export function ackFrame(key: Uint8Array, device: number, boot: number, ack: num
   b[i++] = crc >> 8;
   b[i++] = crc & 0xff;
   return b;
-}
-
-function varintLen(v: number): number {
-  let n = 1;
-  while (v > 0x7f) {
-    v >>>= 7;
-    n++;
-  }
-  return n;
-}
-
-function putVarint(b: Uint8Array, i: number, v: number): number {
-  while (v > 0x7f) {
-    b[i++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  b[i++] = v;
-  return i;
-}
-function putFixed32(b: Uint8Array, i: number, v: number): number {
-  b[i] = v & 0xff;
-  b[i + 1] = (v >>> 8) & 0xff;
-  b[i + 2] = (v >>> 16) & 0xff;
-  b[i + 3] = (v >>> 24) & 0xff;
-  return i + 4;
 }
 
 /** Check of a split frame's MAC under `key` (hmac.ts: every byte compared, no early exit; no copy or view made). */
